@@ -1,0 +1,17 @@
+"""Exceptions whose message is a complete, actionable line for the user."""
+
+
+class ColorizationError(Exception):
+    """An expected failure: the command line prints the message alone, without a traceback."""
+
+
+class ModelFileError(ColorizationError):
+    """A model file is missing, damaged or not what it claims to be."""
+
+
+class ImageError(ColorizationError):
+    """One input image could not be read or one output could not be written."""
+
+
+class UsageError(ColorizationError):
+    """The command line asks for something impossible (exit code 2)."""

@@ -1,0 +1,200 @@
+"""The one registry of model files: what the release files are, where they live, and whether a file on disk is one.
+
+Every script resolves its model files here, so `--model-dir`, `COLORIZE_MODEL_DIR` and the per-file overrides
+mean the same thing everywhere, and damaged downloads are named before OpenCV sees them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+
+MODEL_DIR_ENV = "COLORIZE_MODEL_DIR"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+FETCH_COMMAND = "python fetch_models.py"
+
+RICHZHANG_COMMIT = "a1642d6ac6fc80fe08885edba34c166da09465f6"
+RICHZHANG_RAW = f"https://raw.githubusercontent.com/richzhang/colorization/{RICHZHANG_COMMIT}"
+OPENVINO_STORAGE = "https://storage.openvinotoolkit.org/repositories/datumaro/models/colorization"
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """A file published with the model, pinned by size and SHA-256: its hash, never its source, makes it genuine."""
+
+    name: str
+    size: int
+    sha256: str
+    sources: tuple[str, ...]
+
+
+PROTOTXT = ReleaseFile(
+    "colorization_deploy_v2.prototxt",
+    9945,
+    "d16418cef8df4ccd703a55ae0ef3960861d5010418f77c90d0a47689998a7169",
+    (
+        f"{RICHZHANG_RAW}/colorization/models/colorization_deploy_v2.prototxt",
+        f"{OPENVINO_STORAGE}/colorization_deploy_v2.prototxt",
+    ),
+)
+POINTS = ReleaseFile(
+    "pts_in_hull.npy",
+    5088,
+    "b5dec01315c34f43f1c8c089e84c45ae35d1838d8e77ed0e7ca930f79ffa450e",
+    (
+        f"{RICHZHANG_RAW}/colorization/resources/pts_in_hull.npy",
+        f"{OPENVINO_STORAGE}/pts_in_hull.npy",
+    ),
+)
+CAFFEMODELS = {
+    "release": ReleaseFile(
+        "colorization_release_v2.caffemodel",
+        128946764,
+        "f5af1e602646328c792e1094f9876fe9cd4c09ac46fa886e5708a1abc89137b1",
+        (
+            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2.caffemodel",
+            "https://github.com/spmallick/learnopencv/releases/download/Colorization/colorization_release_v2.caffemodel",
+            f"{OPENVINO_STORAGE}/colorization_release_v2.caffemodel",
+            "https://www.dropbox.com/s/dx0qvhhp5hbcx7z/colorization_release_v2.caffemodel?dl=1",
+        ),
+    ),
+    "norebal": ReleaseFile(
+        "colorization_release_v2_norebal.caffemodel",
+        128946454,
+        "6ab42a7fa853eb7ca822b9a0a2997a08a29c819c985c3e70b460c6be9c8b2159",
+        (
+            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2_norebal.caffemodel",
+            f"{OPENVINO_STORAGE}/colorization_release_v2_norebal.caffemodel",
+        ),
+    ),
+}
+VARIANTS = tuple(CAFFEMODELS)
+CLUSTER_COUNT = 313
+
+
+def release_files(variant: str = "release") -> tuple[ReleaseFile, ReleaseFile, ReleaseFile]:
+    """The prototxt, caffemodel and points of one published variant."""
+    return PROTOTXT, CAFFEMODELS[variant], POINTS
+
+
+def resolve_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
+    """`--model-dir`, else `COLORIZE_MODEL_DIR`, else `models/` beside the scripts."""
+    if model_dir:
+        return Path(model_dir).expanduser()
+    if os.environ.get(MODEL_DIR_ENV):
+        return Path(os.environ[MODEL_DIR_ENV]).expanduser()
+    return DEFAULT_MODEL_DIR
+
+
+def display_path(path: Path) -> str:
+    """A path as short as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One file the network needs; `release` is set when it is a managed release file whose size is known."""
+
+    path: Path
+    release: ReleaseFile | None
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    prototxt: ModelFile
+    caffemodel: ModelFile
+    points: ModelFile
+
+    @classmethod
+    def resolve(
+        cls,
+        model_dir: str | os.PathLike | None = None,
+        prototxt: str | os.PathLike | None = None,
+        caffemodel: str | os.PathLike | None = None,
+        points: str | os.PathLike | None = None,
+        variant: str = "release",
+    ) -> "ModelFiles":
+        """Release files from the model directory, each replaceable by an explicit path (never size-checked)."""
+        directory = resolve_model_dir(model_dir)
+        chosen = []
+        for override, release in zip((prototxt, caffemodel, points), release_files(variant)):
+            if override:
+                chosen.append(ModelFile(Path(override).expanduser(), None))
+            else:
+                chosen.append(ModelFile(directory / release.name, release))
+        return cls(*chosen)
+
+    def __iter__(self):
+        return iter((self.prototxt, self.caffemodel, self.points))
+
+    def missing_release_files(self) -> list[ModelFile]:
+        return [f for f in self if f.release is not None and not f.path.is_file()]
+
+    def check(self) -> None:
+        """Raise ModelFileError naming the first problem a user can fix, before OpenCV gives a cryptic one."""
+        for model_file in self:
+            check_model_file(model_file)
+        load_points(self.points.path)
+
+
+LFS_POINTER_PREFIX = b"version https://git-lfs"
+HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<?xml")
+
+
+def sniff(path: Path) -> str | None:
+    """Name what a file really is when it is a well-known impostor: a Git LFS pointer or a saved web page."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(LFS_POINTER_PREFIX):
+        return "a Git LFS pointer, not the model"
+    if head.lstrip().lower().startswith(HTML_PREFIXES):
+        return "a web page (HTML), not the model: the download link served an error or login page"
+    return None
+
+
+def check_model_file(model_file: ModelFile) -> None:
+    path, release = model_file.path, model_file.release
+    shown = display_path(path)
+    if not path.is_file():
+        if release is None:
+            raise ModelFileError(f"{shown} does not exist: check the path you passed")
+        raise ModelFileError(f"{shown} is missing: run {FETCH_COMMAND} (or pass --model-dir DIR)")
+    fix = f"run {FETCH_COMMAND}" if release is not None else "replace it with the real file"
+    impostor = sniff(path)
+    if impostor:
+        raise ModelFileError(f"{shown} is {impostor}: {fix}")
+    size = path.stat().st_size
+    if release is not None and size != release.size:
+        raise ModelFileError(
+            f"{shown} is {size} bytes, not the {release.size} of the release file (truncated or a different file): {fix}"
+        )
+
+
+def load_points(path: Path) -> np.ndarray:
+    """The 313 ab cluster centres as float32, refusing pickles and wrong shapes."""
+    shown = display_path(path)
+    try:
+        points = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise ModelFileError(f"{shown} is not a NumPy array file ({error}): run {FETCH_COMMAND}") from None
+    if points.shape != (CLUSTER_COUNT, 2):
+        raise ModelFileError(
+            f"{shown} holds an array of shape {points.shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: run {FETCH_COMMAND}"
+        )
+    return points.astype(np.float32)
+
+
+def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,151 @@
+"""The one colorization pipeline every script uses: image -> L -> network -> ab -> upsampled ab + original L -> image.
+
+It is split into stages (`prepare`, `predict_ab`, `compose`) so that batch and video work can overlap decoding
+with inference and batch the forward pass, while `Colorizer.colorize` runs them in order for one image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import ColorizationError
+from .model_files import ModelFiles
+from .network import ColorizationNetwork
+
+DEFAULT_SIZE = 224
+UPSAMPLE_METHODS = ("bilinear",)
+LIGHTNESS_OFFSET = 50.0
+"""The net was trained on L - 50, i.e. lightness centred on zero."""
+
+FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+@dataclass
+class PreparedImage:
+    """What the pipeline keeps of an input between the stages: its full-resolution L and what goes back on top."""
+
+    lightness: np.ndarray
+    network_input: np.ndarray
+    alpha: np.ndarray | None
+    dtype: np.dtype
+
+
+def check_size(size: int) -> int:
+    if size < 32 or size % 8:
+        raise ColorizationError(f"--size must be a multiple of 8 of at least 32 (the net halves it three times), got {size}")
+    return size
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The colour (or grey) part as 3-channel BGR and the alpha channel, if any, left exactly as it was."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), None
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR), None
+    if channels == 2:
+        return cv2.cvtColor(np.ascontiguousarray(image[:, :, 0]), cv2.COLOR_GRAY2BGR), image[:, :, 1].copy()
+    if channels == 3:
+        return image, None
+    if channels == 4:
+        return np.ascontiguousarray(image[:, :, :3]), image[:, :, 3].copy()
+    raise ColorizationError(f"images with {channels} channels are not supported")
+
+
+def to_unit_float(image: np.ndarray) -> np.ndarray:
+    if image.dtype in FULL_SCALE:
+        return image.astype(np.float32) * np.float32(1.0 / FULL_SCALE[image.dtype])
+    if image.dtype == np.float32:
+        return image
+    raise ColorizationError(f"images of {image.dtype} samples are not supported: use 8- or 16-bit images")
+
+
+def from_unit_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Clip to [0, 1] and round to the input's sample type, so 16 bits in gives 16 bits out."""
+    if dtype == np.float32:
+        return np.clip(image, 0.0, 1.0)
+    full = FULL_SCALE[np.dtype(dtype)]
+    return np.clip(image * full + 0.5, 0.0, full).astype(dtype)
+
+
+def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
+    """Full-resolution L, and the network input the way OpenCV's sample makes it (resize RGB, then Lab)."""
+    colour, alpha = split_alpha(image)
+    unit = to_unit_float(colour)
+    lightness = cv2.cvtColor(unit, cv2.COLOR_BGR2Lab)[:, :, 0]
+    small = cv2.resize(unit, (size, size))
+    network_input = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)[:, :, 0] - LIGHTNESS_OFFSET
+    return PreparedImage(lightness, network_input, alpha, image.dtype)
+
+
+def upsample_ab(ab: np.ndarray, width: int, height: int, method: str = "bilinear") -> np.ndarray:
+    """The 1/4-resolution ab prediction brought to the image's size; bilinear is the reference everyone uses."""
+    if method != "bilinear":
+        raise ColorizationError(f"unknown upsampling method {method!r}: choose one of {', '.join(UPSAMPLE_METHODS)}")
+    return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def compose(prepared: PreparedImage, ab: np.ndarray, upsample: str = "bilinear") -> np.ndarray:
+    """Join the upsampled ab with the ORIGINAL full-resolution L, back to BGR in the input's sample type."""
+    height, width = prepared.lightness.shape
+    ab_full = upsample_ab(ab, width, height, upsample)
+    lab = cv2.merge([prepared.lightness, ab_full[:, :, 0], ab_full[:, :, 1]])
+    bgr = from_unit_float(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), prepared.dtype)
+    if prepared.alpha is None:
+        return bgr
+    return cv2.merge([bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2], prepared.alpha])
+
+
+class Colorizer:
+    """The public API: build once (loading the network is the slow part), then colorize many arrays.
+
+    >>> colorizer = Colorizer.from_model_dir("models")
+    >>> colour = colorizer.colorize(cv2.imread("grandpa.jpg"))
+    """
+
+    def __init__(self, network: ColorizationNetwork, size: int = DEFAULT_SIZE, upsample: str = "bilinear"):
+        self.network = network
+        self.size = check_size(size)
+        if upsample not in UPSAMPLE_METHODS:
+            raise ColorizationError(f"unknown upsampling method {upsample!r}: choose one of {', '.join(UPSAMPLE_METHODS)}")
+        self.upsample = upsample
+
+    @classmethod
+    def from_model_dir(
+        cls,
+        model_dir=None,
+        *,
+        prototxt=None,
+        caffemodel=None,
+        points=None,
+        variant: str = "release",
+        backend: str = "auto",
+        temperature: float | None = None,
+        size: int = DEFAULT_SIZE,
+        upsample: str = "bilinear",
+    ) -> "Colorizer":
+        files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
+        return cls(ColorizationNetwork(files, backend, temperature), size, upsample)
+
+    @property
+    def backend(self) -> str:
+        return self.network.backend.describe()
+
+    def prepare(self, image: np.ndarray) -> PreparedImage:
+        return prepare(image, self.size)
+
+    def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
+        """One forward pass for a batch; each result is the (size/4, size/4, 2) annealed-mean ab."""
+        blob = np.stack([p.network_input for p in prepared])[:, None, :, :]
+        output = self.network.forward(blob)
+        return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
+
+    def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
+        return compose(prepared, ab, self.upsample)
+
+    def colorize(self, image: np.ndarray) -> np.ndarray:
+        """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""
+        prepared = self.prepare(image)
+        return self.compose(prepared, self.predict_ab([prepared])[0])

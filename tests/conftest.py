@@ -1,0 +1,86 @@
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tiny_model import symmetric_points, write_tiny_model  # noqa: E402
+
+REFERENCE_ENV = "COLORIZE_REFERENCE_DIR"
+IMAGES_ENV = "COLORIZE_TEST_IMAGES"
+
+
+@pytest.fixture(scope="session")
+def release_points() -> np.ndarray:
+    """The release's cluster centres when available, else a fixed stand-in of the same shape and range."""
+    reference = os.environ.get(REFERENCE_ENV)
+    if reference and (Path(reference) / "pts_in_hull.npy").is_file():
+        return np.load(Path(reference) / "pts_in_hull.npy")
+    grid = np.stack(np.meshgrid(np.arange(-110, 100, 10), np.arange(-110, 100, 10)), -1).reshape(-1, 2)
+    return grid[np.hypot(grid[:, 0], grid[:, 1]) < 105][:313].astype(np.int64)
+
+
+DOMINANT_AB = (20, 30)
+"""A warm tone that sRGB can hold at most lightnesses; a bin of both the release points and the stand-in."""
+
+
+@pytest.fixture
+def dominant_model(tmp_path, release_points):
+    """Every pixel gets DOMINANT_AB."""
+    bias = np.zeros(313, np.float32)
+    bias[np.flatnonzero((release_points == DOMINANT_AB).all(axis=1))[0]] = 20.0
+    return write_tiny_model(tmp_path / "dominant", bias, release_points)
+
+
+@pytest.fixture
+def grey_model(tmp_path):
+    """A symmetric distribution over symmetric points: the output must stay grey."""
+    points = symmetric_points()
+    return write_tiny_model(tmp_path / "grey", -np.hypot(points[:, 0], points[:, 1]) / 40.0, points)
+
+
+@pytest.fixture
+def lightness_model(tmp_path, release_points):
+    """Bright areas turn towards +a (red), dark ones towards -a (green): output varies across the picture."""
+    near_grey = -np.hypot(release_points[:, 0], release_points[:, 1]).astype(np.float32) / 15.0
+    slope = release_points[:, 0].astype(np.float32) / 500.0
+    return write_tiny_model(tmp_path / "lightness", near_grey, release_points, slope)
+
+
+@pytest.fixture
+def bimodal_model(tmp_path, release_points):
+    """Two colourful modes, one slightly likelier: the plain mean is dull, annealing moves it to the stronger mode."""
+    bias = np.full(313, -10.0, np.float32)
+    for ab, logit in (((40, 40), 2.0), ((-40, -40), 1.5)):
+        bias[np.flatnonzero((release_points == ab).all(axis=1))[0]] = logit
+    return write_tiny_model(tmp_path / "bimodal", bias, release_points)
+
+
+def sample_photos() -> list[Path]:
+    """The shared real photos, or none when they are not beside the repository."""
+    folder = Path(os.environ.get(IMAGES_ENV, REPO.parent / "shared" / "images"))
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg")) if folder.is_dir() else []
+
+
+def synthetic_photo(height=240, width=320, seed=0) -> np.ndarray:
+    """A smooth colourful picture with edges, for when no real photos are available."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack(
+        [127 + 100 * np.sin(x / (17 + 3 * c) + y / 23 + c) for c in range(3)], axis=-1
+    ) + rng.normal(0, 6, (height, width, 3))
+    image[height // 3 : height // 2, width // 4 : width // 2] = (30, 200, 90)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def photos():
+    import cv2
+
+    found = sample_photos()
+    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in found] or [synthetic_photo(seed=s) for s in range(3)]

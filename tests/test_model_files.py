@@ -1,0 +1,98 @@
+import cv2
+import numpy as np
+import pytest
+
+from colorization import Colorizer, ModelFileError, ModelFiles
+from colorization.errors import ColorizationError
+from colorization.model_files import CAFFEMODELS, DEFAULT_MODEL_DIR, MODEL_DIR_ENV, POINTS, PROTOTXT
+
+
+def release_dir_with(tmp_path, caffemodel_bytes: bytes):
+    """A model directory with a given caffemodel body and genuine-looking (right-size) other files."""
+    directory = tmp_path / "models"
+    directory.mkdir()
+    (directory / PROTOTXT.name).write_bytes(b"#" * PROTOTXT.size)
+    np.save(directory / POINTS.name, np.zeros((313, 2), np.int64))
+    (directory / CAFFEMODELS["release"].name).write_bytes(caffemodel_bytes)
+    return directory
+
+
+def load_error(**kwargs) -> str:
+    with pytest.raises(ModelFileError) as raised:
+        Colorizer.from_model_dir(**kwargs)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_files_say_to_fetch(tmp_path):
+    message = load_error(model_dir=tmp_path / "empty")
+    assert "colorization_deploy_v2.prototxt is missing" in message
+    assert "python fetch_models.py" in message
+
+
+def test_git_lfs_pointer_is_named(tmp_path):
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 128946764\n"
+    message = load_error(model_dir=release_dir_with(tmp_path, pointer))
+    assert "colorization_release_v2.caffemodel is a Git LFS pointer, not the model: run python fetch_models.py" in message
+
+
+def test_html_page_is_named(tmp_path):
+    message = load_error(model_dir=release_dir_with(tmp_path, b"\n<!DOCTYPE html><html><body>Not found</body></html>"))
+    assert "web page (HTML)" in message and "fetch_models.py" in message
+
+
+def test_truncated_release_file_is_named(tmp_path):
+    message = load_error(model_dir=release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000))
+    assert "is 1002 bytes, not the 128946764 of the release file" in message
+
+
+def test_points_of_wrong_shape(tmp_path, dominant_model):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((312, 2)))
+    message = load_error(**{**dominant_model, "points": bad})
+    assert "shape (312, 2)" in message and "313x2" in message
+
+
+def test_pickled_points_are_refused(tmp_path, dominant_model):
+    pickled = tmp_path / "pickled.npy"
+    np.save(pickled, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    message = load_error(**{**dominant_model, "points": pickled})
+    assert "not a NumPy array file" in message
+
+
+def test_explicit_caffemodel_is_not_size_checked_but_must_parse(tmp_path, dominant_model):
+    garbage = tmp_path / "garbage.caffemodel"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    message = load_error(**{**dominant_model, "caffemodel": garbage})
+    assert "OpenCV could not read" in message
+
+
+def test_explicit_missing_file_names_the_path(tmp_path, dominant_model):
+    message = load_error(**{**dominant_model, "caffemodel": tmp_path / "nope.caffemodel"})
+    assert "nope.caffemodel does not exist" in message
+
+
+def test_prototxt_without_the_colorization_layers(tmp_path, dominant_model):
+    other = tmp_path / "other.prototxt"
+    other.write_text(dominant_model["prototxt"].read_text().replace("class8_ab", "something_else"))
+    message = load_error(**{**dominant_model, "prototxt": other})
+    assert "class8_ab" in message
+
+
+def test_model_dir_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
+    assert ModelFiles.resolve().prototxt.path == DEFAULT_MODEL_DIR / PROTOTXT.name
+    monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "from_env"))
+    assert ModelFiles.resolve().caffemodel.path == tmp_path / "from_env" / CAFFEMODELS["release"].name
+    assert ModelFiles.resolve(tmp_path / "flag").points.path == tmp_path / "flag" / POINTS.name
+    norebal = ModelFiles.resolve(tmp_path, variant="norebal").caffemodel
+    assert norebal.path.name == "colorization_release_v2_norebal.caffemodel" and norebal.release.size == 128946454
+
+
+def test_opencv_without_caffe_importer_says_how_to_fix(monkeypatch, dominant_model):
+    monkeypatch.delattr(cv2.dnn, "readNetFromCaffe")
+    with pytest.raises(ColorizationError) as raised:
+        Colorizer.from_model_dir(**dominant_model)
+    assert "no Caffe importer" in str(raised.value)
+    assert "pip install 'opencv-contrib-python<5'" in str(raised.value)
