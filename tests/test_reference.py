@@ -1,15 +1,14 @@
 """Reference mode against OpenCV's own sample, on the full release architecture with random weights."""
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from colorization import Colorizer
-from colorization.caffe_format import write_random_caffemodel
+from benchmarks import release_model
 from conftest import REFERENCE_ENV
-from opencv_sample import load_sample_network, sample_colorize, to_uint8
+from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
 
 
 @pytest.fixture(scope="session")
@@ -18,14 +17,7 @@ def release_architecture(tmp_path_factory):
     reference = os.environ.get(REFERENCE_ENV)
     if not reference:
         pytest.skip(f"set {REFERENCE_ENV} to the folder with the release prototxt and pts_in_hull.npy")
-    reference = Path(reference)
-    caffemodel = tmp_path_factory.mktemp("release") / "random_release.caffemodel"
-    write_random_caffemodel(reference / "colorization_deploy_v2.prototxt", caffemodel, seed=2016)
-    return {
-        "prototxt": reference / "colorization_deploy_v2.prototxt",
-        "caffemodel": caffemodel,
-        "points": reference / "pts_in_hull.npy",
-    }
+    return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)
 
 
 def test_reference_mode_matches_the_opencv_sample(release_architecture, photos):

@@ -1,4 +1,5 @@
-"""An independent re-implementation of OpenCV 4.x samples/dnn/colorization.py, the reference our default must match.
+"""An independent re-implementation of OpenCV 4.x samples/dnn/colorization.py: the reference our default must match
+and the "plain loop" every benchmark compares against.
 
 Kept deliberately literal (float RGB, resize RGB then Lab, concatenate, clip) and free of our package's code.
 """
