@@ -38,6 +38,8 @@ def read_image(path: Path) -> np.ndarray:
     """Decode with alpha and bit depth unchanged, then turn the pixels upright as EXIF orientation says."""
     path = Path(path)
     shown = display_path(path)
+    if path.is_dir():
+        raise ImageError(f"{shown} is a folder: use batch_colorize.py for folders")
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -110,3 +110,11 @@ def test_help_shows_defaults():
 def test_usage_error_exit_2():
     assert run_colorize().returncode == 2
     assert run_colorize("-i", "x.jpg", "--size", "abc").returncode == 2
+
+
+def test_single_input_into_existing_folder(picture, dominant_model, tmp_path):
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    result = run_colorize("-i", picture, "-o", folder, *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in folder.iterdir()] == ["grandpa_colorized.jpg"]

@@ -148,3 +148,8 @@ def test_truncated_jpeg_is_not_silently_accepted_as_nothing(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ImageError, match="cannot read"):
         read_image(tmp_path / "nope.jpg")
+
+
+def test_folder_given_as_image_points_to_batch(tmp_path):
+    with pytest.raises(ImageError, match="is a folder: use batch_colorize.py"):
+        read_image(tmp_path)
