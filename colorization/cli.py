@@ -9,7 +9,8 @@ import logging
 import sys
 
 from .errors import ColorizationError
-from .model_files import MODEL_DIR_ENV, VARIANTS
+from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
+from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
 from .network import BACKENDS, RELEASE_SCALE
 from .pipeline import DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
 
@@ -41,6 +42,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--prototxt", metavar="FILE", help="use this network definition instead of the release one")
     model.add_argument("--caffemodel", metavar="FILE", help="use these weights instead of the release ones (custom or fine-tuned)")
     model.add_argument("--points", metavar="FILE", help="use these 313x2 ab cluster centres instead of pts_in_hull.npy")
+    model.add_argument(
+        "--no-download", action="store_true", help=f"never download missing release files (also: {NO_DOWNLOAD_ENV}=1); say the command instead"
+    )
+    model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
     inference = parser.add_argument_group("inference")
     inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where cv2.dnn runs; auto takes CUDA when this OpenCV build has it")
     inference.add_argument(
@@ -54,9 +59,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     inference.add_argument("--upsample", choices=UPSAMPLE_METHODS, default="bilinear", help="how the 1/4-size colour is brought to full size")
 
 
-def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
+def add_verbosity_options(parser: argparse.ArgumentParser, verbose_help: str = "also say which backend runs and time each file") -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="store_true", help="also say which backend runs and time each file")
+    group.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     group.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
 
@@ -70,6 +75,9 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
+    """The colorizer the options ask for; missing or damaged release files are fetched first (or the command is named)."""
+    files = ModelFiles.resolve(args.model_dir, args.prototxt, args.caffemodel, args.points, args.variant)
+    ensure_release_files(files, download=not args.no_download, verify=args.verify, quiet=getattr(args, "quiet", False))
     return Colorizer.from_model_dir(
         args.model_dir,
         prototxt=args.prototxt,

@@ -56,11 +56,13 @@ CAFFEMODELS = {
         "colorization_release_v2.caffemodel",
         128946764,
         "f5af1e602646328c792e1094f9876fe9cd4c09ac46fa886e5708a1abc89137b1",
+        # Most dependable first: the learnopencv release asset publishes this very SHA-256; the original
+        # Berkeley link has been dead since 2024 (richzhang/colorization#112) and is kept last in case it returns.
         (
-            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2.caffemodel",
             "https://github.com/spmallick/learnopencv/releases/download/Colorization/colorization_release_v2.caffemodel",
             f"{OPENVINO_STORAGE}/colorization_release_v2.caffemodel",
             "https://www.dropbox.com/s/dx0qvhhp5hbcx7z/colorization_release_v2.caffemodel?dl=1",
+            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2.caffemodel",
         ),
     ),
     "norebal": ReleaseFile(
@@ -68,8 +70,8 @@ CAFFEMODELS = {
         128946454,
         "6ab42a7fa853eb7ca822b9a0a2997a08a29c819c985c3e70b460c6be9c8b2159",
         (
-            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2_norebal.caffemodel",
             f"{OPENVINO_STORAGE}/colorization_release_v2_norebal.caffemodel",
+            "http://eecs.berkeley.edu/~rich.zhang/projects/2016_colorization/files/demo_v2/colorization_release_v2_norebal.caffemodel",
         ),
     ),
 }
@@ -80,6 +82,11 @@ CLUSTER_COUNT = 313
 def release_files(variant: str = "release") -> tuple[ReleaseFile, ReleaseFile, ReleaseFile]:
     """The prototxt, caffemodel and points of one published variant."""
     return PROTOTXT, CAFFEMODELS[variant], POINTS
+
+
+def all_release_files() -> tuple[ReleaseFile, ...]:
+    """Every file the registry knows, so a file the user already has can be recognised by its hash whatever its name."""
+    return (PROTOTXT, POINTS, *CAFFEMODELS.values())
 
 
 def resolve_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
@@ -149,10 +156,8 @@ LFS_POINTER_PREFIX = b"version https://git-lfs"
 HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<?xml")
 
 
-def sniff(path: Path) -> str | None:
-    """Name what a file really is when it is a well-known impostor: a Git LFS pointer or a saved web page."""
-    with open(path, "rb") as handle:
-        head = handle.read(512)
+def sniff_bytes(head: bytes) -> str | None:
+    """Name what the first bytes of a file really are when it is a well-known impostor: a Git LFS pointer or a web page."""
     if head.startswith(LFS_POINTER_PREFIX):
         return "a Git LFS pointer, not the model"
     if head.lstrip().lower().startswith(HTML_PREFIXES):
@@ -160,22 +165,46 @@ def sniff(path: Path) -> str | None:
     return None
 
 
+def sniff(path: Path) -> str | None:
+    with open(path, "rb") as handle:
+        return sniff_bytes(handle.read(512))
+
+
+MISSING = "is missing"
+
+
+def release_file_problem(path: Path, release: ReleaseFile, verify_hash: bool = False) -> str | None:
+    """What keeps a file on disk from being `release` ("is missing", "is a Git LFS pointer...", ...), or None.
+
+    Size and content sniffing are cheap enough for every load; the full SHA-256 reads 129 MB, so it is asked for.
+    """
+    if not path.is_file():
+        return MISSING
+    impostor = sniff(path)
+    if impostor:
+        return f"is {impostor}"
+    size = path.stat().st_size
+    if size != release.size:
+        return f"is {size} bytes, not the {release.size} of the release file (truncated or a different file)"
+    if verify_hash and sha256_of(path) != release.sha256:
+        return "has the release file's size but not its SHA-256 (damaged or a different file)"
+    return None
+
+
 def check_model_file(model_file: ModelFile) -> None:
     path, release = model_file.path, model_file.release
     shown = display_path(path)
-    if not path.is_file():
-        if release is None:
+    if release is None:
+        if not path.is_file():
             raise ModelFileError(f"{shown} does not exist: check the path you passed")
-        raise ModelFileError(f"{shown} is missing: run {FETCH_COMMAND} (or pass --model-dir DIR)")
-    fix = f"run {FETCH_COMMAND}" if release is not None else "replace it with the real file"
-    impostor = sniff(path)
-    if impostor:
-        raise ModelFileError(f"{shown} is {impostor}: {fix}")
-    size = path.stat().st_size
-    if release is not None and size != release.size:
-        raise ModelFileError(
-            f"{shown} is {size} bytes, not the {release.size} of the release file (truncated or a different file): {fix}"
-        )
+        impostor = sniff(path)
+        if impostor:
+            raise ModelFileError(f"{shown} is {impostor}: replace it with the real file")
+        return
+    problem = release_file_problem(path, release)
+    if problem:
+        also = " (or pass --model-dir DIR)" if problem == MISSING else ""
+        raise ModelFileError(f"{shown} {problem}: run {FETCH_COMMAND}{also}")
 
 
 def load_points(path: Path) -> np.ndarray:

@@ -14,6 +14,11 @@ from tiny_model import symmetric_points, write_tiny_model  # noqa: E402
 REFERENCE_ENV = "COLORIZE_REFERENCE_DIR"
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"
 
+# No test reaches the internet: a missing release file never starts a download unless a test clears this.
+os.environ["COLORIZE_NO_DOWNLOAD"] = "1"
+for _variable in ("COLORIZE_MIRRORS", "COLORIZE_MIRRORS_ONLY"):
+    os.environ.pop(_variable, None)
+
 
 @pytest.fixture(scope="session")
 def release_points() -> np.ndarray:
