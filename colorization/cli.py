@@ -11,8 +11,8 @@ import sys
 from .errors import ColorizationError
 from .model_files import MODEL_DIR_ENV, VARIANTS
 from .network import BACKENDS, RELEASE_SCALE
-from .pipeline import DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
-from .upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, Upsampling
+from .pipeline import DEFAULT_SIZE, Colorizer
+from .upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
 
 log = logging.getLogger("colorization")
 

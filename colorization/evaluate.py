@@ -122,6 +122,7 @@ def describe_settings(colorizer: Colorizer, args) -> str:
 
 def main(argv=None) -> int:
     parser = cli.new_parser(__doc__)
+    parser.prog = "python -m colorization.evaluate"
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of colour photos to use as ground truth")
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--limit", type=int, metavar="N", help="score only the first N pictures (sorted by name)")

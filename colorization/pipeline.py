@@ -14,7 +14,7 @@ from .errors import ColorizationError
 from .model_files import ModelFiles
 from .network import ColorizationNetwork
 from .saturation import check_saturation, saturate
-from .upsampling import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling, guided_upsample
+from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
 
 DEFAULT_SIZE = 224
 LIGHTNESS_OFFSET = 50.0
