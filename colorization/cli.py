@@ -12,7 +12,8 @@ from .errors import ColorizationError
 from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
 from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
 from .network import BACKENDS, RELEASE_SCALE
-from .pipeline import DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
+from .pipeline import DEFAULT_SIZE, Colorizer
+from .upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
 
 log = logging.getLogger("colorization")
 
@@ -56,7 +57,39 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         f"(default: the release's 1/{RELEASE_SCALE}, about 0.38)",
     )
     inference.add_argument("--size", type=int, default=DEFAULT_SIZE, help="network input size in pixels (a multiple of 8)")
-    inference.add_argument("--upsample", choices=UPSAMPLE_METHODS, default="bilinear", help="how the 1/4-size colour is brought to full size")
+    add_quality_options(parser)
+
+
+def add_quality_options(parser: argparse.ArgumentParser) -> None:
+    quality = parser.add_argument_group("colour quality")
+    quality.add_argument(
+        "--upsample",
+        choices=UPSAMPLE_METHODS,
+        default=DEFAULT_UPSAMPLE,
+        help="how the 1/4-size colour is brought to full size: guided stops colour at the edges of the picture's "
+        "lightness; bilinear is OpenCV's sample exactly (reference mode)",
+    )
+    quality.add_argument(
+        "--guided-spatial-sigma",
+        type=float,
+        default=DEFAULT_SPATIAL_SIGMA,
+        metavar="CELLS",
+        help="guided: spatial reach in colour cells (4 pixels of the net's input); larger is smoother",
+    )
+    quality.add_argument(
+        "--guided-range-sigma",
+        type=float,
+        default=DEFAULT_RANGE_SIGMA,
+        metavar="L",
+        help="guided: lightness difference (L, 0-100) at which colour stops flowing; smaller follows weaker edges",
+    )
+    quality.add_argument(
+        "--saturation",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply the colour's chroma, each pixel kept inside sRGB so no channel clips; 0 is grey",
+    )
 
 
 def add_verbosity_options(parser: argparse.ArgumentParser, verbose_help: str = "also say which backend runs and time each file") -> None:
@@ -87,7 +120,8 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         backend=args.backend,
         temperature=args.temperature,
         size=args.size,
-        upsample=args.upsample,
+        upsample=Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
+        saturation=args.saturation,
     )
 
 

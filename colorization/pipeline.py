@@ -13,9 +13,10 @@ import numpy as np
 from .errors import ColorizationError
 from .model_files import ModelFiles
 from .network import ColorizationNetwork
+from .saturation import check_saturation, saturate
+from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
 
 DEFAULT_SIZE = 224
-UPSAMPLE_METHODS = ("bilinear",)
 LIGHTNESS_OFFSET = 50.0
 """The net was trained on L - 50, i.e. lightness centred on zero."""
 
@@ -80,17 +81,25 @@ def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
     return PreparedImage(lightness, network_input, alpha, image.dtype)
 
 
-def upsample_ab(ab: np.ndarray, width: int, height: int, method: str = "bilinear") -> np.ndarray:
-    """The 1/4-resolution ab prediction brought to the image's size; bilinear is the reference everyone uses."""
-    if method != "bilinear":
-        raise ColorizationError(f"unknown upsampling method {method!r}: choose one of {', '.join(UPSAMPLE_METHODS)}")
-    return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+def upsample_ab(
+    ab: np.ndarray, width: int, height: int, method: "str | Upsampling" = "bilinear", lightness: np.ndarray | None = None
+) -> np.ndarray:
+    """The 1/4-resolution ab prediction brought to the image's size: bilinear is the reference everyone uses,
+    guided follows the edges of the full-resolution `lightness` (see colorization/upsampling.py)."""
+    upsampling = Upsampling.of(method)
+    if upsampling.method == "bilinear":
+        return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+    if lightness is None or lightness.shape != (height, width):
+        raise ColorizationError("guided upsampling needs the full-resolution L of the picture")
+    return guided_upsample(ab, lightness, upsampling.spatial_sigma, upsampling.range_sigma)
 
 
-def compose(prepared: PreparedImage, ab: np.ndarray, upsample: str = "bilinear") -> np.ndarray:
+def compose(
+    prepared: PreparedImage, ab: np.ndarray, upsample: "str | Upsampling" = DEFAULT_UPSAMPLE, saturation: float = 1.0
+) -> np.ndarray:
     """Join the upsampled ab with the ORIGINAL full-resolution L, back to BGR in the input's sample type."""
     height, width = prepared.lightness.shape
-    ab_full = upsample_ab(ab, width, height, upsample)
+    ab_full = saturate(prepared.lightness, upsample_ab(ab, width, height, upsample, prepared.lightness), saturation)
     lab = cv2.merge([prepared.lightness, ab_full[:, :, 0], ab_full[:, :, 1]])
     bgr = from_unit_float(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), prepared.dtype)
     if prepared.alpha is None:
@@ -105,12 +114,17 @@ class Colorizer:
     >>> colour = colorizer.colorize(cv2.imread("grandpa.jpg"))
     """
 
-    def __init__(self, network: ColorizationNetwork, size: int = DEFAULT_SIZE, upsample: str = "bilinear"):
+    def __init__(
+        self,
+        network: ColorizationNetwork,
+        size: int = DEFAULT_SIZE,
+        upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
+        saturation: float = 1.0,
+    ):
         self.network = network
         self.size = check_size(size)
-        if upsample not in UPSAMPLE_METHODS:
-            raise ColorizationError(f"unknown upsampling method {upsample!r}: choose one of {', '.join(UPSAMPLE_METHODS)}")
-        self.upsample = upsample
+        self.upsample = Upsampling.of(upsample)
+        self.saturation = check_saturation(saturation)
 
     @classmethod
     def from_model_dir(
@@ -124,10 +138,11 @@ class Colorizer:
         backend: str = "auto",
         temperature: float | None = None,
         size: int = DEFAULT_SIZE,
-        upsample: str = "bilinear",
+        upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
+        saturation: float = 1.0,
     ) -> "Colorizer":
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        return cls(ColorizationNetwork(files, backend, temperature), size, upsample)
+        return cls(ColorizationNetwork(files, backend, temperature), size, upsample, saturation)
 
     @property
     def backend(self) -> str:
@@ -143,7 +158,7 @@ class Colorizer:
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
-        return compose(prepared, ab, self.upsample)
+        return compose(prepared, ab, self.upsample, self.saturation)
 
     def colorize(self, image: np.ndarray) -> np.ndarray:
         """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""

@@ -107,10 +107,24 @@ def test_temperature_sets_the_scale(dominant_model):
 
 def test_lower_temperature_is_more_vivid(bimodal_model, photos):
     chroma = []
-    for temperature in (1.0, 0.38, 0.1):
+    for temperature in (2.0, 1.0, 0.7, 0.38, 0.2, 0.1):
         output = Colorizer.from_model_dir(**bimodal_model, temperature=temperature).colorize(photos[0])
         chroma.append(np.hypot(*np.moveaxis(lab_of(output)[:, :, 1:], -1, 0)).mean())
-    assert chroma[0] < chroma[1] < chroma[2]
+    assert all(warmer < cooler for warmer, cooler in zip(chroma, chroma[1:])), chroma
+
+
+def test_temperature_one_is_the_plain_mean_and_low_temperature_the_mode(bimodal_model, release_points):
+    """T = 1 decodes the plain expectation of the 313-bin distribution; T -> 0 tends to its most likely bin."""
+    logits = np.full(313, -10.0)
+    for ab, logit in (((40, 40), 2.0), ((-40, -40), 1.5)):
+        logits[np.flatnonzero((release_points == ab).all(axis=1))[0]] = logit
+    probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    plain_mean = probabilities @ release_points
+    grey = np.full((224, 224), 128, np.uint8)
+    for temperature, expected in ((1.0, plain_mean), (0.02, (40, 40))):
+        colorizer = Colorizer.from_model_dir(**bimodal_model, temperature=temperature)
+        (ab,) = colorizer.predict_ab([colorizer.prepare(grey)])
+        np.testing.assert_allclose(ab, np.broadcast_to(np.float32(expected), ab.shape), atol=0.01)
 
 
 @pytest.mark.parametrize("temperature", [0, -1])

@@ -1,0 +1,80 @@
+"""`--saturation`: more (or less) colour without hard clipping.
+
+Multiplying ab by a factor pushes bright and dark colours out of what sRGB can show, and the conversion back then
+clips channels one by one, which shifts hue and flattens detail. Instead every pixel's ab is scaled by the factor or
+by the largest factor that keeps its colour inside sRGB at its own L and hue, whichever is smaller. That largest
+chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .errors import ColorizationError
+
+LIGHTNESS_STEPS_PER_UNIT = 2
+HUE_STEPS_PER_DEGREE = 2
+GAMUT_MARGIN = 0.99
+"""Stay 1% inside the boundary so interpolating the table never lands just outside it."""
+SEARCH_CHROMA = 200.0
+WHITE_X, WHITE_Z = 0.950456, 1.088754
+"""OpenCV's D65 white point and XYZ-to-linear-sRGB matrix, so the gamut is the one cv2.cvtColor converts into."""
+XYZ_TO_LINEAR_RGB = np.array(
+    [[3.240479, -1.53715, -0.498535], [-0.969256, 1.875991, 0.041556], [0.055648, -0.204043, 1.057311]]
+)
+
+
+def check_saturation(factor: float) -> float:
+    if not factor >= 0:
+        raise ColorizationError(f"--saturation must be 0 (grey) or more, 1 leaves colour as predicted; got {factor}")
+    return factor
+
+
+def inverse_lab_function(value: np.ndarray) -> np.ndarray:
+    return np.where(value > 6 / 29, value**3, 3 * (6 / 29) ** 2 * (value - 4 / 29))
+
+
+def linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unclipped linear sRGB of CIE Lab, (..., 3): a colour is inside sRGB when all three are in [0, 1]."""
+    f_y, a, b = np.broadcast_arrays((np.asarray(lightness, np.float64) + 16) / 116, a, b)
+    xyz = np.stack(
+        [WHITE_X * inverse_lab_function(f_y + a / 500), inverse_lab_function(f_y), WHITE_Z * inverse_lab_function(f_y - b / 200)],
+        axis=-1,
+    )
+    return xyz @ XYZ_TO_LINEAR_RGB.T
+
+
+@lru_cache(maxsize=1)
+def max_chroma_table() -> np.ndarray:
+    """Largest in-gamut chroma at each (L, hue), by bisection: rows L 0..100, columns hue 0..360 degrees inclusive."""
+    lightness = np.linspace(0, 100, 100 * LIGHTNESS_STEPS_PER_UNIT + 1)[:, None]
+    hue = np.radians(np.linspace(0, 360, 360 * HUE_STEPS_PER_DEGREE + 1))[None, :]
+    low = np.zeros(np.broadcast_shapes(lightness.shape, hue.shape))
+    high = np.full_like(low, SEARCH_CHROMA)
+    for _ in range(24):
+        middle = (low + high) / 2
+        rgb = linear_rgb(lightness, middle * np.cos(hue), middle * np.sin(hue))
+        inside = ((rgb >= 0) & (rgb <= 1)).all(axis=-1)
+        low = np.where(inside, middle, low)
+        high = np.where(inside, high, middle)
+    return (low * GAMUT_MARGIN).astype(np.float32)
+
+
+def saturate(lightness: np.ndarray, ab: np.ndarray, factor: float) -> np.ndarray:
+    """ab (H, W, 2) scaled by `factor`, each pixel held inside sRGB at its L; factor 1 returns ab untouched."""
+    if factor == 1:
+        return ab
+    table = max_chroma_table()
+    a, b = np.ascontiguousarray(ab[:, :, 0]), np.ascontiguousarray(ab[:, :, 1])
+    chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
+    limit = cv2.remap(
+        table,
+        np.ascontiguousarray(hue * np.float32(HUE_STEPS_PER_DEGREE)),
+        np.ascontiguousarray(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    scale = np.minimum(np.float32(factor), limit / np.maximum(chroma, np.float32(1e-6)))
+    return ab * scale[:, :, None]
