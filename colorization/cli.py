@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 
+from .engines import ENGINES
 from .errors import ColorizationError
 from .model_files import MODEL_DIR_ENV, VARIANTS
 from .network import BACKENDS, RELEASE_SCALE
@@ -42,7 +43,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--caffemodel", metavar="FILE", help="use these weights instead of the release ones (custom or fine-tuned)")
     model.add_argument("--points", metavar="FILE", help="use these 313x2 ab cluster centres instead of pts_in_hull.npy")
     inference = parser.add_argument_group("inference")
-    inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where cv2.dnn runs; auto takes CUDA when this OpenCV build has it")
+    inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it")
+    inference.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="what runs the network: caffe (the release files in cv2.dnn), onnx (their compiled, faster form in cv2.dnn), "
+        "onnxruntime (that form in ONNX Runtime, if installed); auto takes the fastest this machine has",
+    )
     inference.add_argument(
         "--temperature",
         type=float,
@@ -77,6 +85,7 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         points=args.points,
         variant=args.variant,
         backend=args.backend,
+        engine=args.engine,
         temperature=args.temperature,
         size=args.size,
         upsample=args.upsample,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .engines import load_network
 from .errors import ColorizationError
 from .model_files import ModelFiles
-from .network import ColorizationNetwork
 
 DEFAULT_SIZE = 224
 UPSAMPLE_METHODS = ("bilinear",)
@@ -105,7 +105,7 @@ class Colorizer:
     >>> colour = colorizer.colorize(cv2.imread("grandpa.jpg"))
     """
 
-    def __init__(self, network: ColorizationNetwork, size: int = DEFAULT_SIZE, upsample: str = "bilinear"):
+    def __init__(self, network, size: int = DEFAULT_SIZE, upsample: str = "bilinear"):
         self.network = network
         self.size = check_size(size)
         if upsample not in UPSAMPLE_METHODS:
@@ -122,16 +122,21 @@ class Colorizer:
         points=None,
         variant: str = "release",
         backend: str = "auto",
+        engine: str = "auto",
         temperature: float | None = None,
         size: int = DEFAULT_SIZE,
         upsample: str = "bilinear",
     ) -> "Colorizer":
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        return cls(ColorizationNetwork(files, backend, temperature), size, upsample)
+        return cls(load_network(files, engine, backend, temperature, check_size(size)), size, upsample)
 
     @property
     def backend(self) -> str:
-        return self.network.backend.describe()
+        return self.network.device
+
+    @property
+    def engine(self) -> str:
+        return self.network.describe()
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
         return prepare(image, self.size)
