@@ -92,7 +92,9 @@ class OnnxRuntimeNetwork:
         self.input_name = self.session.get_inputs()[0].name
         self.provider = self.session.get_providers()[0]
         if providers[0] == CUDA_PROVIDER and self.provider != CUDA_PROVIDER:
-            log.warning("warning: ONNX Runtime could not start its CUDA provider (check the CUDA libraries): running on the CPU")
+            log.warning(
+                "warning: ONNX Runtime could not start its CUDA provider (check the CUDA libraries): running on the CPU"
+            )
         log.info("engine: %s", self.describe())
 
     @property
@@ -130,7 +132,8 @@ def auto_engine(backend: str) -> tuple[str, str]:
             "warning: --backend %s asked for, but this OpenCV build has no CUDA DNN backend or no GPU is visible "
             "(pip wheels are built without CUDA), and %s: running on the CPU",
             backend,
-            "ONNX Runtime has no CUDA provider (pip install onnxruntime-gpu)" if providers else "ONNX Runtime is not installed",
+            "ONNX Runtime has no CUDA provider (pip install onnxruntime-gpu)" if providers
+            else "ONNX Runtime is not installed",
         )
     return ("onnxruntime" if providers else "onnx"), "cpu"
 

@@ -5,7 +5,8 @@ The graph is the Caffe net with the annealing scale 1/T and the annealed-mean de
 1x1 convolution) baked in, for one input size. Each 3x3 convolution of dilation 2 on an even-sized map is rewritten
 as an ordinary 3x3 convolution over the four half-size phase images of the map (space-to-batch, convolution,
 batch-to-space): mathematically identical, but the runtimes' fast kernels (OpenCV's Winograd among them) are for
-dilation 1, and in the release net these six layers are most of the cost. Consecutive rewritten layers stay in phase form in between.
+dilation 1, and in the release net these six layers are most of the cost. Consecutive rewritten layers stay in
+phase form in between.
 
 The compiled file is cached beside the caffemodel, named by a hash of the sources and the options, so it is built
 once (a few seconds) and reused; a different temperature, size or source file gets its own, and only the few
@@ -102,7 +103,8 @@ class GraphBuilder:
             return tensor
         block = tensor.block
         height, width = tensor.height // block, tensor.width // block
-        shape = self.constant(f"{tensor.name}_depth_shape", np.array([-1, tensor.channels * block * block, height, width], np.int64))
+        depth = tensor.channels * block * block
+        shape = self.constant(f"{tensor.name}_depth_shape", np.array([-1, depth, height, width], np.int64))
         stacked = self.node("Reshape", [tensor.name, shape], f"{tensor.name}_depth")
         name = self.node("DepthToSpace", [stacked], f"{tensor.name}_joined", blocksize=block, mode="DCR")
         return replace(tensor, name=name, block=1)
@@ -178,11 +180,13 @@ class Converter:
         if self.input is None:
             raise ConversionError("the ONNX converter finds no input in the prototxt")
         output = self.graph.to_ordinary(output)
+        input_shape = ["batch", self.input.channels, self.size, self.size]
+        output_shape = ["batch", output.channels, output.height, output.width]
         graph = helper.make_graph(
             self.graph.nodes,
             "colorization",
-            [helper.make_tensor_value_info(self.input.name, TensorProto.FLOAT, ["batch", self.input.channels, self.size, self.size])],
-            [helper.make_tensor_value_info(output.name, TensorProto.FLOAT, ["batch", output.channels, output.height, output.width])],
+            [helper.make_tensor_value_info(self.input.name, TensorProto.FLOAT, input_shape)],
+            [helper.make_tensor_value_info(output.name, TensorProto.FLOAT, output_shape)],
             self.graph.initializers,
         )
         return helper.make_model(
@@ -236,7 +240,10 @@ class Converter:
             pad, dilation = ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2), (1, 1)
         else:
             if block > 1:
-                log.info("layer %s keeps its dilated convolution (its %dx%d map does not split evenly)", name, tensor.height, tensor.width)
+                log.info(
+                    "layer %s keeps its dilated convolution (its %dx%d map does not split evenly)",
+                    name, tensor.height, tensor.width,
+                )
             tensor = self.graph.to_ordinary(tensor)
         inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
         if bias is not None:
@@ -252,7 +259,8 @@ class Converter:
         outputs, group, kernel, pad, stride, dilation = geometry(params)
         tensor = self.graph.to_ordinary(tensor)
         blobs = self.blobs_of(name, 1)
-        inputs = [tensor.name, self.graph.constant(f"{name}_weights", fitted(blobs[0], (tensor.channels, outputs // group, *kernel), name, "weights"))]
+        weights = fitted(blobs[0], (tensor.channels, outputs // group, *kernel), name, "weights")
+        inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
         if first(params, "bias_term", True) and len(blobs) > 1:
             inputs.append(self.graph.constant(f"{name}_bias", fitted(blobs[1], (outputs,), name, "bias")))
         output = self.graph.node(
@@ -293,7 +301,8 @@ class Converter:
             return replace(tensor, name=self.graph.node("Mul", [tensor.name, factor], name))
         blobs = self.blobs_of(name, 1)
         shape = (1, tensor.channels, 1, 1)
-        scaled = self.graph.node("Mul", [tensor.name, self.graph.constant(f"{name}_scale", fitted(blobs[0], shape, name, "scale"))], f"{name}_mul")
+        factor = self.graph.constant(f"{name}_scale", fitted(blobs[0], shape, name, "scale"))
+        scaled = self.graph.node("Mul", [tensor.name, factor], f"{name}_mul")
         if first(first(layer, "scale_param", {}), "bias_term", False) and len(blobs) > 1:
             bias = self.graph.constant(f"{name}_bias", fitted(blobs[1], shape, name, "bias"))
             return replace(tensor, name=self.graph.node("Add", [scaled, bias], name))
