@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 
+from .engines import ENGINES
 from .errors import ColorizationError
 from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
 from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
@@ -48,7 +49,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
     inference = parser.add_argument_group("inference")
-    inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where cv2.dnn runs; auto takes CUDA when this OpenCV build has it")
+    inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it")
+    inference.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="what runs the network: caffe (the release files in cv2.dnn), onnx (their compiled, faster form in cv2.dnn), "
+        "onnxruntime (that form in ONNX Runtime, if installed); auto takes the fastest this machine has",
+    )
     inference.add_argument(
         "--temperature",
         type=float,
@@ -118,6 +126,7 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         points=args.points,
         variant=args.variant,
         backend=args.backend,
+        engine=args.engine,
         temperature=args.temperature,
         size=args.size,
         upsample=Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),

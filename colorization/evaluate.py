@@ -23,6 +23,7 @@ from .atomic import write_bytes_atomically
 from .errors import ColorizationError, UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image
 from .model_files import display_path
+from .network import annealing_scale
 from .pipeline import Colorizer, split_alpha, to_unit_float
 from .progress import progress_bar
 
@@ -113,7 +114,7 @@ def write_csv(path: Path, scores: list[Score], settings: str) -> None:
 def describe_settings(colorizer: Colorizer, args) -> str:
     upsample = colorizer.upsample
     detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
-    temperature = f"{1 / colorizer.network.scale:.3g}" + ("" if args.temperature is not None else " (release)")
+    temperature = f"{1 / annealing_scale(args.temperature):.3g}" + ("" if args.temperature is not None else " (release)")
     return (
         f"variant {args.variant}, temperature {temperature}, saturation {colorizer.saturation:g}, "
         f"upsample {upsample.method}{detail}, size {colorizer.size}"

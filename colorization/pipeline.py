@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .engines import load_network
 from .errors import ColorizationError
 from .model_files import ModelFiles
-from .network import ColorizationNetwork
 from .saturation import check_saturation, saturate
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
 
@@ -116,7 +116,7 @@ class Colorizer:
 
     def __init__(
         self,
-        network: ColorizationNetwork,
+        network,
         size: int = DEFAULT_SIZE,
         upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
         saturation: float = 1.0,
@@ -136,17 +136,22 @@ class Colorizer:
         points=None,
         variant: str = "release",
         backend: str = "auto",
+        engine: str = "auto",
         temperature: float | None = None,
         size: int = DEFAULT_SIZE,
         upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
         saturation: float = 1.0,
     ) -> "Colorizer":
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        return cls(ColorizationNetwork(files, backend, temperature), size, upsample, saturation)
+        return cls(load_network(files, engine, backend, temperature, check_size(size)), size, upsample, saturation)
 
     @property
     def backend(self) -> str:
-        return self.network.backend.describe()
+        return self.network.device
+
+    @property
+    def engine(self) -> str:
+        return self.network.describe()
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
         return prepare(image, self.size)

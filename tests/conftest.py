@@ -89,3 +89,14 @@ def photos():
 
     found = sample_photos()
     return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in found] or [synthetic_photo(seed=s) for s in range(3)]
+
+
+@pytest.fixture(scope="session")
+def release_architecture(tmp_path_factory):
+    """The authentic prototxt and points, with random weights of the release's shapes (made once per session)."""
+    from benchmarks import release_model
+
+    reference = os.environ.get(REFERENCE_ENV)
+    if not reference:
+        pytest.skip(f"set {REFERENCE_ENV} to the folder with the release prototxt and pts_in_hull.npy")
+    return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)

@@ -61,11 +61,12 @@ def test_pickled_points_are_refused(tmp_path, dominant_model):
     assert "not a NumPy array file" in message
 
 
-def test_explicit_caffemodel_is_not_size_checked_but_must_parse(tmp_path, dominant_model):
+@pytest.mark.parametrize("engine, expected", [("caffe", "OpenCV could not read"), ("auto", "is not a valid caffemodel")])
+def test_explicit_caffemodel_is_not_size_checked_but_must_parse(tmp_path, dominant_model, engine, expected):
     garbage = tmp_path / "garbage.caffemodel"
     garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
-    message = load_error(**{**dominant_model, "caffemodel": garbage})
-    assert "OpenCV could not read" in message
+    message = load_error(**{**dominant_model, "caffemodel": garbage}, engine=engine)
+    assert expected in message and "garbage.caffemodel" in message
 
 
 def test_explicit_missing_file_names_the_path(tmp_path, dominant_model):
@@ -73,11 +74,12 @@ def test_explicit_missing_file_names_the_path(tmp_path, dominant_model):
     assert "nope.caffemodel does not exist" in message
 
 
-def test_prototxt_without_the_colorization_layers(tmp_path, dominant_model):
+@pytest.mark.parametrize("engine", ["caffe", "auto"])
+def test_prototxt_without_the_colorization_layers(tmp_path, dominant_model, engine):
     other = tmp_path / "other.prototxt"
     other.write_text(dominant_model["prototxt"].read_text().replace("class8_ab", "something_else"))
-    message = load_error(**{**dominant_model, "prototxt": other})
-    assert "class8_ab" in message
+    message = load_error(**{**dominant_model, "prototxt": other}, engine=engine)
+    assert "other.prototxt has no layer 'class8_ab'" in message
 
 
 def test_model_dir_resolution_order(tmp_path, monkeypatch):
@@ -93,6 +95,6 @@ def test_model_dir_resolution_order(tmp_path, monkeypatch):
 def test_opencv_without_caffe_importer_says_how_to_fix(monkeypatch, dominant_model):
     monkeypatch.delattr(cv2.dnn, "readNetFromCaffe")
     with pytest.raises(ColorizationError) as raised:
-        Colorizer.from_model_dir(**dominant_model)
-    assert "no Caffe importer" in str(raised.value)
+        Colorizer.from_model_dir(**dominant_model, engine="caffe")
+    assert "no Caffe importer" in str(raised.value) and "--engine auto" in str(raised.value)
     assert "pip install 'opencv-contrib-python<5'" in str(raised.value)

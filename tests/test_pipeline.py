@@ -93,14 +93,14 @@ def test_sixteen_bit_in_sixteen_bit_out(lightness_model, photos):
 
 
 def test_default_annealing_scale_is_exactly_the_release_value(dominant_model):
-    network = Colorizer.from_model_dir(**dominant_model).network
+    network = Colorizer.from_model_dir(**dominant_model, engine="caffe").network
     blob = network.net.getLayer(network.net.getLayerId(SCALE_LAYER)).blobs[0]
     assert RELEASE_SCALE == 2.606
     assert np.all(blob == np.float32(2.606))
 
 
 def test_temperature_sets_the_scale(dominant_model):
-    network = Colorizer.from_model_dir(**dominant_model, temperature=0.5).network
+    network = Colorizer.from_model_dir(**dominant_model, engine="caffe", temperature=0.5).network
     blob = network.net.getLayer(network.net.getLayerId(SCALE_LAYER)).blobs[0]
     assert np.allclose(blob, 2.0)
 

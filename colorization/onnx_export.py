@@ -1,0 +1,440 @@
+"""The colorization model compiled to one ONNX file: faster in cv2.dnn, runnable by ONNX Runtime, and loadable by
+OpenCV 5, which has no Caffe importer.
+
+The graph is the Caffe net with the annealing scale 1/T and the annealed-mean decoding (the cluster centres as a
+1x1 convolution) baked in, for one input size. Each 3x3 convolution of dilation 2 on an even-sized map is rewritten
+as an ordinary 3x3 convolution over the four half-size phase images of the map (space-to-batch, convolution,
+batch-to-space): mathematically identical, but the runtimes' fast kernels (OpenCV's Winograd among them) are for
+dilation 1, and in the release net these six layers are most of the cost. Consecutive rewritten layers stay in
+phase form in between.
+
+The compiled file is cached beside the caffemodel, named by a hash of the sources and the options, so it is built
+once (a few seconds) and reused; a different temperature, size or source file gets its own, and only the few
+most recently used are kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_bytes_atomically
+from .caffe_format import first, parse_prototxt, read_caffemodel
+from .errors import ColorizationError, ModelFileError
+from .model_files import FETCH_COMMAND, ModelFiles, display_path, load_points, sha256_of
+from .network import OUTPUT_LAYER, SCALE_LAYER
+
+log = logging.getLogger("colorization")
+
+CONVERTER_VERSION = 1
+"""Part of the cache key: raise it whenever the graph this module writes changes."""
+OPSET = 13
+IR_VERSION = 8
+"""IR 8 with opset 13: read by every ONNX Runtime since 1.10 and by OpenCV 4.x and 5.x."""
+CACHE_ENV = "COLORIZE_CACHE_DIR"
+KEEP_COMPILED = 4
+
+
+class ConversionError(ColorizationError):
+    """The network uses something this converter does not translate (a custom network), or it cannot run here."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A value of the graph being built. `block` is 1 for the ordinary layout, or d when the d*d phase images of
+    the map are stacked along the batch axis (each height/d x width/d)."""
+
+    name: str
+    channels: int
+    height: int
+    width: int
+    block: int = 1
+
+
+class GraphBuilder:
+    def __init__(self):
+        self.nodes = []
+        self.initializers = []
+        self.names: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        candidate, number = name, 1
+        while candidate in self.names:
+            number += 1
+            candidate = f"{name}_{number}"
+        self.names.add(candidate)
+        return candidate
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        name = self.unique(name)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], name: str, **attributes) -> str:
+        from onnx import helper
+
+        output = self.unique(name)
+        self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+    def to_phases(self, tensor: Tensor, block: int) -> Tensor:
+        """Space-to-batch: (N, C, H, W) -> (N*d*d, C, H/d, W/d), the phase images of the map."""
+        if tensor.block == block:
+            return tensor
+        tensor = self.to_ordinary(tensor)
+        height, width = tensor.height // block, tensor.width // block
+        stacked = self.node("SpaceToDepth", [tensor.name], f"{tensor.name}_phases", blocksize=block)
+        shape = self.constant(f"{tensor.name}_phase_shape", np.array([-1, tensor.channels, height, width], np.int64))
+        name = self.node("Reshape", [stacked, shape], f"{tensor.name}_phase_batch")
+        return replace(tensor, name=name, block=block)
+
+    def to_ordinary(self, tensor: Tensor) -> Tensor:
+        """Batch-to-space, the inverse of `to_phases`."""
+        if tensor.block == 1:
+            return tensor
+        block = tensor.block
+        height, width = tensor.height // block, tensor.width // block
+        depth = tensor.channels * block * block
+        shape = self.constant(f"{tensor.name}_depth_shape", np.array([-1, depth, height, width], np.int64))
+        stacked = self.node("Reshape", [tensor.name, shape], f"{tensor.name}_depth")
+        name = self.node("DepthToSpace", [stacked], f"{tensor.name}_joined", blocksize=block, mode="DCR")
+        return replace(tensor, name=name, block=1)
+
+
+def spatial(params: dict, field: str, separate: str, default: int) -> tuple[int, int]:
+    """A Caffe (height, width) parameter given as one or two repeated values, or as FIELD_h / FIELD_w."""
+    values = params.get(field, [])
+    if f"{separate}_h" in params or f"{separate}_w" in params:
+        return int(first(params, f"{separate}_h", default)), int(first(params, f"{separate}_w", default))
+    if not values:
+        return default, default
+    return int(values[0]), int(values[1] if len(values) > 1 else values[0])
+
+
+def geometry(params: dict) -> tuple:
+    """(outputs, group, kernel, pad, stride, dilation) of a Caffe convolution_param, with Caffe's defaults."""
+    return (
+        int(first(params, "num_output")),
+        int(first(params, "group", 1)),
+        spatial(params, "kernel_size", "kernel", 1),
+        spatial(params, "pad", "pad", 0),
+        spatial(params, "stride", "stride", 1),
+        spatial(params, "dilation", "dilation", 1),
+    )
+
+
+def fitted(blob: np.ndarray, shape: tuple[int, ...], layer: str, what: str) -> np.ndarray:
+    """A stored blob in the shape the layer needs; legacy 4-D blobs (1, 1, 1, C) hold the same values."""
+    if blob.size != int(np.prod(shape)):
+        raise ModelFileError(
+            f"the caffemodel's {what} of layer {layer!r} has shape {blob.shape}, the prototxt needs {shape}: "
+            "check the caffemodel belongs to this prototxt"
+        )
+    return np.ascontiguousarray(blob.reshape(shape), dtype=np.float32)
+
+
+class Converter:
+    def __init__(self, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
+        self.weights = weights
+        self.points = points
+        self.scale = scale
+        self.size = size
+        self.graph = GraphBuilder()
+        self.blobs: dict[str, Tensor] = {}
+        self.input: Tensor | None = None
+
+    def blobs_of(self, layer: str, count: int) -> list[np.ndarray]:
+        blobs = self.weights.get(layer)
+        if not blobs or len(blobs) < count:
+            raise ModelFileError(f"the caffemodel has no weights for layer {layer!r}: check it belongs to this prototxt")
+        return blobs
+
+    def add_input(self, name: str, dims: list) -> None:
+        channels = int(dims[1]) if len(dims) > 1 else 1
+        self.graph.names.add(name)
+        self.input = Tensor(name, channels, self.size, self.size)
+        self.blobs[name] = self.input
+
+    def convert(self, net: dict):
+        from onnx import TensorProto, helper
+
+        declared_shapes = [shape.get("dim", []) for shape in net.get("input_shape", [])] or [net.get("input_dim", [])]
+        for name, dims in zip(net.get("input", []), declared_shapes):
+            self.add_input(name, dims)
+        output = None
+        for layer in net.get("layer", []):
+            output = self.convert_layer(layer)
+            if output is not None:
+                break
+        if output is None:
+            raise ModelFileError(f"the prototxt has no layer {OUTPUT_LAYER!r}: it is not a colorization model prototxt")
+        if self.input is None:
+            raise ConversionError("the ONNX converter finds no input in the prototxt")
+        output = self.graph.to_ordinary(output)
+        input_shape = ["batch", self.input.channels, self.size, self.size]
+        output_shape = ["batch", output.channels, output.height, output.width]
+        graph = helper.make_graph(
+            self.graph.nodes,
+            "colorization",
+            [helper.make_tensor_value_info(self.input.name, TensorProto.FLOAT, input_shape)],
+            [helper.make_tensor_value_info(output.name, TensorProto.FLOAT, output_shape)],
+            self.graph.initializers,
+        )
+        return helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="colorization"
+        )
+
+    def convert_layer(self, layer: dict) -> Tensor | None:
+        """Translate one layer; return the output tensor once the decoding layer is reached."""
+        name, kind = first(layer, "name"), first(layer, "type")
+        bottoms, tops = layer.get("bottom", []), layer.get("top", [])
+        if kind == "Input":
+            self.add_input(tops[0], first(first(layer, "input_param", {}), "shape", {}).get("dim", []))
+            return None
+        if kind == "Silence":
+            return None
+        if kind not in LAYER_CONVERTERS:
+            raise ConversionError(f"the ONNX converter does not translate layer {name!r} of type {kind}")
+        if len(bottoms) != 1 or len(tops) != 1 or bottoms[0] not in self.blobs:
+            raise ConversionError(f"the ONNX converter translates only one-input, one-output layers, not {name!r}")
+        output = LAYER_CONVERTERS[kind](self, name, layer, self.blobs[bottoms[0]])
+        self.blobs[tops[0]] = output
+        return output if name == OUTPUT_LAYER else None
+
+    def convolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        params = first(layer, "convolution_param", {})
+        outputs, group, kernel, pad, stride, dilation = geometry(params)
+        if name == OUTPUT_LAYER:
+            # The decoding the OpenCV sample installs: the cluster centres as weights, no bias.
+            weights = np.ascontiguousarray(self.points.T.reshape(2, self.points.shape[0], 1, 1), np.float32)
+            bias = None
+            outputs, group, kernel, pad, stride, dilation = 2, 1, (1, 1), (0, 0), (1, 1), (1, 1)
+        else:
+            blobs = self.blobs_of(name, 1)
+            weights = fitted(blobs[0], (outputs, tensor.channels // group, *kernel), name, "weights")
+            has_bias = first(params, "bias_term", True) and len(blobs) > 1
+            bias = fitted(blobs[1], (outputs,), name, "bias") if has_bias else None
+        height = (tensor.height + 2 * pad[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+        width = (tensor.width + 2 * pad[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        block = dilation[0]
+        phase_form = (
+            block > 1
+            and dilation[0] == dilation[1]
+            and stride == (1, 1)
+            and all(k % 2 for k in kernel)
+            and pad == (block * (kernel[0] - 1) // 2, block * (kernel[1] - 1) // 2)
+            and tensor.height % block == 0
+            and tensor.width % block == 0
+        )
+        if phase_form:
+            tensor = self.graph.to_phases(tensor, block)
+            pad, dilation = ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2), (1, 1)
+        else:
+            if block > 1:
+                log.info(
+                    "layer %s keeps its dilated convolution (its %dx%d map does not split evenly)",
+                    name, tensor.height, tensor.width,
+                )
+            tensor = self.graph.to_ordinary(tensor)
+        inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
+        if bias is not None:
+            inputs.append(self.graph.constant(f"{name}_bias", bias))
+        output = self.graph.node(
+            "Conv", inputs, name, kernel_shape=list(kernel), pads=[pad[0], pad[1], pad[0], pad[1]],
+            strides=list(stride), dilations=list(dilation), group=group,
+        )
+        return Tensor(output, outputs, height, width, tensor.block)
+
+    def deconvolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        params = first(layer, "convolution_param", {})
+        outputs, group, kernel, pad, stride, dilation = geometry(params)
+        tensor = self.graph.to_ordinary(tensor)
+        blobs = self.blobs_of(name, 1)
+        weights = fitted(blobs[0], (tensor.channels, outputs // group, *kernel), name, "weights")
+        inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
+        if first(params, "bias_term", True) and len(blobs) > 1:
+            inputs.append(self.graph.constant(f"{name}_bias", fitted(blobs[1], (outputs,), name, "bias")))
+        output = self.graph.node(
+            "ConvTranspose", inputs, name, kernel_shape=list(kernel), pads=[pad[0], pad[1], pad[0], pad[1]],
+            strides=list(stride), dilations=list(dilation), group=group,
+        )
+        height = (tensor.height - 1) * stride[0] - 2 * pad[0] + dilation[0] * (kernel[0] - 1) + 1
+        width = (tensor.width - 1) * stride[1] - 2 * pad[1] + dilation[1] * (kernel[1] - 1) + 1
+        return Tensor(output, outputs, height, width)
+
+    def relu(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        slope = float(first(first(layer, "relu_param", {}), "negative_slope", 0.0))
+        if slope:
+            return replace(tensor, name=self.graph.node("LeakyRelu", [tensor.name], name, alpha=slope))
+        return replace(tensor, name=self.graph.node("Relu", [tensor.name], name))
+
+    def batch_norm(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        """Caffe keeps running sums and their weight; the statistics are the sums divided by it (0 stays 0)."""
+        blobs = self.blobs_of(name, 3)
+        channels = (tensor.channels,)
+        factor = np.float32(blobs[2].ravel()[0])
+        factor = np.float32(0) if factor == 0 else np.float32(1) / factor
+        mean = fitted(blobs[0], channels, name, "mean") * factor
+        variance = fitted(blobs[1], channels, name, "variance") * factor
+        epsilon = float(first(first(layer, "batch_norm_param", {}), "eps", 1e-5))
+        inputs = [
+            tensor.name,
+            self.graph.constant(f"{name}_scale", np.ones(channels, np.float32)),
+            self.graph.constant(f"{name}_bias", np.zeros(channels, np.float32)),
+            self.graph.constant(f"{name}_mean", mean),
+            self.graph.constant(f"{name}_variance", variance),
+        ]
+        return replace(tensor, name=self.graph.node("BatchNormalization", inputs, name, epsilon=epsilon))
+
+    def scale(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        if name == SCALE_LAYER:
+            factor = self.graph.constant(f"{name}_annealing", np.array(self.scale, np.float32))
+            return replace(tensor, name=self.graph.node("Mul", [tensor.name, factor], name))
+        blobs = self.blobs_of(name, 1)
+        shape = (1, tensor.channels, 1, 1)
+        factor = self.graph.constant(f"{name}_scale", fitted(blobs[0], shape, name, "scale"))
+        scaled = self.graph.node("Mul", [tensor.name, factor], f"{name}_mul")
+        if first(first(layer, "scale_param", {}), "bias_term", False) and len(blobs) > 1:
+            bias = self.graph.constant(f"{name}_bias", fitted(blobs[1], shape, name, "bias"))
+            return replace(tensor, name=self.graph.node("Add", [scaled, bias], name))
+        return replace(tensor, name=scaled)
+
+    def softmax(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        axis = int(first(first(layer, "softmax_param", {}), "axis", 1))
+        if axis != 1:
+            raise ConversionError(f"the ONNX converter translates softmax over channels only, not over axis {axis} ({name!r})")
+        return replace(tensor, name=self.graph.node("Softmax", [tensor.name], name, axis=1))
+
+
+LAYER_CONVERTERS = {
+    "Convolution": Converter.convolution,
+    "Deconvolution": Converter.deconvolution,
+    "ReLU": Converter.relu,
+    "BatchNorm": Converter.batch_norm,
+    "Scale": Converter.scale,
+    "Softmax": Converter.softmax,
+}
+"""Each translation keeps the phase layout where the layer acts per pixel (ReLU, BatchNorm, Scale, Softmax)."""
+
+
+def convert(net: dict, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
+    """The ONNX model (an onnx.ModelProto) of a parsed colorization prototxt and its weights, for size x size input."""
+    return Converter(weights, points, scale, size).convert(net)
+
+
+def cache_key(files: ModelFiles, scale: float, size: int) -> str:
+    description = {
+        "converter": CONVERTER_VERSION,
+        "prototxt": sha256_of(files.prototxt.path),
+        "caffemodel": sha256_of(files.caffemodel.path),
+        "points": sha256_of(files.points.path),
+        "scale": float(scale).hex(),
+        "size": size,
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+
+
+def cache_directories(files: ModelFiles) -> list[Path]:
+    """Beside the caffemodel first; a per-user cache when that folder is read-only (a shared model install)."""
+    fallback = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colorization"
+    if os.environ.get(CACHE_ENV):
+        return [Path(os.environ[CACHE_ENV]).expanduser()]
+    return [files.caffemodel.path.parent, fallback]
+
+
+def compiled_name(files: ModelFiles, size: int, key: str) -> str:
+    return f"{files.caffemodel.path.stem}.{size}px.{key[:16]}.onnx"
+
+
+def mark_used(path: Path) -> None:
+    """Set the access time (kept apart from the build time, the modification time) for `remove_least_recently_used`."""
+    try:
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+    except OSError:
+        pass
+
+
+def remove_least_recently_used(directory: Path, stem: str) -> None:
+    """Keep the KEEP_COMPILED most recently used compiled models of one caffemodel: each is as big as the weights,
+    and those of replaced weights or of options tried once would otherwise pile up."""
+    pattern = re.compile(rf"{re.escape(stem)}\.\d+px\.[0-9a-f]{{16}}\.onnx")
+    compiled = []
+    for path in directory.iterdir():
+        if not pattern.fullmatch(path.name):
+            continue
+        try:
+            compiled.append((path.stat().st_atime_ns, path))
+        except OSError:
+            continue
+    for _, path in sorted(compiled, reverse=True)[KEEP_COMPILED:]:
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        log.info("removed the least recently used compiled model %s", display_path(path))
+
+
+def build(files: ModelFiles, scale: float, size: int) -> bytes:
+    """The serialized ONNX model, converted from the Caffe files."""
+    try:
+        import onnx  # noqa: F401  (only building needs it; a cached model runs without)
+    except ImportError:
+        raise ConversionError("compiling the model to ONNX needs the onnx package (pip install onnx)") from None
+    caffemodel = files.caffemodel
+    try:
+        weights = read_caffemodel(caffemodel.path)
+    except ValueError as error:
+        fix = f"run {FETCH_COMMAND}" if caffemodel.release is not None else "replace it with the real file"
+        raise ModelFileError(f"{display_path(caffemodel.path)} is not a valid caffemodel ({error}): {fix}") from None
+    shown = display_path(files.prototxt.path)
+    try:
+        net = parse_prototxt(files.prototxt.path.read_text())
+    except (ValueError, IndexError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{shown} is not a valid prototxt ({error or 'it ends early'}): check the file") from None
+    if net.get("layers") and not net.get("layer"):
+        raise ConversionError("the ONNX converter reads prototxts of `layer` entries, not the old `layers` ones")
+    layer_names = {first(layer, "name") for layer in net.get("layer", [])}
+    for required in (OUTPUT_LAYER, SCALE_LAYER):
+        if required not in layer_names:
+            raise ModelFileError(f"{shown} has no layer {required!r}: it is not a colorization model prototxt")
+    model = convert(net, weights, load_points(files.points.path), scale, size)
+    return model.SerializeToString()
+
+
+def compiled_model(files: ModelFiles, scale: float, size: int) -> Path:
+    """The path of the ONNX form of these files and options, building it the first time."""
+    files.check()
+    key = cache_key(files, scale, size)
+    name = compiled_name(files, size, key)
+    directories = cache_directories(files)
+    for directory in directories:
+        if (directory / name).is_file():
+            mark_used(directory / name)
+            return directory / name
+    log.info("compiling %s to ONNX for %dx%d input (once; cached)", display_path(files.caffemodel.path), size, size)
+    data = build(files, scale, size)
+    for directory in directories:
+        path = directory / name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomically(path, data)
+        except OSError as error:
+            log.info("cannot cache the compiled model in %s (%s)", display_path(directory), error.strerror or error)
+            continue
+        log.info("compiled model: %s", display_path(path))
+        mark_used(path)
+        remove_least_recently_used(directory, files.caffemodel.path.stem)
+        return path
+    raise ModelFileError(
+        f"cannot write the compiled model into {' or '.join(display_path(d) for d in directories)}: "
+        f"set {CACHE_ENV} to a writable folder"
+    )
