@@ -8,10 +8,12 @@ import argparse
 import logging
 import sys
 
+import cv2
+
 from .errors import ColorizationError
 from .model_files import MODEL_DIR_ENV, VARIANTS
 from .network import BACKENDS, RELEASE_SCALE
-from .pipeline import DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
+from .pipeline import CONVERSIONS, DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
 
 log = logging.getLogger("colorization")
 
@@ -52,6 +54,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     inference.add_argument("--size", type=int, default=DEFAULT_SIZE, help="network input size in pixels (a multiple of 8)")
     inference.add_argument("--upsample", choices=UPSAMPLE_METHODS, default="bilinear", help="how the 1/4-size colour is brought to full size")
+    inference.add_argument(
+        "--conversion",
+        choices=CONVERSIONS,
+        default="reference",
+        help="full-size colour work: reference is OpenCV's sample exactly; fast is cheaper for 8-bit pictures, within 1 grey level",
+    )
 
 
 def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +75,8 @@ def configure_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    # Unless -v, OpenCV stays quiet: its codec messages repeat, in its words, the one line we print per bad file.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
@@ -80,6 +90,7 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         temperature=args.temperature,
         size=args.size,
         upsample=args.upsample,
+        conversion=args.conversion,
     )
 
 
