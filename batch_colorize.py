@@ -65,6 +65,8 @@ def main(argv=None) -> int:
     summary = colorize_folder(settings, lambda: cli.colorizer_from_args(args), quiet=args.quiet)
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
+    if summary.count("interrupted"):
+        return cli.EXIT_INTERRUPTED
     return cli.EXIT_SOME_FAILED if summary.count("failed") else cli.EXIT_OK
 
 

@@ -59,26 +59,40 @@ def make_images(folder: Path, count: int, colour_files: bool) -> list[Path]:
     return paths
 
 
-def run_sample_loop(model: dict, images: list[Path], output: Path) -> float:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def link_inputs(images: list[Path], folder: Path) -> Path:
+    """A folder holding exactly the chosen pictures (as links), so both sides work on the same files."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for path in images:
+        (folder / path.name).symlink_to(path.resolve())
+    return folder
+
+
+def run_sample_loop(model: dict, images: list[Path], output: Path) -> tuple[float, float]:
     """The OpenCV sample's way: load the net, then read, colorize and write one picture after another."""
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir(parents=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
     net = load_sample_network(model["prototxt"], model["caffemodel"], model["points"])
     for path in images:
         frame = cv2.imread(str(path))
         cv2.imwrite(str(output / path.name), to_uint8(sample_colorize(net, frame)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds(resource.RUSAGE_SELF) - cpu
 
 
 def model_options(model: dict) -> list[str]:
     return [argument for key in ("prototxt", "caffemodel", "points") for argument in (f"--{key}", str(model[key]))]
 
 
-def run_batch(model: dict, images: Path, output: Path, *options: str) -> float:
+def run_batch(model: dict, images: Path, output: Path, *options: str) -> tuple[float, float]:
     """batch_colorize.py as a user runs it, from a clean output folder."""
     shutil.rmtree(output, ignore_errors=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [sys.executable, str(REPO / "batch_colorize.py"), str(images), str(output), "--no-recursive", "-q", *model_options(model), *options],
         capture_output=True, text=True,
@@ -86,7 +100,7 @@ def run_batch(model: dict, images: Path, output: Path, *options: str) -> float:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"batch_colorize.py failed ({result.returncode}): {result.stderr.strip()}")
-    return seconds
+    return seconds, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def peak_child_rss_mib() -> float:
@@ -169,17 +183,22 @@ def main() -> int:
         images = make_images(work / ("colour_files" if args.colour_files else "grey_files"), args.count, args.colour_files)
     if not images:
         raise SystemExit(f"error: no pictures in {args.images}")
-    folder = images[0].parent
-    print(f"{len(images)} pictures in {folder}, e.g. {images[0].name} {cv2.imread(str(images[0])).shape[1::-1]}")
+    print(f"{len(images)} pictures in {images[0].parent}, e.g. {images[0].name} {cv2.imread(str(images[0])).shape[1::-1]}")
+    folder = link_inputs(images, work / "inputs")
+    images = sorted(folder.iterdir())
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; model: release architecture, random weights, Caffe importer, CPU")
 
     sample_times, batch_times = [], []
     for round_number in range(1, args.rounds + 1):
-        sample_times.append(run_sample_loop(model, images, work / "sample_out"))
-        batch_times.append(run_batch(model, folder, work / "batch_out", *args.batch_options))
+        (sample_seconds, sample_cpu), (batch_seconds, batch_cpu) = (
+            run_sample_loop(model, images, work / "sample_out"),
+            run_batch(model, folder, work / "batch_out", *args.batch_options),
+        )
+        sample_times.append(sample_seconds)
+        batch_times.append(batch_seconds)
         print(
-            f"round {round_number}: OpenCV sample loop {sample_times[-1]:.1f} s, batch_colorize.py {batch_times[-1]:.1f} s, "
-            f"ratio {sample_times[-1] / batch_times[-1]:.2f}"
+            f"round {round_number}: OpenCV sample loop {sample_seconds:.1f} s (CPU {sample_cpu:.1f} s), "
+            f"batch_colorize.py {batch_seconds:.1f} s (CPU {batch_cpu:.1f} s), ratio {sample_seconds / batch_seconds:.2f}"
         )
     sample, batch = min(sample_times), min(batch_times)
     print(

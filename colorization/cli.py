@@ -18,6 +18,8 @@ from .pipeline import CONVERSIONS, DEFAULT_SIZE, UPSAMPLE_METHODS, Colorizer
 log = logging.getLogger("colorization")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, what shells report for a command stopped by Ctrl-C."""
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -103,4 +105,4 @@ def run(main, argv=None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

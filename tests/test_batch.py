@@ -295,6 +295,7 @@ def test_ctrl_c_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, domin
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in stderr
+    assert "not reached (interrupted: run the same command again to finish)" in stderr
     assert partial_files(root, output) == []
     statuses = [row["status"] for row in csv.DictReader(report.open())]
     assert len(statuses) == len(inputs) and "interrupted" in statuses
