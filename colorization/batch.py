@@ -253,19 +253,22 @@ def plan_batch(settings: BatchSettings) -> Plan:
         if in_shard(relative, settings.shard):
             plan.settled.append(FileRecord(settings.input_root / relative, None, "skipped", reason))
     claimed: dict[Path, Path] = {}
-    inputs = {os.path.realpath(settings.input_root / relative) for relative in listing.images}
+    real_inputs: set[str] = set()
     for relative in listing.images:
         if not in_shard(relative, settings.shard):
             continue
         source, destination = settings.input_root / relative, output_path(settings, relative)
+        exists = destination.exists()
+        if exists and not real_inputs:  # only an existing file can be an input (through a link): look only then
+            real_inputs = {os.path.realpath(settings.input_root / image) for image in listing.images}
         if destination in claimed:
+            hint = ": rename one, or keep each input's type with --output-ext auto" if settings.output_extension else ": rename one"
             plan.settled.append(FileRecord(source, destination, "failed", (
-                f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s "
-                "(same name, another extension): rename one, or keep each input's extension with --output-ext auto"
+                f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
             )))
-        elif os.path.realpath(destination) in inputs:
+        elif exists and os.path.realpath(destination) in real_inputs:
             plan.settled.append(FileRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
-        elif destination.exists() and not settings.overwrite:
+        elif exists and not settings.overwrite:
             claimed[destination] = source
             plan.settled.append(FileRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
         else:

@@ -19,7 +19,8 @@ UPSAMPLE_METHODS = ("bilinear",)
 CONVERSIONS = ("reference", "fast")
 """How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
-to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for about 40% less work."""
+to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
+the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
 LIGHTNESS_OFFSET = 50.0
 """The net was trained on L - 50, i.e. lightness centred on zero."""
 

@@ -335,3 +335,14 @@ def test_threaded_batched_pipeline_gives_the_one_image_results(tmp_path, lightne
     for job in jobs:
         expected = colorizer.colorize(read_image(job.source))
         np.testing.assert_array_equal(read_image(job.destination), expected)
+
+
+def test_overwrite_never_writes_over_an_input_reached_through_a_link(tmp_path, dominant_model):
+    root, output = tmp_path / "scans", tmp_path / "colour"
+    original = put_picture(root / "a.jpg").read_bytes()
+    output.mkdir()
+    (output / "a.jpg").symlink_to(root / "a.jpg")
+    assert run_in_process(root, output, "-q", "--overwrite", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    assert (root / "a.jpg").read_bytes() == original
+    (row,) = json.loads((tmp_path / "report.json").read_text())["files"]
+    assert row["status"] == "failed" and "is an input" in row["reason"]
