@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 PARTIAL_MARKER = ".partial-"
@@ -32,3 +33,35 @@ def write_bytes_atomically(path: Path, data) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+PARTIAL_NAME = re.compile(r"\.(?P<stem>.*)" + re.escape(PARTIAL_MARKER) + r"(?P<pid>\d+)(?P<suffix>\.[^.]*)?")
+
+
+def writer_gone(pid: int) -> bool:
+    """True when no process `pid` runs here; our own id counts as gone (a killed run's id, reused after it)."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return False  # os.kill would terminate the process there; leaving a hidden temporary is harmless
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def abandoned_temporaries(folder: Path) -> list[tuple[Path, Path]]:
+    """(temporary, the output it was to become) for each temporary in `folder` whose writer was killed mid-write."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for name in names:
+        match = PARTIAL_NAME.fullmatch(name)
+        if match and writer_gone(int(match["pid"])):
+            found.append((Path(folder) / name, Path(folder) / f"{match['stem']}{match['suffix'] or ''}"))
+    return found

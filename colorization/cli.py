@@ -8,17 +8,21 @@ import argparse
 import logging
 import sys
 
+import cv2
+
 from .engines import ENGINES
 from .errors import ColorizationError
 from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
 from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
 from .network import BACKENDS, RELEASE_SCALE
-from .pipeline import DEFAULT_SIZE, Colorizer
+from .pipeline import CONVERSIONS, DEFAULT_SIZE, Colorizer
 from .upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
 
 log = logging.getLogger("colorization")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, what shells report for a command stopped by Ctrl-C."""
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -65,6 +69,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         f"(default: the release's 1/{RELEASE_SCALE}, about 0.38)",
     )
     inference.add_argument("--size", type=int, default=DEFAULT_SIZE, help="network input size in pixels (a multiple of 8)")
+    inference.add_argument(
+        "--conversion",
+        choices=CONVERSIONS,
+        default="reference",
+        help="full-size colour work: reference is OpenCV's sample exactly; fast is cheaper for 8-bit pictures, within 1 grey level",
+    )
     add_quality_options(parser)
 
 
@@ -113,6 +123,8 @@ def configure_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    # Unless -v, OpenCV stays quiet: its codec messages repeat, in its words, the one line we print per bad file.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
@@ -131,6 +143,7 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         size=args.size,
         upsample=Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
         saturation=args.saturation,
+        conversion=args.conversion,
     )
 
 
@@ -143,4 +156,4 @@ def run(main, argv=None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

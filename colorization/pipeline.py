@@ -17,6 +17,11 @@ from .saturation import check_saturation, saturate
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
 
 DEFAULT_SIZE = 224
+CONVERSIONS = ("reference", "fast")
+"""How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
+`fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
+to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
+the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
 LIGHTNESS_OFFSET = 50.0
 """The net was trained on L - 50, i.e. lightness centred on zero."""
 
@@ -63,8 +68,11 @@ def to_unit_float(image: np.ndarray) -> np.ndarray:
     raise ColorizationError(f"images of {image.dtype} samples are not supported: use 8- or 16-bit images")
 
 
-def from_unit_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def from_unit_float(image: np.ndarray, dtype: np.dtype, conversion: str = "reference") -> np.ndarray:
     """Clip to [0, 1] and round to the input's sample type, so 16 bits in gives 16 bits out."""
+    if conversion == "fast" and dtype == np.uint8:
+        # OpenCV's Lab2BGR already clips to [0, 1]; one pass rounding half to even instead of half up.
+        return cv2.convertScaleAbs(image, alpha=255.0)
     if dtype == np.float32:
         return np.clip(image, 0.0, 1.0)
     full = FULL_SCALE[np.dtype(dtype)]
@@ -75,9 +83,41 @@ def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
     """Full-resolution L, and the network input the way OpenCV's sample makes it (resize RGB, then Lab)."""
     colour, alpha = split_alpha(image)
     unit = to_unit_float(colour)
-    lightness = cv2.cvtColor(unit, cv2.COLOR_BGR2Lab)[:, :, 0]
+    lightness = cv2.extractChannel(cv2.cvtColor(unit, cv2.COLOR_BGR2Lab), 0)
     small = cv2.resize(unit, (size, size))
     network_input = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)[:, :, 0] - LIGHTNESS_OFFSET
+    return PreparedImage(lightness, network_input, alpha, image.dtype)
+
+
+def grey_levels(image: np.ndarray) -> np.ndarray | None:
+    """The one grey channel of an 8-bit grey picture (also stored as equal B, G, R), or None for a colour one."""
+    if image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        return image
+    if image.shape[2] in (1, 2):
+        return np.ascontiguousarray(image[:, :, 0])
+    blue, green, red = cv2.split(image)[:3]
+    if cv2.countNonZero(cv2.absdiff(blue, green)) or cv2.countNonZero(cv2.absdiff(blue, red)):
+        return None
+    return blue
+
+
+def grey_lightness_table() -> np.ndarray:
+    """L of each 8-bit grey level, computed by the very conversion `prepare` applies to a whole picture."""
+    levels = to_unit_float(np.arange(256, dtype=np.uint8))
+    return cv2.extractChannel(cv2.cvtColor(cv2.merge([levels, levels, levels]).reshape(1, 256, 3), cv2.COLOR_BGR2Lab), 0)
+
+
+def prepare_fast(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
+    """`prepare` without the full-size float picture for grey 8-bit inputs (the same L, looked up per grey level)."""
+    grey = grey_levels(image)
+    if grey is None:
+        return prepare(image, size)
+    alpha = image[:, :, -1].copy() if image.ndim == 3 and image.shape[2] in (2, 4) else None
+    lightness = cv2.LUT(grey, grey_lightness_table())
+    small = cv2.resize(to_unit_float(grey), (size, size))
+    network_input = cv2.extractChannel(cv2.cvtColor(cv2.merge([small, small, small]), cv2.COLOR_BGR2Lab), 0) - LIGHTNESS_OFFSET
     return PreparedImage(lightness, network_input, alpha, image.dtype)
 
 
@@ -95,16 +135,20 @@ def upsample_ab(
 
 
 def compose(
-    prepared: PreparedImage, ab: np.ndarray, upsample: "str | Upsampling" = DEFAULT_UPSAMPLE, saturation: float = 1.0
+    prepared: PreparedImage,
+    ab: np.ndarray,
+    upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
+    saturation: float = 1.0,
+    conversion: str = "reference",
 ) -> np.ndarray:
     """Join the upsampled ab with the ORIGINAL full-resolution L, back to BGR in the input's sample type."""
     height, width = prepared.lightness.shape
     ab_full = saturate(prepared.lightness, upsample_ab(ab, width, height, upsample, prepared.lightness), saturation)
-    lab = cv2.merge([prepared.lightness, ab_full[:, :, 0], ab_full[:, :, 1]])
-    bgr = from_unit_float(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), prepared.dtype)
+    lab = cv2.merge([prepared.lightness, ab_full])
+    bgr = from_unit_float(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), prepared.dtype, conversion)
     if prepared.alpha is None:
         return bgr
-    return cv2.merge([bgr[:, :, 0], bgr[:, :, 1], bgr[:, :, 2], prepared.alpha])
+    return cv2.merge([bgr, prepared.alpha])
 
 
 class Colorizer:
@@ -120,11 +164,15 @@ class Colorizer:
         size: int = DEFAULT_SIZE,
         upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
         saturation: float = 1.0,
+        conversion: str = "reference",
     ):
         self.network = network
         self.size = check_size(size)
         self.upsample = Upsampling.of(upsample)
         self.saturation = check_saturation(saturation)
+        if conversion not in CONVERSIONS:
+            raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
+        self.conversion = conversion
 
     @classmethod
     def from_model_dir(
@@ -141,9 +189,10 @@ class Colorizer:
         size: int = DEFAULT_SIZE,
         upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
         saturation: float = 1.0,
+        conversion: str = "reference",
     ) -> "Colorizer":
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        return cls(load_network(files, engine, backend, temperature, check_size(size)), size, upsample, saturation)
+        return cls(load_network(files, engine, backend, temperature, check_size(size)), size, upsample, saturation, conversion)
 
     @property
     def backend(self) -> str:
@@ -154,7 +203,7 @@ class Colorizer:
         return self.network.describe()
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
-        return prepare(image, self.size)
+        return prepare_fast(image, self.size) if self.conversion == "fast" else prepare(image, self.size)
 
     def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (size/4, size/4, 2) annealed-mean ab."""
@@ -163,7 +212,7 @@ class Colorizer:
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
-        return compose(prepared, ab, self.upsample, self.saturation)
+        return compose(prepared, ab, self.upsample, self.saturation, self.conversion)
 
     def colorize(self, image: np.ndarray) -> np.ndarray:
         """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""

@@ -1,0 +1,540 @@
+"""Colorizing a whole folder tree: which files, where each output goes, and threads that keep the network busy.
+
+Reading and colour work run in threads beside the network (OpenCV releases the GIL while it decodes, converts and
+encodes), joined by small bounded queues so memory stays a few pictures deep however large the archive. The network is
+loaded once and runs in the calling thread. Every output is written under a temporary name and renamed, and a file
+whose output exists is skipped, so a run killed at any moment is finished by running the same command again.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import hashlib
+import io
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+import cv2
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from .atomic import abandoned_temporaries, write_bytes_atomically
+from .errors import ColorizationError, UsageError
+from .image_files import FileResult
+from .image_io import READ_EXTENSIONS, WRITE_FORMATS, read_image, write_image
+from .model_files import display_path
+from .pipeline import Colorizer, PreparedImage
+from .progress import progress_bar
+
+log = logging.getLogger("colorization")
+
+EXTENSION_FAMILIES = ((".jpg", ".jpeg", ".jpe"), (".tif", ".tiff"))
+"""Asking for one spelling of a type means all of them: --ext jpg also takes photo.JPEG."""
+FALLBACK_EXTENSION = ".png"
+"""For inputs in a format a colour picture cannot be saved as (PGM, PBM, ...): lossless and 16-bit capable."""
+REPORT_FORMATS = (".csv", ".json")
+REPORT_COLUMNS = ("input", "output", "status", "reason", "width", "height", "output_bytes", "seconds")
+ALREADY_DONE = "output exists (--overwrite to redo)"
+HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
+NOT_A_PICTURE = "not a picture type this tool reads"
+SKIP_LABELS = {ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures"}
+"""Why a file is skipped (the report's reason) and how the summary line counts it."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) for argparse: this run takes the K-th of N slices."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 2/8 (the 2nd of 8 slices)") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"{text!r}: K must be between 1 and N (for a 0-based array index, pass $((ID+1))/N)")
+    return index, count
+
+
+def parse_extensions(text: str) -> tuple[str, ...]:
+    """`jpg,tif` for argparse: the picture types to take, each with its other spellings."""
+    chosen: list[str] = []
+    for part in filter(None, (piece.strip().lower() for piece in text.split(","))):
+        extension = "." + part.lstrip(".")
+        if extension not in READ_EXTENSIONS:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a picture type this tool reads ({', '.join(READ_EXTENSIONS)})")
+        family = next((family for family in EXTENSION_FAMILIES if extension in family), (extension,))
+        chosen.extend(member for member in family if member not in chosen)
+    if not chosen:
+        raise argparse.ArgumentTypeError("name at least one extension, e.g. --ext jpg,png")
+    return tuple(chosen)
+
+
+def parse_output_extension(text: str) -> str | None:
+    """`png` for argparse: the format every output is written in; `auto` keeps each input's."""
+    if text.lower() == "auto":
+        return None
+    extension = "." + text.lower().lstrip(".")
+    if extension not in WRITE_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r}: outputs can be written as auto, {', '.join(WRITE_FORMATS)}")
+    return extension
+
+
+def parse_count(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
+def default_workers() -> int:
+    """One reading and one writing thread, two from 4 cores: the network already keeps every core busy, and each
+    writing thread holds about 0.4 GB of full-size float colour for a 12-megapixel picture."""
+    return 2 if (os.cpu_count() or 1) >= 4 else 1
+
+
+@dataclass
+class BatchSettings:
+    """What to colorize and how; the script fills it from its options."""
+
+    input_root: Path
+    output_root: Path
+    recursive: bool = True
+    patterns: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = READ_EXTENSIONS
+    output_extension: str | None = None
+    suffix: str = ""
+    overwrite: bool = False
+    shard: tuple[int, int] = (1, 1)
+    report: Path | None = None
+    workers: int = field(default_factory=default_workers)
+    batch_size: int = 1
+
+
+@dataclass
+class FileRecord(FileResult):
+    """One line of the report."""
+
+    width: int | None = None
+    height: int | None = None
+    output_bytes: int | None = None
+
+    def row(self) -> dict:
+        return {
+            "input": str(self.source),
+            "output": "" if self.destination is None else str(self.destination),
+            "status": self.status,
+            "reason": self.reason,
+            "width": self.width,
+            "height": self.height,
+            "output_bytes": self.output_bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class Listing:
+    """The files under the input folder, sorted, by what happens to them."""
+
+    images: list[PurePosixPath] = field(default_factory=list)
+    ignored: list[tuple[PurePosixPath, str]] = field(default_factory=list)
+    unlisted: list[tuple[Path, str]] = field(default_factory=list)
+    filtered: int = 0
+
+
+def check_folders(settings: BatchSettings) -> None:
+    """Refuse folders that would mix outputs with inputs, before any work."""
+    source, target = settings.input_root, settings.output_root
+    if not source.exists():
+        raise UsageError(f"{display_path(source)}: no such folder")
+    if not source.is_dir():
+        raise UsageError(f"{display_path(source)} is a file, not a folder: use colorize.py -i for single pictures")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{display_path(target)} is a file: the output must be a folder")
+    real_source, real_target = Path(os.path.realpath(source)), Path(os.path.realpath(target))
+    if real_source == real_target:
+        raise UsageError(
+            f"the output folder {display_path(target)} is the input folder: choose another one, "
+            "so outputs never overwrite or mix with the pictures they come from"
+        )
+    if settings.recursive and (real_source in real_target.parents or real_target in real_source.parents):
+        inner, outer = (target, source) if real_source in real_target.parents else (source, target)
+        raise UsageError(
+            f"{display_path(inner)} is inside {display_path(outer)}: a recursive run would read outputs as inputs; "
+            "choose an output folder outside the input folder (or pass --no-recursive)"
+        )
+
+
+def matches(relative: PurePosixPath, patterns: tuple[str, ...]) -> bool:
+    """A glob pattern matches the file name or its path below the input folder; no pattern takes everything."""
+    return not patterns or any(fnmatch.fnmatch(relative.name, p) or fnmatch.fnmatch(str(relative), p) for p in patterns)
+
+
+def list_folder(settings: BatchSettings) -> Listing:
+    """Walk the input folder in a fixed order (following links, never twice into the same folder)."""
+    listing = Listing()
+    visited: set[str] = set()
+
+    def unlisted(error: OSError) -> None:
+        listing.unlisted.append((Path(error.filename), error.strerror or str(error)))
+
+    for folder, subfolders, names in os.walk(settings.input_root, onerror=unlisted, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited:
+            subfolders[:] = []
+            continue
+        visited.add(real)
+        relative_folder = PurePosixPath(Path(folder).relative_to(settings.input_root).as_posix())
+        if settings.recursive:
+            listing.ignored.extend((relative_folder / name, HIDDEN_FOLDER) for name in sorted(subfolders) if name.startswith("."))
+            subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        else:
+            subfolders[:] = []
+        for name in sorted(names):
+            relative = relative_folder / name
+            extension = relative.suffix.lower()
+            if name.startswith("."):
+                listing.ignored.append((relative, HIDDEN_FILE))
+            elif extension not in READ_EXTENSIONS:
+                listing.ignored.append((relative, NOT_A_PICTURE))
+            elif extension in settings.extensions and matches(relative, settings.patterns):
+                listing.images.append(relative)
+            else:
+                listing.filtered += 1
+    return listing
+
+
+def in_shard(relative: PurePosixPath, shard: tuple[int, int]) -> bool:
+    """A file's slice depends on its path alone, so runs that list the folder at different times still agree."""
+    index, count = shard
+    digest = hashlib.sha256(str(relative).encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def output_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
+    """The same place below the output folder; the input's extension unless one is forced or it cannot be written."""
+    extension = settings.output_extension or relative.suffix
+    if extension.lower() not in WRITE_FORMATS:
+        extension = FALLBACK_EXTENSION
+    return settings.output_root.joinpath(*relative.parent.parts, f"{relative.stem}{settings.suffix}{extension}")
+
+
+@dataclass
+class Job:
+    source: Path
+    destination: Path
+
+
+@dataclass
+class Plan:
+    """This run's share of the folder: pictures to colorize, and lines already settled (skipped, failed)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    settled: list[FileRecord] = field(default_factory=list)
+    filtered: int = 0
+
+
+
+def plan_batch(settings: BatchSettings) -> Plan:
+    """Pair each picture of this shard with its output; settle what needs no work; clean up after killed runs."""
+    check_folders(settings)
+    listing = list_folder(settings)
+    plan = Plan(filtered=listing.filtered)
+    for folder, reason in listing.unlisted:
+        plan.settled.append(FileRecord(folder, None, "failed", f"{display_path(folder)}: cannot list this folder ({reason})"))
+    for relative, reason in listing.ignored:
+        if in_shard(relative, settings.shard):
+            plan.settled.append(FileRecord(settings.input_root / relative, None, "skipped", reason))
+    claimed: dict[Path, Path] = {}
+    real_inputs: set[str] = set()
+    for relative in listing.images:
+        if not in_shard(relative, settings.shard):
+            continue
+        source, destination = settings.input_root / relative, output_path(settings, relative)
+        exists = destination.exists()
+        if exists and not real_inputs:  # only an existing file can be an input (through a link): look only then
+            real_inputs = {os.path.realpath(settings.input_root / image) for image in listing.images}
+        if destination in claimed:
+            hint = ": rename one, or keep each input's type with --output-ext auto" if settings.output_extension else ": rename one"
+            plan.settled.append(FileRecord(source, destination, "failed", (
+                f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
+            )))
+        elif exists and os.path.realpath(destination) in real_inputs:
+            plan.settled.append(FileRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
+        elif exists and not settings.overwrite:
+            claimed[destination] = source
+            plan.settled.append(FileRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
+        else:
+            claimed[destination] = source
+            plan.jobs.append(Job(source, destination))
+    for folder in {destination.parent for destination in claimed}:
+        for temporary, meant_for in abandoned_temporaries(folder):
+            if meant_for in claimed:
+                log.info("removing %s, left by a run that was stopped mid-write", display_path(temporary))
+                temporary.unlink(missing_ok=True)
+    return plan
+
+
+def failure_reason(source: Path, error: BaseException) -> str:
+    """One line naming the file, whatever went wrong with it."""
+    if isinstance(error, cv2.error):
+        message = "OpenCV: " + (str(error).strip().splitlines() or ["unknown error"])[-1]
+    elif isinstance(error, MemoryError):
+        message = "not enough memory for this picture"
+    elif isinstance(error, OSError):
+        message = error.strerror or str(error)
+    elif isinstance(error, ColorizationError):
+        message = str(error)
+    else:
+        message = f"unexpected {type(error).__name__}: {error}"
+    shown = display_path(source)
+    return message if message.startswith(shown) else f"{shown}: {message}"
+
+
+@dataclass
+class InFlight:
+    """A picture between the stages: what the network needs and what goes into its report line."""
+
+    job: Job
+    started: float
+    prepared: PreparedImage
+    width: int
+    height: int
+
+
+FINISHED = None
+"""Put on a queue by a thread that has no more work for the next stage."""
+
+
+class Recorder:
+    """Collects report lines from every thread, reports failures on one line each, and moves the progress bar."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.records: list[FileRecord] = []
+        self.lock = threading.Lock()
+        self.bar = progress_bar(total, "image", "colorizing", quiet)
+
+    def add(self, record: FileRecord) -> None:
+        with self.lock:
+            self.records.append(record)
+            self.bar.update(1)
+        if record.status == "failed":
+            log.error("error: %s", record.reason)
+        else:
+            log.info("%s -> %s (%.2f s)", display_path(record.source), display_path(record.destination), record.seconds)
+
+    def fail(self, job: Job, started: float, error: BaseException) -> None:
+        log.debug("%s failed", job.source, exc_info=error)
+        self.add(FileRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started))
+
+
+def colorize_jobs(colorizer: Colorizer, jobs: list[Job], recorder: Recorder, workers: int = 1, batch_size: int = 1) -> None:
+    """Read+prepare threads -> the network in this thread (batches of up to batch_size) -> compose+write threads.
+
+    Queues hold at most batch_size prepared pictures and `workers` predicted ones, so memory does not grow with the
+    number of files. Ctrl-C stops reading new files, lets pictures already predicted be written, then re-raises.
+    """
+    todo: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    prepared: queue.Queue[InFlight | None] = queue.Queue(maxsize=batch_size)
+    predicted: queue.Queue[tuple[InFlight, object] | None] = queue.Queue(maxsize=workers)
+    stopping = threading.Event()
+
+    def read_and_prepare() -> None:
+        try:
+            while not stopping.is_set():
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    return
+                started = time.perf_counter()
+                try:
+                    image = read_image(job.source)
+                    item = InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0])
+                except Exception as error:  # one bad file must not stop the archive
+                    recorder.fail(job, started, error)
+                    continue
+                del image
+                prepared.put(item)
+                del item
+        finally:
+            prepared.put(FINISHED)
+
+    def compose_and_write() -> None:
+        for item, ab in iter(predicted.get, FINISHED):
+            job = item.job
+            try:
+                colour = colorizer.compose(item.prepared, ab)
+                job.destination.parent.mkdir(parents=True, exist_ok=True)
+                write_image(job.destination, colour)
+                del colour
+                recorder.add(FileRecord(
+                    job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
+                    width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
+                ))
+            except Exception as error:  # one bad file must not stop the archive
+                recorder.fail(job, item.started, error)
+            del item, ab
+
+    readers = [threading.Thread(target=read_and_prepare, name=f"read-{n}", daemon=True) for n in range(workers)]
+    writers = [threading.Thread(target=compose_and_write, name=f"write-{n}", daemon=True) for n in range(workers)]
+    for thread in readers + writers:
+        thread.start()
+    running = len(readers)
+    try:
+        while running:
+            batch, running = next_batch(prepared, batch_size, running)
+            if not batch:
+                continue
+            try:
+                predictions = colorizer.predict_ab([item.prepared for item in batch])
+            except Exception as error:  # e.g. out of GPU memory: these files fail, the rest go on
+                for item in batch:
+                    recorder.fail(item.job, item.started, error)
+                continue
+            for item, ab in zip(batch, predictions):
+                predicted.put((item, ab))
+            del batch, predictions
+    except KeyboardInterrupt:
+        stopping.set()
+        while running:
+            running -= prepared.get() is FINISHED
+        raise
+    finally:
+        for _ in writers:
+            predicted.put(FINISHED)
+        for thread in writers:
+            thread.join()
+
+
+def next_batch(prepared: queue.Queue, batch_size: int, running: int) -> tuple[list[InFlight], int]:
+    """Wait for one prepared picture, then take whatever else is ready, up to batch_size: never wait to fill a batch."""
+    batch: list[InFlight] = []
+    while running and len(batch) < batch_size:
+        try:
+            item = prepared.get(block=not batch)
+        except queue.Empty:
+            break
+        if item is FINISHED:
+            running -= 1
+        else:
+            batch.append(item)
+    return batch, running
+
+
+@dataclass
+class BatchSummary:
+    records: list[FileRecord]
+    seconds: float
+    backend: str
+    shard: tuple[int, int]
+    filtered: int = 0
+
+    def count(self, status: str, reason: str | None = None) -> int:
+        return sum(r.status == status and (reason is None or r.reason == reason) for r in self.records)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.count("done") / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        labels = [SKIP_LABELS[record.reason] for record in self.records if record.status == "skipped"]
+        counts = [f"{labels.count(label)} {label}" for label in dict.fromkeys(SKIP_LABELS.values()) if label in labels]
+        details = f" ({', '.join(counts)})" if counts else ""
+        text = (
+            f"{self.count('done')} done, {self.count('skipped')} skipped{details}, {self.count('failed')} failed "
+            f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s, backend: {self.backend})"
+        )
+        if self.count("interrupted"):
+            text += f", {self.count('interrupted')} not reached (interrupted: run the same command again to finish)"
+        if self.shard != (1, 1):
+            text += f"; shard {self.shard[0]}/{self.shard[1]}"
+        return text
+
+    def as_json(self, settings: BatchSettings) -> dict:
+        return {
+            "input": str(settings.input_root),
+            "output": str(settings.output_root),
+            "shard": f"{self.shard[0]}/{self.shard[1]}",
+            "backend": self.backend,
+            "seconds": round(self.seconds, 3),
+            "images_per_second": round(self.images_per_second, 3),
+            "counts": {status: self.count(status) for status in ("done", "skipped", "failed", "interrupted")},
+            "not_matching_filters": self.filtered,
+            "files": [record.row() for record in self.records],
+        }
+
+
+def check_report_path(report: Path | None) -> None:
+    """Before any work: a report that cannot be written should not be discovered after hours of colorizing."""
+    if report is None:
+        return
+    if report.suffix.lower() not in REPORT_FORMATS:
+        raise UsageError(f"--report {display_path(report)}: name a .csv or .json file")
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--report {display_path(report)}: cannot create its folder ({error.strerror or error})") from None
+
+
+def write_report(path: Path, summary: BatchSummary, settings: BatchSettings) -> None:
+    if path.suffix.lower() == ".json":
+        data = json.dumps(summary.as_json(settings), indent=2, ensure_ascii=False).encode("utf-8")
+    else:
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=REPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(record.row() for record in summary.records)
+        data = text.getvalue().encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(path, data)
+    except OSError as error:
+        raise ColorizationError(f"--report {display_path(path)}: cannot write ({error.strerror or error})") from None
+
+
+def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colorizer], quiet: bool = False) -> BatchSummary:
+    """Plan, load the network only if there is work, colorize, and write the report; Ctrl-C ends the run early
+    with the files not reached marked `interrupted`."""
+    check_report_path(settings.report)
+    plan = plan_batch(settings)
+    try:
+        settings.output_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{display_path(settings.output_root)}: cannot create the output folder ({error.strerror or error})") from None
+    for record in plan.settled:
+        if record.status == "failed":
+            log.error("error: %s", record.reason)
+    if not plan.jobs and not plan.settled:
+        log.warning("warning: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
+    colorizer = load_colorizer() if plan.jobs else None
+    recorder = Recorder(len(plan.jobs), quiet)
+    started = time.perf_counter()
+    try:
+        if colorizer is not None:
+            with logging_redirect_tqdm(loggers=[log]):
+                colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size)
+    except KeyboardInterrupt:
+        log.warning("interrupted: writing what was done; run the same command again to finish")
+    finally:
+        recorder.bar.close()
+    finished = {record.source for record in recorder.records}
+    not_reached = [FileRecord(job.source, job.destination, "interrupted", "the run was stopped first") for job in plan.jobs if job.source not in finished]
+    summary = BatchSummary(
+        sorted(plan.settled + recorder.records + not_reached, key=lambda record: str(record.source)),
+        time.perf_counter() - started,
+        colorizer.backend if colorizer is not None else "not loaded, nothing to colorize",
+        settings.shard,
+        plan.filtered,
+    )
+    if settings.report is not None:
+        write_report(settings.report, summary, settings)
+    return summary

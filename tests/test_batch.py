@@ -1,0 +1,348 @@
+"""batch_colorize.py as users run it on folder trees: what is written where, what is skipped, failures, reports,
+shards, interruptions (kill -9 and Ctrl-C) and exit codes; and the threaded pipeline against the one-image path."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import batch_colorize
+from colorization import Colorizer, cli, read_image
+from colorization.atomic import PARTIAL_MARKER
+from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
+from tiny_model import model_arguments
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def scan(height=48, width=64, seed=0) -> np.ndarray:
+    """A small grey picture with a gradient, an edge and grain."""
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(30, 220, width, dtype=np.float32)[None, :] + np.linspace(-20, 20, height, dtype=np.float32)[:, None]
+    gradient[height // 3 : height // 2, width // 4 : width // 2] = 90
+    return np.clip(gradient + rng.normal(0, 5, (height, width)), 0, 255).astype(np.uint8)
+
+
+def put_picture(path: Path, height=48, width=64, seed=0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(path.suffix, scan(height, width, seed))
+    assert ok
+    path.write_bytes(data.tobytes())
+    return path
+
+
+def run_batch(*arguments):
+    return subprocess.run([sys.executable, str(REPO / "batch_colorize.py"), *map(str, arguments)], capture_output=True, text=True)
+
+
+def run_in_process(*arguments) -> int:
+    """Faster than a subprocess for the many small runs; same code, same exit codes."""
+    return cli.run(batch_colorize.main, [str(argument) for argument in arguments])
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def is_colourful(path: Path) -> bool:
+    colour = cv2.imread(str(path))
+    return np.abs(cv2.cvtColor(colour, cv2.COLOR_BGR2Lab)[:, :, 1:].astype(int) - 128).mean() > 5
+
+
+def snapshot(folder: Path) -> dict:
+    """Modification time, inode and content of every file: a rename-into-place gives a new inode."""
+    state = {}
+    for name in files_under(folder):
+        status = (folder / name).stat()
+        state[name] = (status.st_mtime_ns, status.st_ino, (folder / name).read_bytes())
+    return state
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """Same-named pictures in nested folders (each its own size, to tell them apart), plus a hidden file and folder."""
+    root = tmp_path / "scans"
+    put_picture(root / "photo.jpg", 40, 60, 1)
+    put_picture(root / "1950s" / "photo.jpg", 44, 66, 2)
+    put_picture(root / "1950s" / "beach" / "photo.jpg", 50, 70, 3)
+    put_picture(root / "1960s" / "photo.png", 52, 72, 4)
+    put_picture(root / "1960s" / "portrait.JPEG", 56, 76, 5)
+    put_picture(root / ".thumbnails" / "photo.jpg", 10, 10, 6)
+    (root / ".DS_Store").write_bytes(b"\0\1")
+    return root
+
+
+def test_mirrors_the_tree_without_collisions_and_leaves_inputs_untouched(tree, tmp_path, dominant_model):
+    before = snapshot(tree)
+    result = run_batch(tree, tmp_path / "colour", *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    output = tmp_path / "colour"
+    expected = ["1950s/beach/photo.jpg", "1950s/photo.jpg", "1960s/photo.png", "1960s/portrait.JPEG", "photo.jpg"]
+    assert files_under(output) == expected
+    for name in expected:
+        assert cv2.imread(str(output / name)).shape[:2] == cv2.imread(str(tree / name)).shape[:2], name
+        assert is_colourful(output / name)
+    assert snapshot(tree) == before, "inputs are never modified, and nothing is added beside them"
+    assert "5 done, 2 skipped (2 hidden), 0 failed" in result.stderr
+    assert "backend: CPU" in result.stderr and "images/s" in result.stderr
+
+
+def test_bad_files_fail_on_one_line_each_and_the_rest_is_done(tree, tmp_path, dominant_model):
+    (tree / "empty.jpg").write_bytes(b"")
+    good_png = (tree / "1960s" / "photo.png").read_bytes()
+    (tree / "1960s" / "truncated.png").write_bytes(good_png[: len(good_png) // 2])
+    (tree / "letter.jpg").write_text("Dear Ann, the photos are in the blue box.")
+    (tree / "notes.txt").write_text("box 3")
+    report = tmp_path / "report.csv"
+    result = run_batch(tree, tmp_path / "colour", "--report", report, *model_arguments(dominant_model))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert len(errors) == 3
+    assert "truncated.png" in errors[0] and "empty.jpg" in errors[1] and "letter.jpg" in errors[2]
+    assert not any("libpng" in line or "[ERROR" in line for line in result.stderr.splitlines()), "OpenCV's own noise is kept out"
+    assert len(files_under(tmp_path / "colour")) == 5
+    assert "5 done, 3 skipped (2 hidden, 1 not pictures), 3 failed" in result.stderr
+    rows = {row["input"]: row for row in csv.DictReader(report.open())}
+    assert rows[str(tree / "empty.jpg")]["status"] == "failed" and "empty" in rows[str(tree / "empty.jpg")]["reason"]
+    assert rows[str(tree / "notes.txt")]["status"] == "skipped"
+
+
+def test_existing_outputs_are_skipped_and_overwrite_redoes_them(tree, tmp_path, dominant_model):
+    output = tmp_path / "colour"
+    assert run_in_process(tree, output, "-q", *model_arguments(dominant_model)) == 0
+    first = snapshot(output)
+    (output / "photo.jpg").unlink()
+    result = run_batch(tree, output, *model_arguments(dominant_model))
+    assert result.returncode == 0
+    assert "1 done, 6 skipped (4 already done, 2 hidden)" in result.stderr
+    second = snapshot(output)
+    assert {name: second[name] for name in first if name != "photo.jpg"} == {name: first[name] for name in first if name != "photo.jpg"}
+    assert run_in_process(tree, output, "-q", "--overwrite", *model_arguments(dominant_model)) == 0
+    third = snapshot(output)
+    assert all(third[name][1] != second[name][1] for name in second), "every output was written again"
+
+
+def test_nothing_to_do_does_not_even_load_the_model(tree, tmp_path, dominant_model):
+    output = tmp_path / "colour"
+    assert run_in_process(tree, output, "-q", *model_arguments(dominant_model)) == 0
+    result = run_batch(tree, output, "--caffemodel", tmp_path / "gone.caffemodel")
+    assert result.returncode == 0, result.stderr
+    assert "0 done, 7 skipped (5 already done, 2 hidden), 0 failed" in result.stderr
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_shards_cover_every_file_exactly_once(tmp_path, count):
+    root = tmp_path / "archive"
+    for index in range(23):
+        put_picture(root / f"box{index % 4}" / f"scan{index}.jpg", 8, 8)
+    (root / "box1" / "index.txt").write_text("list")
+    seen: list[Path] = []
+    for shard in range(1, count + 1):
+        plan = plan_batch(BatchSettings(root, tmp_path / "out", shard=(shard, count)))
+        seen += [job.source for job in plan.jobs] + [record.source for record in plan.settled]
+    assert sorted(seen) == sorted(path for path in root.rglob("*") if path.is_file())
+    assert len(seen) == len(set(seen)) == 24
+
+
+def test_shards_from_the_command_line_together_do_the_whole_archive(tree, tmp_path, dominant_model):
+    output, done = tmp_path / "colour", []
+    for shard in ("1/3", "2/3", "3/3"):
+        report = tmp_path / f"shard{shard[0]}.json"
+        assert run_in_process(tree, output, "-q", "--shard", shard, "--report", report, *model_arguments(dominant_model)) == 0
+        data = json.loads(report.read_text())
+        assert data["shard"] == shard
+        done += [row["input"] for row in data["files"] if row["status"] == "done"]
+    assert len(done) == len(set(done)) == 5
+    assert len(files_under(output)) == 5
+
+
+def test_report_lists_every_input_with_status_output_size_and_time(tree, tmp_path, dominant_model):
+    (tree / "empty.png").write_bytes(b"")
+    output = tmp_path / "colour"
+    put_picture(output / "photo.jpg", 40, 60, 1)  # already done by an earlier run
+    assert run_in_process(tree, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["counts"] == {"done": 4, "skipped": 3, "failed": 1, "interrupted": 0}
+    assert data["backend"] == "CPU"
+    rows = {Path(row["input"]).relative_to(tree).as_posix(): row for row in data["files"]}
+    assert set(rows) == {"photo.jpg", "1950s/photo.jpg", "1950s/beach/photo.jpg", "1960s/photo.png", "1960s/portrait.JPEG",
+                         ".thumbnails", ".DS_Store", "empty.png"}
+    beach = rows["1950s/beach/photo.jpg"]
+    assert beach["status"] == "done" and beach["reason"] == ""
+    assert beach["output"] == str(output / "1950s" / "beach" / "photo.jpg")
+    assert (beach["width"], beach["height"]) == (70, 50)
+    assert beach["output_bytes"] == (output / "1950s" / "beach" / "photo.jpg").stat().st_size
+    assert beach["seconds"] > 0
+    assert rows["photo.jpg"]["status"] == "skipped" and "exists" in rows["photo.jpg"]["reason"]
+    assert rows["empty.png"]["status"] == "failed" and "empty" in rows["empty.png"]["reason"]
+    assert rows[".thumbnails"]["reason"] == "hidden folder" and rows[".DS_Store"]["reason"] == "hidden file"
+
+    assert run_in_process(tree, output, "-q", "--report", tmp_path / "report.csv", *model_arguments(dominant_model)) == 1
+    with open(tmp_path / "report.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == ["input", "output", "status", "reason", "width", "height", "output_bytes", "seconds"]
+    assert [row["status"] for row in table].count("skipped") == 7
+    assert [row["status"] for row in table].count("failed") == 1
+
+
+def test_filters_pattern_ext_and_no_recursive(tree, tmp_path, dominant_model):
+    def colorized(*options) -> list[str]:
+        output = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        assert run_in_process(tree, output, "-q", *options, *model_arguments(dominant_model)) == 0
+        return files_under(output)
+
+    assert colorized("--no-recursive") == ["photo.jpg"]
+    assert colorized("--ext", "jpg") == ["1950s/beach/photo.jpg", "1950s/photo.jpg", "1960s/portrait.JPEG", "photo.jpg"]
+    assert colorized("--ext", "png") == ["1960s/photo.png"]
+    assert colorized("--pattern", "portrait*") == ["1960s/portrait.JPEG"]
+    assert colorized("--pattern", "1950s/*", "--pattern", "*.png") == ["1950s/beach/photo.jpg", "1950s/photo.jpg", "1960s/photo.png"]
+    assert colorized("--output-ext", "png", "--suffix", "_colour", "--pattern", "1950s/*") == [
+        "1950s/beach/photo_colour.png", "1950s/photo_colour.png"
+    ]
+
+
+def test_two_inputs_that_would_share_an_output_name_fail_without_overwriting(tmp_path, dominant_model):
+    root = tmp_path / "scans"
+    put_picture(root / "a.jpg", seed=1)
+    put_picture(root / "a.tif", seed=2)
+    result = run_batch(root, tmp_path / "colour", "--output-ext", "png", *model_arguments(dominant_model))
+    assert result.returncode == 1
+    assert files_under(tmp_path / "colour") == ["a.png"]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "a.tif" in errors[0] and "--output-ext auto" in errors[0]
+
+
+def test_overlapping_folders_are_refused(tree, tmp_path, dominant_model):
+    for output in (tree, tree / "colour", tree / "1950s"):
+        result = run_batch(tree, output, *model_arguments(dominant_model))
+        assert result.returncode == 2, output
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    result = run_batch(tree / "1950s", tree, *model_arguments(dominant_model))
+    assert result.returncode == 2 and "inside" in result.stderr
+    assert not (tree / "colour").exists()
+    # Without recursion a sub-folder of the input is never read, so it may hold the outputs.
+    assert run_in_process(tree, tree / "colour", "--no-recursive", "-q", *model_arguments(dominant_model)) == 0
+    assert run_in_process(tree, tree / "colour", "--no-recursive", "-q", *model_arguments(dominant_model)) == 0
+    assert files_under(tree / "colour") == ["photo.jpg"]
+
+
+def test_usage_and_model_errors_exit_2(tree, tmp_path, dominant_model):
+    assert run_in_process(tmp_path / "nowhere", tmp_path / "colour", *model_arguments(dominant_model)) == 2
+    assert run_in_process(tree / "photo.jpg", tmp_path / "colour") == 2
+    assert run_in_process(tree) == 2
+    assert run_in_process(tree, tmp_path / "colour", "--report", tmp_path / "report.txt") == 2
+    with pytest.raises(SystemExit) as shard_error:
+        run_in_process(tree, tmp_path / "colour", "--shard", "4/3")
+    assert shard_error.value.code == 2
+    result = run_batch(tree, tmp_path / "colour", "--model-dir", tmp_path / "no-models")
+    assert result.returncode == 2 and "fetch_models.py" in result.stderr and result.stderr.count("\n") == 1
+
+
+def make_archive(root: Path, count: int) -> list[Path]:
+    """Enough work (PNG encoding of 1.5 MP) that a run lasts long enough to be stopped in the middle."""
+    return [put_picture(root / f"roll{index % 3}" / f"frame{index:02d}.png", 1000, 1500, index) for index in range(count)]
+
+
+def wait_for_outputs(process: subprocess.Popen, output: Path, at_least: int) -> None:
+    deadline = time.monotonic() + 60
+    while sum(1 for path in output.rglob("*.png") if not path.name.startswith(".")) < at_least:
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def partial_files(*folders: Path) -> list[Path]:
+    return [path for folder in folders for path in folder.rglob("*") if PARTIAL_MARKER in path.name]
+
+
+def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(tmp_path, dominant_model):
+    root, output = tmp_path / "archive", tmp_path / "colour"
+    inputs = make_archive(root, 24)
+    command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "-q", *model_arguments(dominant_model)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
+    wait_for_outputs(process, output, 3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    survivors = {name: state[:2] for name, state in snapshot(output).items() if not Path(name).name.startswith(".")}
+    assert 3 <= len(survivors) < len(inputs), "killed in the middle"
+    for name in survivors:
+        assert read_image(output / name).shape[:2] == (1000, 1500), "every file under its final name is complete"
+
+    rerun = run_batch(root, output, "--report", tmp_path / "report.json", *model_arguments(dominant_model))
+    assert rerun.returncode == 0, rerun.stderr
+    finished = snapshot(output)
+    assert sorted(finished) == sorted(str(path.relative_to(root)) for path in inputs)
+    assert {name: finished[name][:2] for name in survivors} == survivors, "no completed file was written again"
+    assert partial_files(root, output) == []
+    counts = json.loads((tmp_path / "report.json").read_text())["counts"]
+    assert counts["skipped"] == len(survivors) and counts["done"] == len(inputs) - len(survivors)
+
+
+def test_ctrl_c_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, dominant_model):
+    root, output, report = tmp_path / "archive", tmp_path / "colour", tmp_path / "report.csv"
+    inputs = make_archive(root, 24)
+    command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--report", str(report), *model_arguments(dominant_model)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    wait_for_outputs(process, output, 2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert "not reached (interrupted: run the same command again to finish)" in stderr
+    assert partial_files(root, output) == []
+    statuses = [row["status"] for row in csv.DictReader(report.open())]
+    assert len(statuses) == len(inputs) and "interrupted" in statuses
+    assert statuses.count("done") == len(files_under(output))
+    assert run_in_process(root, output, "-q", *model_arguments(dominant_model)) == 0
+    assert len(files_under(output)) == len(inputs)
+
+
+def test_abandoned_temporaries_are_removed_and_live_ones_kept(tree, tmp_path, dominant_model):
+    output = tmp_path / "colour"
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    (output / "1950s").mkdir(parents=True)
+    abandoned = output / "1950s" / f".photo{PARTIAL_MARKER}{finished.pid}.jpg"
+    abandoned.write_bytes(b"half a picture")
+    live = output / f".photo{PARTIAL_MARKER}{os.getpid()}.jpg"
+    live.write_bytes(b"being written by a process that still runs (this test's)")
+    assert run_batch(tree, output, "-q", *model_arguments(dominant_model)).returncode == 0
+    assert not abandoned.exists()
+    assert live.exists(), "only temporaries whose writer is gone are removed"
+
+
+def test_threaded_batched_pipeline_gives_the_one_image_results(tmp_path, lightness_model, photos):
+    """Several sizes, grey and colour, through 2 reader and 2 writer threads and batches of 3."""
+    sources = []
+    for index, photo in enumerate(photos * 2):
+        picture = photo if index % 2 else cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+        picture = cv2.resize(picture, (picture.shape[1] // (1 + index % 3), picture.shape[0] // (1 + index % 3)))
+        sources.append(tmp_path / "in" / f"{index}.png")
+        sources[-1].parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(sources[-1]), picture)
+    colorizer = Colorizer.from_model_dir(**lightness_model, conversion="fast")
+    recorder = Recorder(len(sources), quiet=True)
+    jobs = [Job(source, tmp_path / "out" / source.name) for source in sources]
+    colorize_jobs(colorizer, jobs, recorder, workers=2, batch_size=3)
+    assert sorted(record.status for record in recorder.records) == ["done"] * len(sources)
+    for job in jobs:
+        expected = colorizer.colorize(read_image(job.source))
+        np.testing.assert_array_equal(read_image(job.destination), expected)
+
+
+def test_overwrite_never_writes_over_an_input_reached_through_a_link(tmp_path, dominant_model):
+    root, output = tmp_path / "scans", tmp_path / "colour"
+    original = put_picture(root / "a.jpg").read_bytes()
+    output.mkdir()
+    (output / "a.jpg").symlink_to(root / "a.jpg")
+    assert run_in_process(root, output, "-q", "--overwrite", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    assert (root / "a.jpg").read_bytes() == original
+    (row,) = json.loads((tmp_path / "report.json").read_text())["files"]
+    assert row["status"] == "failed" and "is an input" in row["reason"]

@@ -1,0 +1,84 @@
+"""The `fast` conversion (batch_colorize.py's default) against reference mode: the same L and network input for grey
+8-bit pictures, and outputs within 1 grey level of reference mode on real photos."""
+import cv2
+import numpy as np
+import pytest
+
+from colorization import Colorizer, ColorizationError
+from colorization.pipeline import prepare, prepare_fast
+
+
+def grey_variants(photo: np.ndarray) -> dict:
+    """The ways a grey picture arrives: one channel, one channel in 3-D, grey+alpha, equal BGR, equal BGRA."""
+    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    alpha = np.linspace(0, 255, grey.size).astype(np.uint8).reshape(grey.shape)
+    bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    return {
+        "grey": grey,
+        "grey 3-D": grey[:, :, None],
+        "grey+alpha": np.dstack([grey, alpha]),
+        "equal BGR": bgr,
+        "equal BGRA": np.dstack([bgr, alpha]),
+    }
+
+
+def test_grey_pictures_get_exactly_the_reference_lightness_and_network_input(photos):
+    for photo in photos:
+        for name, picture in grey_variants(photo).items():
+            reference, fast = prepare(picture), prepare_fast(picture)
+            np.testing.assert_array_equal(fast.lightness, reference.lightness, err_msg=name)
+            np.testing.assert_array_equal(fast.network_input, reference.network_input, err_msg=name)
+            assert (fast.alpha is None) == (reference.alpha is None), name
+            if reference.alpha is not None:
+                np.testing.assert_array_equal(fast.alpha, reference.alpha)
+
+
+def test_colour_and_16_bit_pictures_take_the_reference_path(photos, lightness_model):
+    reference = Colorizer.from_model_dir(**lightness_model)
+    fast = Colorizer.from_model_dir(**lightness_model, conversion="fast")
+    colour = photos[0].copy()
+    colour[0, 0] = (0, 128, 255)  # at least one pixel that is not grey
+    np.testing.assert_array_equal(prepare_fast(colour).lightness, prepare(colour).lightness)
+    deep = cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257
+    np.testing.assert_array_equal(fast.colorize(deep), reference.colorize(deep))
+    assert fast.colorize(deep).dtype == np.uint16
+
+
+def assert_within_one_grey_level(fast: np.ndarray, reference: np.ndarray, name: str) -> None:
+    difference = np.abs(fast.astype(int) - reference.astype(int))
+    assert fast.shape == reference.shape, name
+    assert difference.max() <= 1, name
+    assert (difference > 0).mean() < 1e-3, f"{name}: only rounding ties may differ"
+
+
+def test_fast_is_within_one_grey_level_of_reference_on_real_photos(photos, lightness_model):
+    reference = Colorizer.from_model_dir(**lightness_model)
+    fast = Colorizer.from_model_dir(**lightness_model, conversion="fast")
+    for photo in photos:
+        for name, picture in {"colour": photo, **grey_variants(photo)}.items():
+            assert_within_one_grey_level(fast.colorize(picture), reference.colorize(picture), name)
+
+
+def test_fast_keeps_alpha_untouched(photos, dominant_model):
+    picture = grey_variants(photos[0])["equal BGRA"]
+    output = Colorizer.from_model_dir(**dominant_model, conversion="fast").colorize(picture)
+    assert output.shape[2] == 4
+    np.testing.assert_array_equal(output[:, :, 3], picture[:, :, 3])
+
+
+def test_unknown_conversion_is_refused(dominant_model):
+    with pytest.raises(ColorizationError, match="unknown conversion"):
+        Colorizer.from_model_dir(**dominant_model, conversion="approximate")
+
+
+def test_fast_is_within_one_grey_level_of_reference_with_the_release_architecture(release_architecture, photos):
+    """The full network's colours (random weights) on the real photos, grey and colour: what batch runs by default."""
+    reference = Colorizer.from_model_dir(**release_architecture)
+    fast = Colorizer.from_model_dir(**release_architecture, conversion="fast")
+    for photo in photos:
+        grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        for name, picture in (("colour", photo), ("grey", grey)):
+            prepared, prepared_fast = reference.prepare(picture), fast.prepare(picture)
+            np.testing.assert_array_equal(prepared_fast.network_input, prepared.network_input)
+            (ab,) = reference.predict_ab([prepared])  # the same input, so one forward pass serves both
+            assert_within_one_grey_level(fast.compose(prepared_fast, ab), reference.compose(prepared, ab), name)
