@@ -116,6 +116,11 @@ class VideoInfo:
     def has_audio(self) -> bool:
         return bool(self.audio_codecs)
 
+    def describe(self) -> str:
+        length = "unknown length" if self.duration is None else format_time(self.duration)
+        sound = ", ".join(self.audio_codecs) or "none"
+        return f"{self.video_codec} {self.width}x{self.height} at {float(self.rate):.3f} fps, {length}, sound: {sound}"
+
 
 def parse_rate(text: str) -> float:
     return float(text[:-1]) * 1000 if text.endswith("k") else float(text)

@@ -1,8 +1,8 @@
 """Colorizing films: one ffmpeg decodes, the core pipeline colorizes frame by frame, another ffmpeg encodes and copies
 the sound; frames stream through pipes a few at a time, so memory stays flat however long the film is.
 
-Three things run at once: a reader thread pulls raw frames off the decoder, the calling thread runs prepare,
-predict_ab and the temporal smoothing, and a writer thread composes full-size frames and feeds the encoder. OpenCV
+Three things run at once: a reader thread pulls raw frames off the decoder and prepares them, the calling thread
+runs predict_ab and the temporal smoothing, and a writer thread composes full-size frames and feeds the encoder. OpenCV
 and the pipes release the GIL, so decoding, inference, composing and encoding overlap.
 """
 from __future__ import annotations
@@ -249,13 +249,15 @@ def put_unless_stopped(target: queue.Queue, item, stop: threading.Event) -> bool
 
 
 class FrameReader(threading.Thread):
-    """Reads raw frames off the decoder's pipe ahead of inference, at most QUEUE_DEPTH waiting."""
+    """Reads raw frames off the decoder's pipe ahead of inference, at most QUEUE_DEPTH waiting, and applies `prepare`
+    to each (if given) so that this work too is done while the network runs."""
 
-    def __init__(self, stream, shape: tuple[int, int, int], stop: threading.Event):
+    def __init__(self, stream, shape: tuple[int, int, int], stop: threading.Event, prepare=None):
         super().__init__(name="frame-reader", daemon=True)
         self.stream = stream
         self.shape = shape
         self.stop = stop
+        self.prepare = prepare
         self.frames: queue.Queue = queue.Queue(QUEUE_DEPTH)
         self.partial_frame = False
         self.error: Exception | None = None
@@ -268,9 +270,10 @@ class FrameReader(threading.Thread):
                 if filled < frame.nbytes:
                     self.partial_frame = filled > 0
                     break
-                if not put_unless_stopped(self.frames, frame, self.stop):
+                item = frame if self.prepare is None else self.prepare(frame)
+                if not put_unless_stopped(self.frames, item, self.stop):
                     return
-        except (OSError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - handed to the calling thread, which reports it
             self.error = error
         finally:
             put_unless_stopped(self.frames, END, self.stop)
@@ -336,6 +339,7 @@ def colorize_video(
     """Colorize one film into `destination`, which appears only once the encoder has finished it."""
     started = time.perf_counter()
     info = probe(source)
+    log.info("%s: %s", display_path(source), info.describe())
     start, duration, expected = resolve_span(info, options.start, options.end)
     audio = plan_audio(info, destination, options.audio)
     if info.variable_rate:
@@ -375,7 +379,7 @@ def stream_frames(
     """Run the three stages until the decoder runs dry; returns the error that stopped writing to the encoder, if
     any, for the caller to report after ffmpeg's own reason."""
     stop = threading.Event()
-    reader = FrameReader(decoder.stdout, (info.height, info.width, 3), stop)
+    reader = FrameReader(decoder.stdout, (info.height, info.width, 3), stop, colorizer.prepare)
     writer = FrameWriter(colorizer, encoder.stdin, stop)
     smoother = TemporalSmoother(options.smoothing)
     independent, output = FlickerMeter(), FlickerMeter()
@@ -383,8 +387,7 @@ def stream_frames(
     writer.start()
     try:
         with progress_bar(expected, "frame", display_path(info.path), quiet) as progress:
-            for frame in reader:
-                prepared = colorizer.prepare(frame)
+            for prepared in reader:
                 (ab,) = colorizer.predict_ab([prepared])
                 smoothed = smoother.update(prepared.network_input, ab)
                 independent.add(ab, smoother.cut)
@@ -396,6 +399,8 @@ def stream_frames(
     finally:
         stop.set()
     if writer.error is None and reader.error is not None:
+        if not isinstance(reader.error, OSError):
+            raise reader.error
         raise VideoError(f"{display_path(info.path)}: reading frames from ffmpeg failed ({reader.error})")
     try:
         encoder.stdin.close()

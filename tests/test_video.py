@@ -353,3 +353,8 @@ def test_times_in_seconds_or_timecode(text, seconds):
 
 def test_time_format():
     assert format_time(3723.25) == "1:02:03.250"
+
+
+def test_one_output_file_for_several_films_is_a_usage_error(ntsc_clip, silent_clip, tmp_path):
+    result = run_video("-i", ntsc_clip, "-i", silent_clip, "-o", tmp_path / "both.mp4", "--model-dir", tmp_path)
+    assert result.returncode == 2 and "2 inputs need a folder" in result.stderr
