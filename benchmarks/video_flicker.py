@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -45,7 +46,7 @@ def photos() -> list[np.ndarray]:
     return [cv2.GaussianBlur(rng.integers(0, 256, (480, 640), dtype=np.uint8), (0, 0), 12) * 3 for _ in range(3)]
 
 
-def film(frame: np.ndarray, index: int, rng: np.random.Generator) -> np.ndarray:
+def film(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Grain and a brightness flicker of a few per cent, as a scanned print has."""
     gain = 1.0 + 0.03 * rng.standard_normal()
     grainy = frame.astype(np.float32) * gain + rng.normal(0, 4, frame.shape)
@@ -76,11 +77,11 @@ def make_clips(work: Path, seconds: float) -> dict[str, Path]:
     count = int(seconds * RATE)
     rng = np.random.default_rng(1)
     return {
-        "slow pan": write_clip(work / "pan.mp4", (film(window(pictures[0], 2 * i), i, rng) for i in range(count))),
-        "still": write_clip(work / "still.mp4", (film(window(pictures[0], 0), i, rng) for i in range(count))),
+        "slow pan": write_clip(work / "pan.mp4", (film(window(pictures[0], 2 * i), rng) for i in range(count))),
+        "still": write_clip(work / "still.mp4", (film(window(pictures[0], 0), rng) for i in range(count))),
         "cuts": write_clip(
             work / "cuts.mp4",
-            (film(window(pictures[(i // (RATE // 2)) % len(pictures)], i % (RATE // 2)), i, rng) for i in range(count)),
+            (film(window(pictures[(i // (RATE // 2)) % len(pictures)], i % (RATE // 2)), rng) for i in range(count)),
         ),
     }
 
@@ -114,12 +115,13 @@ def main() -> None:
     if args.caffemodel:
         model["caffemodel"] = Path(args.caffemodel)
     colorizer = Colorizer.from_model_dir(**model)
-    smoothed_options = VideoOptions(audio=False) if args.strength is None else VideoOptions(audio=False, smoothing=args.strength)
+    lossless = VideoOptions(audio=False, codec="ffv1", pixel_format="bgr0")
+    smoothed_options = lossless if args.strength is None else replace(lossless, smoothing=args.strength)
     print(f"smoothing strength {smoothed_options.smoothing}; {'real' if args.caffemodel else 'random'} weights")
     print(f"{'clip':>9} {'flicker frame by frame':>23} {'flicker smoothed':>17} {'ratio':>6} {'deviation':>10} {'L change mean/max':>18} {'cuts':>5}")
     for name, clip in make_clips(work, args.seconds).items():
-        independent = colorize_video(colorizer, clip, work / f"{clip.stem}_independent.mkv", VideoOptions(audio=False, smoothing=0.0, codec="ffv1", pixel_format="bgr0"), quiet=True)
-        smoothed = colorize_video(colorizer, clip, work / f"{clip.stem}_smoothed.mkv", VideoOptions(**{**smoothed_options.__dict__, "codec": "ffv1", "pixel_format": "bgr0"}), quiet=True)
+        independent = colorize_video(colorizer, clip, work / f"{clip.stem}_independent.mkv", replace(lossless, smoothing=0.0), quiet=True)
+        smoothed = colorize_video(colorizer, clip, work / f"{clip.stem}_smoothed.mkv", smoothed_options, quiet=True)
         (plain, plain_fits), (steady, steady_fits) = decoded(independent.destination), decoded(smoothed.destination)
         lightness_change = np.abs(steady[..., 0] - plain[..., 0])[plain_fits & steady_fits]
         print(
