@@ -15,3 +15,7 @@ class ImageError(ColorizationError):
 
 class UsageError(ColorizationError):
     """The command line asks for something impossible (exit code 2)."""
+
+
+class VideoError(ColorizationError):
+    """One video could not be read, colorized or written."""

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""video_colorize.py against the plain frame-by-frame OpenCV-sample loop, in one run, with the release architecture
+(random weights: the real model's compute). Not a test: numbers depend on the machine and on what else runs on it.
+
+Makes a 640x360 30 fps clip with a sound track (10 s, and 20 s to show memory stays flat), then for each clip runs,
+each in its own process so peak RSS is that job's alone:
+  plain  cv2.VideoCapture -> benchmarks/opencv_sample.py -> cv2.VideoWriter (mp4v; drops the sound)
+  ours   video_colorize.py (ffmpeg pipes, libx264, sound copied, temporal smoothing on)
+and prints frames per second (whole process, model loading included, as a user waits for it), the ratio and peak RSS
+(the largest process of the job: Python for both; ffmpeg's own processes are smaller).
+
+    python benchmarks/video_benchmark.py [--seconds 10] [--work-dir DIR] [--reference-dir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.release_model import release_architecture  # noqa: E402
+
+
+def make_clip(path: Path, seconds: float) -> Path:
+    """A grey (black-and-white film) test pattern with a moving part, and a sine tone, H.264 + AAC in MP4."""
+    import imageio_ffmpeg
+
+    if not path.is_file():
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=30:duration={seconds}",
+                "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "20", "-c:a", "aac", str(path),
+            ],
+            check=True,
+        )
+    return path
+
+
+def plain_loop(source: str, destination: str, prototxt: str, caffemodel: str, points: str) -> None:
+    """The OpenCV sample's way: read a frame, colorize it, write it; one thing at a time."""
+    import cv2
+
+    from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
+
+    net = load_sample_network(prototxt, caffemodel, points)
+    capture = cv2.VideoCapture(source)
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(destination, cv2.VideoWriter_fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS), size)
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(to_uint8(sample_colorize(net, frame)))
+    writer.release()
+    capture.release()
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS in MiB of the largest process of the job (wait4 reports it for the child's tree)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"error: {' '.join(command)} failed with exit code {process.returncode}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def count_frames_and_audio(path: Path) -> tuple[int, bool]:
+    import imageio_ffmpeg
+
+    from colorization.ffmpeg import probe
+
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    return frames, probe(path).has_audio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the short clip (the long one is twice)")
+    parser.add_argument("--work-dir", type=Path, help="where clips, model and outputs go (default: a temporary folder)")
+    parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
+    parser.add_argument("--plain-loop", nargs=5, metavar="ARG", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_loop:
+        plain_loop(*args.plain_loop)
+        return
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="video-benchmark-"))
+    work.mkdir(parents=True, exist_ok=True)
+    model = release_architecture(work, args.reference_dir)
+    model_arguments = [str(model[key]) for key in ("prototxt", "caffemodel", "points")]
+    print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
+    print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
+    rss = {}
+    for seconds in (args.seconds, 2 * args.seconds):
+        clip = make_clip(work / f"clip_{seconds:g}s.mp4", seconds)
+        frames, _ = count_frames_and_audio(clip)
+        plain_out, ours_out = work / f"plain_{seconds:g}s.mp4", work / f"ours_{seconds:g}s.mp4"
+        plain_seconds, plain_rss = timed([sys.executable, str(Path(__file__).resolve()), "--plain-loop", str(clip), str(plain_out), *model_arguments])
+        ours_seconds, ours_rss = timed(
+            [sys.executable, str(REPO / "video_colorize.py"), "-q", "-i", str(clip), "-o", str(ours_out),
+             "--prototxt", model_arguments[0], "--caffemodel", model_arguments[1], "--points", model_arguments[2]]
+        )
+        written, sound = count_frames_and_audio(ours_out)
+        rss[seconds] = (plain_rss, ours_rss)
+        print(
+            f"{seconds:>7g}s {frames / plain_seconds:>10.2f} {frames / ours_seconds:>9.2f} {plain_seconds / ours_seconds:>6.2f} "
+            f"{plain_rss:>8.0f}Mi {ours_rss:>7.0f}Mi  {written}/{frames} frames, sound {'present' if sound else 'MISSING'}"
+        )
+    (short_plain, short_ours), (long_plain, long_ours) = rss.values()
+    print(f"peak RSS, long clip vs short: plain {long_plain / short_plain - 1:+.1%}, ours {long_ours / short_ours - 1:+.1%}")
+
+
+if __name__ == "__main__":
+    main()
