@@ -89,6 +89,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the short clip (the long one is twice)")
     parser.add_argument("--work-dir", type=Path, help="where clips, model and outputs go (default: a temporary folder)")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
+    parser.add_argument("--engine", default="caffe", help="video_colorize.py's engine (default: caffe, as the plain loop)")
+    parser.add_argument(
+        "--upsample", default="bilinear", help="video_colorize.py's upsampling (default: bilinear, the plain loop's own work)"
+    )
     parser.add_argument("--plain-loop", nargs=5, metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_loop:
@@ -99,6 +103,7 @@ def main() -> None:
     model = release_architecture(work, args.reference_dir)
     model_arguments = [str(model[key]) for key in ("prototxt", "caffemodel", "points")]
     print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
+    print(f"video_colorize.py --engine {args.engine} --upsample {args.upsample}")
     print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
     rss = {}
     for seconds in (args.seconds, 2 * args.seconds):
@@ -108,7 +113,8 @@ def main() -> None:
         plain_seconds, plain_rss = timed([sys.executable, str(Path(__file__).resolve()), "--plain-loop", str(clip), str(plain_out), *model_arguments])
         ours_seconds, ours_rss = timed(
             [sys.executable, str(REPO / "video_colorize.py"), "-q", "-i", str(clip), "-o", str(ours_out),
-             "--prototxt", model_arguments[0], "--caffemodel", model_arguments[1], "--points", model_arguments[2]]
+             "--prototxt", model_arguments[0], "--caffemodel", model_arguments[1], "--points", model_arguments[2],
+             "--engine", args.engine, "--upsample", args.upsample]
         )
         written, sound = count_frames_and_audio(ours_out)
         rss[seconds] = (plain_rss, ours_rss)
