@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--image", type=Path, help="photo to time (default: a synthetic 4000x3000 JPEG)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per stage; the median is printed")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
+    parser.add_argument("--engine", default="caffe", help="engine to time (default: caffe, as the sample)")
+    parser.add_argument("--upsample", default="bilinear", help="upsampling to time (default: bilinear, as the sample)")
+    parser.add_argument("--conversion", default="reference", help="reference or fast full-size colour work")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as work:
@@ -53,7 +56,9 @@ def main() -> None:
         image_path = args.image or work / "large.jpg"
         if not args.image:
             synthetic_jpeg(image_path)
-        colorizer = Colorizer.from_model_dir(**model)
+        colorizer = Colorizer.from_model_dir(
+            **model, engine=args.engine, upsample=args.upsample, conversion=args.conversion
+        )
         sample = load_sample_network(*model.values())
         colorizer.colorize(np.zeros((224, 224, 3), np.uint8))  # warm-up: first forward allocates
 
@@ -77,7 +82,10 @@ def main() -> None:
             stages["sample"].append(time.perf_counter() - started)
 
         height, width = image.shape[:2]
-        print(f"{width}x{height} {image_path.name}, median of {args.repeat}, OpenCV {cv2.__version__}, backend {colorizer.backend}")
+        print(
+            f"{width}x{height} {image_path.name}, median of {args.repeat}, OpenCV {cv2.__version__}; "
+            f"{colorizer.engine}; --upsample {args.upsample} --conversion {args.conversion}"
+        )
         for name, values in stages.items():
             print(f"  {name:8s} {1000 * statistics.median(values):8.1f} ms")
         ratio = statistics.median(stages["sample"]) / statistics.median(stages["total"])
