@@ -19,6 +19,7 @@ from .network import (
     caffe_importer_available,
     check_input_size,
     cuda_available,
+    error_reason,
 )
 from .onnx_export import ConversionError, compiled_model
 
@@ -85,7 +86,7 @@ class OnnxRuntimeNetwork:
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
         except Exception as error:  # ONNX Runtime raises its own exception types for an unreadable file
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            reason = error_reason(error)
             raise ColorizationError(
                 f"ONNX Runtime could not load the compiled model {display_path(path)} ({reason}): delete it to rebuild it"
             ) from None

@@ -91,9 +91,10 @@ def choose_backend(requested: str = "auto") -> Backend:
     return cpu
 
 
-def bind(net: "cv2.dnn.Net", backend: Backend) -> None:
-    net.setPreferableBackend(backend.backend_id)
-    net.setPreferableTarget(backend.target_id)
+def error_reason(error: Exception) -> str:
+    """The last line of a library's error (OpenCV's are several lines of source locations): the part people read."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
 
 
 def caffe_importer_available() -> bool:
@@ -107,10 +108,9 @@ def read_caffe_network(files: ModelFiles) -> "cv2.dnn.Net":
     try:
         net = cv2.dnn.readNetFromCaffe(str(files.prototxt.path), str(files.caffemodel.path))
     except cv2.error as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown error"
         raise ModelFileError(
             f"OpenCV could not read {display_path(files.prototxt.path)} with {display_path(files.caffemodel.path)} "
-            f"({reason}): check both files belong to the colorization model"
+            f"({error_reason(error)}): check both files belong to the colorization model"
         ) from None
     layer_names = set(net.getLayerNames())
     for required in (OUTPUT_LAYER, SCALE_LAYER):
@@ -121,7 +121,27 @@ def read_caffe_network(files: ModelFiles) -> "cv2.dnn.Net":
     return net
 
 
-class ColorizationNetwork:
+class OpenCVNetwork:
+    """What the two cv2.dnn engines share: one net bound to one backend, named in the log."""
+
+    model_kind = ""
+
+    def bind(self, net: "cv2.dnn.Net", backend: str) -> None:
+        self.net = net
+        self.backend = choose_backend(backend)
+        net.setPreferableBackend(self.backend.backend_id)
+        net.setPreferableTarget(self.backend.target_id)
+        log.info("engine: %s", self.describe())
+
+    @property
+    def device(self) -> str:
+        return self.backend.describe()
+
+    def describe(self) -> str:
+        return f"{self.model_kind} in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}"
+
+
+class ColorizationNetwork(OpenCVNetwork):
     """The Caffe net with the cluster centres and annealing scale installed, bound to one backend: the `caffe` engine.
 
     Every engine has this interface: `forward` takes L - 50 as an (N, 1, H, W) float32 blob and returns the
@@ -129,61 +149,40 @@ class ColorizationNetwork:
     """
 
     name = "caffe"
+    model_kind = "Caffe model"
 
     def __init__(self, files: ModelFiles, backend: str = "auto", temperature: float | None = None):
         self.files = files
         self.scale = annealing_scale(temperature)
-        self.net = read_caffe_network(files)
+        net = read_caffe_network(files)
         points = load_points(files.points.path)
-        self.net.getLayer(self.net.getLayerId(OUTPUT_LAYER)).blobs = [
-            np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))
-        ]
-        self.net.getLayer(self.net.getLayerId(SCALE_LAYER)).blobs = [
-            np.full((1, points.shape[0]), self.scale, np.float32)
-        ]
-        self.backend = choose_backend(backend)
-        bind(self.net, self.backend)
-        log.info("engine: %s", self.describe())
-
-    @property
-    def device(self) -> str:
-        return self.backend.describe()
-
-    def describe(self) -> str:
-        return f"Caffe model in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}"
+        net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))]
+        net.getLayer(net.getLayerId(SCALE_LAYER)).blobs = [np.full((1, points.shape[0]), self.scale, np.float32)]
+        self.bind(net, backend)
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
         self.net.setInput(centred_lightness)
         return self.net.forward(OUTPUT_LAYER)
 
 
-class OnnxNetwork:
+class OnnxNetwork(OpenCVNetwork):
     """The `onnx` engine: the compiled model (colorization.onnx_export) in cv2.dnn, on the same backends."""
 
     name = "onnx"
+    model_kind = "ONNX model"
 
     def __init__(self, path: Path, size: int, backend: str = "auto"):
         self.size = size
-        self.backend = choose_backend(backend)
         # OpenCV 5 has two engines: the classic one ran this model 10-25% faster than the new one (measured,
         # interleaved runs) and keeps the GPU backends, which the new one lacks.
         opencv_engine = (cv2.dnn.ENGINE_CLASSIC,) if hasattr(cv2.dnn, "ENGINE_CLASSIC") else ()
         try:
-            self.net = cv2.dnn.readNetFromONNX(str(path), *opencv_engine)
+            net = cv2.dnn.readNetFromONNX(str(path), *opencv_engine)
         except cv2.error as error:
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown error"
             raise ModelFileError(
-                f"OpenCV could not read the compiled model {display_path(path)} ({reason}): delete it to rebuild it"
+                f"OpenCV could not read the compiled model {display_path(path)} ({error_reason(error)}): delete it to rebuild it"
             ) from None
-        bind(self.net, self.backend)
-        log.info("engine: %s", self.describe())
-
-    @property
-    def device(self) -> str:
-        return self.backend.describe()
-
-    def describe(self) -> str:
-        return f"ONNX model in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}"
+        self.bind(net, backend)
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
         check_input_size(centred_lightness, self.size)

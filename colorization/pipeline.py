@@ -61,22 +61,32 @@ def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def to_unit_float(image: np.ndarray) -> np.ndarray:
+    """Samples as float32 in [0, 1], scaled in place: on 12 MP pictures a second fresh buffer costs more in page
+    faults than the arithmetic."""
     if image.dtype in FULL_SCALE:
-        return image.astype(np.float32) * np.float32(1.0 / FULL_SCALE[image.dtype])
+        unit = image.astype(np.float32)
+        unit *= np.float32(1.0 / FULL_SCALE[image.dtype])
+        return unit
     if image.dtype == np.float32:
         return image
     raise ColorizationError(f"images of {image.dtype} samples are not supported: use 8- or 16-bit images")
 
 
 def from_unit_float(image: np.ndarray, dtype: np.dtype, conversion: str = "reference") -> np.ndarray:
-    """Clip to [0, 1] and round to the input's sample type, so 16 bits in gives 16 bits out."""
+    """Clip to [0, 1] and round to the input's sample type, so 16 bits in gives 16 bits out.
+
+    Works in `image`'s own buffer (the caller's temporary), which keeps the values of clip(image * full + 0.5)
+    exactly while sparing two fresh full-size float buffers."""
     if conversion == "fast" and dtype == np.uint8:
         # OpenCV's Lab2BGR already clips to [0, 1]; one pass rounding half to even instead of half up.
         return cv2.convertScaleAbs(image, alpha=255.0)
     if dtype == np.float32:
         return np.clip(image, 0.0, 1.0)
-    full = FULL_SCALE[np.dtype(dtype)]
-    return np.clip(image * full + 0.5, 0.0, full).astype(dtype)
+    full = np.float32(FULL_SCALE[np.dtype(dtype)])
+    np.multiply(image, full, out=image)
+    np.add(image, np.float32(0.5), out=image)
+    np.clip(image, 0.0, full, out=image)
+    return image.astype(dtype)
 
 
 def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
