@@ -246,6 +246,10 @@ def test_usage_and_model_errors_exit_2(tree, tmp_path, dominant_model):
     assert result.returncode == 2 and "fetch_models.py" in result.stderr and result.stderr.count("\n") == 1
 
 
+INTERRUPTIBLE_COUNT = 60
+"""Enough pictures that a run is still going when the signal lands, even with the fastest engine (24 was not, once)."""
+
+
 def make_archive(root: Path, count: int) -> list[Path]:
     """Enough work (PNG encoding of 1.5 MP) that a run lasts long enough to be stopped in the middle."""
     return [put_picture(root / f"roll{index % 3}" / f"frame{index:02d}.png", 1000, 1500, index) for index in range(count)]
@@ -265,7 +269,7 @@ def partial_files(*folders: Path) -> list[Path]:
 
 def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(tmp_path, dominant_model):
     root, output = tmp_path / "archive", tmp_path / "colour"
-    inputs = make_archive(root, 24)
+    inputs = make_archive(root, INTERRUPTIBLE_COUNT)
     command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "-q", *model_arguments(dominant_model)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     wait_for_outputs(process, output, 3)
@@ -288,7 +292,7 @@ def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(
 
 def test_ctrl_c_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, dominant_model):
     root, output, report = tmp_path / "archive", tmp_path / "colour", tmp_path / "report.csv"
-    inputs = make_archive(root, 24)
+    inputs = make_archive(root, INTERRUPTIBLE_COUNT)
     command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--report", str(report), *model_arguments(dominant_model)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     wait_for_outputs(process, output, 2)
