@@ -586,7 +586,7 @@ def fetch_and_report(releases, directory, *, mirrors, imports, mirrors_only, set
 def check_and_report(releases, directory, quiet: bool = False) -> int:
     """fetch_models.py --check: size and SHA-256 of what is there, nothing downloaded; 0 when all are genuine."""
     checked = check_release_files(releases, directory)
-    for release, path, problem in checked:
+    for _, path, problem in checked:
         if problem is None and not quiet:
             print(f"ok   {display_path(path)}")
         elif problem is not None:

@@ -306,9 +306,9 @@ def test_smoothing_reduces_flicker_and_keeps_lightness(clips, tmp_path, flicker_
         assert result.returncode == 0, result.stderr
     assert flicker_of(independent) > 30, "the clip does flicker frame by frame"
     assert flicker_of(smoothed) < 0.4 * flicker_of(independent)
-    for source, plain, steady in zip(read_frames(source)[1], read_frames(independent)[1], read_frames(smoothed)[1]):
-        assert np.abs(lightness(plain) - lightness(source)).max() < 1.0
-        assert np.abs(lightness(steady) - lightness(source)).max() < 1.0
+    for original, plain, steady in zip(read_frames(source)[1], read_frames(independent)[1], read_frames(smoothed)[1]):
+        assert np.abs(lightness(plain) - lightness(original)).max() < 1.0
+        assert np.abs(lightness(steady) - lightness(original)).max() < 1.0
 
 
 def test_smoothing_leaves_a_static_clip_unchanged(clips, tmp_path, lightness_model):
