@@ -95,11 +95,13 @@ def test_mini_model_temperature_in_every_engine(mini_model, temperature):
         np.testing.assert_allclose(forward(mini_model, engine, 64, blob, temperature), expected, atol=1e-3)
 
 
+def dilation(node: onnx.NodeProto) -> list[int]:
+    return next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1, 1])
+
+
 def test_dilated_convolutions_become_ordinary_ones_in_phase_form(mini_model):
     even = compiled_graph(mini_model, 64)
-    convolutions = {node.name: node for node in even.node if node.op_type == "Conv"}
-    dilations = {name: [a.ints for a in node.attribute if a.name == "dilations"][0] for name, node in convolutions.items()}
-    assert all(list(d) == [1, 1] for d in dilations.values())
+    assert all(dilation(node) == [1, 1] for node in even.node if node.op_type == "Conv")
     ops = [node.op_type for node in even.node]
     assert ops.count("SpaceToDepth") == 1 and ops.count("DepthToSpace") == 1, "consecutive layers stay in phase form"
     names = [node.name for node in even.node]
@@ -107,7 +109,38 @@ def test_dilated_convolutions_become_ordinary_ones_in_phase_form(mini_model):
     odd = compiled_graph(mini_model, 72)
     assert "SpaceToDepth" not in [node.op_type for node in odd.node]
     kept = [node for node in odd.node if node.name in ("conv4_1", "conv4_2")]
-    assert [list([a.ints for a in node.attribute if a.name == "dilations"][0]) for node in kept] == [[2, 2], [2, 2]]
+    assert [dilation(node) for node in kept] == [[2, 2], [2, 2]]
+
+
+def test_softmax_is_normalised_after_the_decoding(mini_model):
+    """No Softmax over 313 channels: the two weighted sums of the exponentials are divided by their plain sum
+    (equality with the Caffe engine is proven above)."""
+    graph = compiled_graph(mini_model, 64)
+    ops = [node.op_type for node in graph.node]
+    assert "Softmax" not in ops
+    assert ops[-4:] == ["Conv", "Slice", "Slice", "Div"]
+    decoding = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}[graph.node[-4].input[1]]
+    assert decoding.shape == (3, 313, 1, 1) and np.all(decoding[2] == 1)
+
+
+@pytest.mark.parametrize("engine", ONNX_ENGINES)
+def test_softmax_feeding_another_layer_is_normalised_there(tmp_path, release_points, engine):
+    """A custom net that scales the probabilities before the decoding gets a complete softmax first."""
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    model = {"prototxt": folder / "custom.prototxt", "caffemodel": folder / "custom.caffemodel", "points": folder / "points.npy"}
+    decoding = 'layer { name: "class8_ab" type: "Convolution" bottom: "class8_313_rh"'
+    model["prototxt"].write_text(MINI_PROTOTXT.replace(
+        decoding,
+        'layer { name: "probability_scale" type: "Scale" bottom: "class8_313_rh" top: "class8_313_scaled" scale_param { } }\n'
+        + decoding.replace('bottom: "class8_313_rh"', 'bottom: "class8_313_scaled"'),
+    ))
+    write_random_caffemodel(model["prototxt"], model["caffemodel"], seed=5)
+    np.save(model["points"], release_points)
+    ops = [node.op_type for node in compiled_graph(model, 64).node]
+    assert ops.count("ReduceSum") == 1 and ops.index("ReduceSum") < ops.index("Mul", ops.index("Exp"))
+    blob = lightness_blob(64)
+    np.testing.assert_allclose(forward(model, engine, 64, blob), forward(model, "caffe", 64, blob), atol=1e-3)
 
 
 def test_release_architecture_compiles_its_six_dilated_convolutions_to_phase_form(release_architecture):
@@ -335,3 +368,4 @@ def test_old_style_prototxt_is_left_to_caffe(dominant_model):
     prototxt.write_text('layers { name: "class8_ab" type: CONVOLUTION bottom: "data_l" top: "class8_ab" }\n')
     with pytest.raises(ColorizationError, match="not the old `layers` ones: use --engine caffe"):
         Colorizer.from_model_dir(**{**dominant_model, "prototxt": prototxt}, engine="onnx")
+
