@@ -3,12 +3,17 @@ Runtime. Every engine has the same `forward`, so the pipeline and the scripts ne
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
+import platform
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .atomic import write_bytes_atomically
 from .errors import ColorizationError
 from .model_files import ModelFiles, display_path
 from .network import (
@@ -32,6 +37,8 @@ ONNXRUNTIME_MISSING = (
 )
 CAFFE_NEEDS_OPENCV4 = "install a 4.x build with pip install 'opencv-contrib-python<5' for --engine caffe"
 CUDA_PROVIDER, CPU_PROVIDER = "CUDAExecutionProvider", "CPUExecutionProvider"
+ENGINE_CHOICE_FILE = "engine-choice.json"
+MEASURED_ROUNDS = 3
 
 
 def import_onnxruntime():
@@ -110,24 +117,30 @@ class OnnxRuntimeNetwork:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(centred_lightness, np.float32)})[0]
 
 
-def auto_engine(backend: str) -> tuple[str, str]:
-    """The fastest engine this installation has for the backend asked for (measured: benchmarks/engine_benchmark.py),
-    and the backend to give it.
+ENGINE_CLASSES = {"onnx": OnnxNetwork, "onnxruntime": OnnxRuntimeNetwork}
+"""The engines that run the compiled model, by name."""
 
-    ONNX Runtime beats cv2.dnn on the CPU and is the pip-installable way onto an NVIDIA GPU; a CUDA build of OpenCV
-    runs the compiled model too (and has FP16); OpenCL is cv2.dnn's alone. The compiled model is always faster
-    than the Caffe one in cv2.dnn, which remains the fallback for networks the converter does not translate.
+
+def auto_engine(backend: str) -> tuple[tuple[str, ...], str]:
+    """The engines that can be fastest for the backend asked for, and the backend to give them; where there are
+    two, `fastest_network` times them on this machine.
+
+    On the CPU, which of ONNX Runtime and cv2.dnn wins depends on the processor (measured: ONNX Runtime 20% faster
+    on a Xeon with two AVX-512 units, cv2.dnn's Winograd kernels 1.6x faster on an AMD EPYC). ONNX Runtime is the
+    pip-installable way onto an NVIDIA GPU; a CUDA build of OpenCV runs the compiled model too (and has FP16);
+    OpenCL is cv2.dnn's alone. The compiled model is always faster than the Caffe one in cv2.dnn, which remains
+    the fallback for networks the converter does not translate.
     """
     providers = onnxruntime_providers()
     wants_cuda = backend in ("auto", "cuda", "cuda-fp16")
     if backend == "cuda-fp16" and cuda_available():
-        return "onnx", backend
+        return ("onnx",), backend
     if wants_cuda and CUDA_PROVIDER in providers:
-        return "onnxruntime", backend
+        return ("onnxruntime",), backend
     if wants_cuda and cuda_available():
-        return "onnx", backend
+        return ("onnx",), backend
     if backend == "opencl":
-        return "onnx", backend
+        return ("onnx",), backend
     if backend in ("cuda", "cuda-fp16"):
         log.warning(
             "warning: --backend %s asked for, but this OpenCV build has no CUDA DNN backend or no GPU is visible "
@@ -136,7 +149,81 @@ def auto_engine(backend: str) -> tuple[str, str]:
             "ONNX Runtime has no CUDA provider (pip install onnxruntime-gpu)" if providers
             else "ONNX Runtime is not installed",
         )
-    return ("onnxruntime" if providers else "onnx"), "cpu"
+    return (("onnxruntime", "onnx") if providers else ("onnx",)), "cpu"
+
+
+def processor_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description(path: Path, candidates: tuple[str, ...]) -> str:
+    """What a measurement holds for: this compiled model, these library versions, this processor and thread count."""
+    onnxruntime = import_onnxruntime()
+    return json.dumps({
+        "model": path.name,
+        "engines": candidates,
+        "opencv": cv2.__version__,
+        "onnxruntime": onnxruntime.__version__ if onnxruntime else None,
+        "processor": processor_name(),
+        "cores": os.cpu_count(),
+        "threads": thread_count(),
+    }, sort_keys=True)
+
+
+def median_forward_milliseconds(networks: dict, size: int) -> dict[str, float]:
+    """Interleaved rounds after one warm-up each, so a burst of other work on the machine falls on every engine."""
+    sample = np.zeros((1, 1, size, size), np.float32)
+    for network in networks.values():
+        network.forward(sample)
+    times = {name: [] for name in networks}
+    for _ in range(MEASURED_ROUNDS):
+        for name, network in networks.items():
+            start = time.perf_counter()
+            network.forward(sample)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def fastest_network(path: Path, size: int, backend: str, candidates: tuple[str, ...]):
+    """The candidate engine that runs this compiled model fastest here: timed once (a few forwards each, about
+    two seconds for the release model on 2 cores) and remembered beside the compiled model, so later runs load
+    only the winner. Deleting the file (ENGINE_CHOICE_FILE) measures again."""
+    record_path = path.parent / ENGINE_CHOICE_FILE
+    description = machine_description(path, candidates)
+    try:
+        records = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        records = {}
+    if not isinstance(records, dict):
+        records = {}
+    remembered = records.get(description, {}).get("engine")
+    if remembered in candidates:
+        log.info("engine: %s, measured the fastest here (%s)", remembered, display_path(record_path))
+        return ENGINE_CLASSES[remembered](path, size, backend)
+    networks = {name: ENGINE_CLASSES[name](path, size, backend) for name in candidates}
+    milliseconds = median_forward_milliseconds(networks, size)
+    fastest = min(milliseconds, key=milliseconds.get)
+    log.info(
+        "engine: measured one forward here: %s; %s is the fastest (remembered in %s)",
+        ", ".join(f"{name} {value:.0f} ms" for name, value in milliseconds.items()), fastest, display_path(record_path),
+    )
+    records = {
+        key: value for key, value in records.items()
+        if isinstance(value, dict) and (path.parent / str(value.get("model", ""))).is_file()
+    }
+    records[description] = {"engine": fastest, "model": path.name, "milliseconds": milliseconds}
+    try:
+        write_bytes_atomically(record_path, json.dumps(records, indent=1, sort_keys=True).encode())
+    except OSError as error:
+        log.info("cannot remember the engine choice in %s (%s)", display_path(record_path), error.strerror or error)
+    return networks[fastest]
 
 
 def load_network(files: ModelFiles, engine: str, backend: str, temperature: float | None, size: int):
@@ -148,8 +235,8 @@ def load_network(files: ModelFiles, engine: str, backend: str, temperature: floa
     scale = annealing_scale(temperature)
     if engine == "caffe":
         return ColorizationNetwork(files, backend, temperature)
-    chosen, backend = auto_engine(backend) if engine == "auto" else (engine, backend)
-    if chosen == "onnxruntime" and import_onnxruntime() is None:
+    candidates, backend = auto_engine(backend) if engine == "auto" else ((engine,), backend)
+    if "onnxruntime" in candidates and import_onnxruntime() is None:
         raise ColorizationError(ONNXRUNTIME_MISSING)
     try:
         path = compiled_model(files, scale, size)
@@ -160,6 +247,6 @@ def load_network(files: ModelFiles, engine: str, backend: str, temperature: floa
             raise ConversionError(f"{error}: use --engine caffe") from None
         log.info("%s: running the Caffe engine instead", error)
         return ColorizationNetwork(files, backend, temperature)
-    if chosen == "onnxruntime":
-        return OnnxRuntimeNetwork(path, size, backend)
-    return OnnxNetwork(path, size, backend)
+    if len(candidates) > 1:
+        return fastest_network(path, size, backend, candidates)
+    return ENGINE_CLASSES[candidates[0]](path, size, backend)

@@ -1,7 +1,9 @@
 """The ONNX converter, its cache and the engines: every engine gives the Caffe engine's colours."""
+import json
 import logging
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -248,19 +250,63 @@ def test_unwritable_cache_is_named(dominant_model, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "backend, providers, opencv_cuda, expected",
     [
-        ("auto", ["CPUExecutionProvider"], False, ("onnxruntime", "cpu")),
-        ("auto", [], False, ("onnx", "cpu")),
-        ("cpu", ["CPUExecutionProvider"], True, ("onnxruntime", "cpu")),
-        ("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"], False, ("onnxruntime", "auto")),
-        ("cuda", ["CPUExecutionProvider"], True, ("onnx", "cuda")),
-        ("cuda-fp16", ["CUDAExecutionProvider", "CPUExecutionProvider"], True, ("onnx", "cuda-fp16")),
-        ("opencl", ["CPUExecutionProvider"], False, ("onnx", "opencl")),
+        ("auto", ["CPUExecutionProvider"], False, (("onnxruntime", "onnx"), "cpu")),
+        ("auto", [], False, (("onnx",), "cpu")),
+        ("cpu", ["CPUExecutionProvider"], True, (("onnxruntime", "onnx"), "cpu")),
+        ("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"], False, (("onnxruntime",), "auto")),
+        ("cuda", ["CPUExecutionProvider"], True, (("onnx",), "cuda")),
+        ("cuda-fp16", ["CUDAExecutionProvider", "CPUExecutionProvider"], True, (("onnx",), "cuda-fp16")),
+        ("opencl", ["CPUExecutionProvider"], False, (("onnx",), "opencl")),
     ],
 )
 def test_auto_engine_choice(monkeypatch, backend, providers, opencv_cuda, expected):
     monkeypatch.setattr(engines, "onnxruntime_providers", lambda: providers)
     monkeypatch.setattr(engines, "cuda_available", lambda: opencv_cuda)
     assert engines.auto_engine(backend) == expected
+
+
+def slowed(engine_class, monkeypatch):
+    """Make one engine's forward 30 ms slower than it is (the tiny model's forward takes well under 1 ms)."""
+    forward = engine_class.forward
+
+    def slow_forward(self, blob):
+        time.sleep(0.03)
+        return forward(self, blob)
+
+    monkeypatch.setattr(engine_class, "forward", slow_forward)
+
+
+@pytest.mark.parametrize("slow, fast", [(engines.OnnxRuntimeNetwork, OnnxNetwork), (OnnxNetwork, engines.OnnxRuntimeNetwork)])
+def test_auto_on_the_cpu_measures_both_onnx_engines_and_runs_the_faster(dominant_model, monkeypatch, caplog, slow, fast):
+    slowed(slow, monkeypatch)
+    with caplog.at_level(logging.INFO, logger="colorization"):
+        colorizer = Colorizer.from_model_dir(**dominant_model, backend="cpu")
+    assert type(colorizer.network) is fast
+    assert f"{fast.name} is the fastest" in caplog.text
+    record = json.loads((dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).read_text())
+    (entry,) = record.values()
+    assert entry["engine"] == fast.name and entry["milliseconds"][slow.name] > entry["milliseconds"][fast.name] + 20
+
+
+def test_the_measured_choice_is_remembered_and_measured_again_for_other_options(dominant_model, monkeypatch, caplog):
+    slowed(engines.OnnxRuntimeNetwork, monkeypatch)
+    Colorizer.from_model_dir(**dominant_model)
+    monkeypatch.setattr(engines, "median_forward_milliseconds", lambda *arguments: pytest.fail("measured again"))
+    with caplog.at_level(logging.INFO, logger="colorization"):
+        colorizer = Colorizer.from_model_dir(**dominant_model)
+    assert type(colorizer.network) is OnnxNetwork and "onnx, measured the fastest here" in caplog.text
+    measured = []
+    monkeypatch.setattr(engines, "median_forward_milliseconds", lambda networks, size: measured.append(size) or {"onnxruntime": 1.0, "onnx": 2.0})
+    assert type(Colorizer.from_model_dir(**dominant_model, temperature=0.5).network) is engines.OnnxRuntimeNetwork
+    assert measured == [224], "another compiled model is another measurement"
+    record = json.loads((dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).read_text())
+    assert sorted(entry["engine"] for entry in record.values()) == ["onnx", "onnxruntime"]
+
+
+def test_a_damaged_engine_choice_file_is_measured_again(dominant_model):
+    (dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).write_text("{not json")
+    assert type(Colorizer.from_model_dir(**dominant_model).network) in (OnnxNetwork, engines.OnnxRuntimeNetwork)
+    json.loads((dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).read_text())
 
 
 def test_auto_without_onnxruntime_runs_onnx_in_opencv(dominant_model, monkeypatch):
