@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
     if summary.count("interrupted"):
-        return cli.EXIT_INTERRUPTED
+        return cli.EXIT_TERMINATED if summary.terminated else cli.EXIT_INTERRUPTED
     return cli.EXIT_SOME_FAILED if summary.count("failed") else cli.EXIT_OK
 
 

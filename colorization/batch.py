@@ -26,7 +26,7 @@ import cv2
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .atomic import abandoned_temporaries, write_bytes_atomically
-from .errors import ColorizationError, UsageError
+from .errors import ColorizationError, Terminated, UsageError
 from .image_files import FileResult
 from .image_io import READ_EXTENSIONS, WRITE_FORMATS, read_image, write_image
 from .model_files import display_path
@@ -437,6 +437,7 @@ class BatchSummary:
     backend: str
     shard: tuple[int, int]
     filtered: int = 0
+    terminated: bool = False
 
     def count(self, status: str, reason: str | None = None) -> int:
         return sum(r.status == status and (reason is None or r.reason == reason) for r in self.records)
@@ -518,12 +519,14 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
     colorizer = load_colorizer() if plan.jobs else None
     recorder = Recorder(len(plan.jobs), quiet)
     started = time.perf_counter()
+    terminated = False
     try:
         if colorizer is not None:
             with logging_redirect_tqdm(loggers=[log]):
                 colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size)
-    except KeyboardInterrupt:
-        log.warning("interrupted: writing what was done; run the same command again to finish")
+    except KeyboardInterrupt as interruption:
+        terminated = isinstance(interruption, Terminated)
+        log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
     finally:
         recorder.bar.close()
     finished = {record.source for record in recorder.records}
@@ -534,6 +537,7 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
         colorizer.backend if colorizer is not None else "not loaded, nothing to colorize",
         settings.shard,
         plan.filtered,
+        terminated,
     )
     if settings.report is not None:
         write_report(settings.report, summary, settings)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 import cv2
 
 from .engines import ENGINES
-from .errors import ColorizationError
+from .errors import ColorizationError, Terminated
 from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
 from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
 from .network import BACKENDS, RELEASE_SCALE
@@ -23,6 +25,12 @@ log = logging.getLogger("colorization")
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, what shells report for a command stopped by Ctrl-C."""
+EXIT_TERMINATED = 143
+"""128 + SIGTERM: kill, a job scheduler's time limit, docker stop."""
+
+
+def raise_terminated(signum, frame):
+    raise Terminated()
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -149,11 +157,19 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
 
 def run(main, argv=None) -> int:
     """Run a script's main; expected failures become one line on stderr and exit code 2, never a traceback."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
     try:
         return main(argv)
     except ColorizationError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

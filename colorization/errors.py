@@ -19,3 +19,9 @@ class UsageError(ColorizationError):
 
 class VideoError(ColorizationError):
     """One video could not be read, colorized or written."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, a job scheduler's time limit, docker stop), raised where Ctrl-C would be so that it is handled
+    the same way (batch writes its report, partial outputs are removed, ffmpeg is stopped) instead of Python's
+    default of dying on the spot."""

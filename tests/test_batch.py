@@ -290,15 +290,16 @@ def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(
     assert counts["skipped"] == len(survivors) and counts["done"] == len(inputs) - len(survivors)
 
 
-def test_ctrl_c_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, dominant_model):
+@pytest.mark.parametrize("stop, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, dominant_model, stop, exit_code):
     root, output, report = tmp_path / "archive", tmp_path / "colour", tmp_path / "report.csv"
     inputs = make_archive(root, INTERRUPTIBLE_COUNT)
     command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--report", str(report), *model_arguments(dominant_model)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     wait_for_outputs(process, output, 2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Traceback" not in stderr
+    assert process.returncode == exit_code and "Traceback" not in stderr
     assert "not reached (interrupted: run the same command again to finish)" in stderr
     assert partial_files(root, output) == []
     statuses = [row["status"] for row in csv.DictReader(report.open())]

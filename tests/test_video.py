@@ -1,8 +1,10 @@
 """video_colorize.py on small generated clips: the same film back (frames, rate, size, sound), L kept, spans, failures
 that leave nothing behind, and the temporal smoothing. Clips are made by the ffmpeg imageio-ffmpeg ships."""
 import random
+import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -251,6 +253,38 @@ def test_interrupted_run_leaves_nothing_that_looks_finished(ntsc_clip, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         colorize_video(colorizer, ntsc_clip, tmp_path / "out.mp4", VideoOptions(), quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dominant"]
+
+
+def process_state(pid: int) -> tuple[str, int] | None:
+    """(state letter, parent pid) from /proc, or None once the process is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def child_processes(pid: int) -> list[int]:
+    return [int(path.name) for path in Path("/proc").glob("[0-9]*") if (process_state(int(path.name)) or ("", 0))[1] == pid]
+
+
+def test_sigterm_stops_like_ctrl_c_with_nothing_left_running_or_written(clips, tmp_path, dominant_model):
+    """kill, a scheduler's time limit, docker stop: partial film removed, ffmpeg stopped, exit code 143."""
+    source = make_clip(clips / "long.mp4", "testsrc2=size=320x180:rate=30", 20.0)
+    output = tmp_path / "out" / "film.mp4"
+    output.parent.mkdir()
+    command = [sys.executable, str(REPO / "video_colorize.py"), "-i", str(source), "-o", str(output), "-q", *model_arguments(dominant_model)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (list(output.parent.iterdir()) and len(child_processes(process.pid)) >= 2):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be stopped"
+        time.sleep(0.01)
+    encoders = child_processes(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and "Traceback" not in stderr and "terminated" in stderr
+    assert list(output.parent.iterdir()) == []
+    assert not [pid for pid in encoders if (process_state(pid) or ("Z",))[0] != "Z"], "ffmpeg was stopped too"
 
 
 def test_damaged_frames_are_reported_and_the_rest_written(clips, tmp_path, dominant_model):
