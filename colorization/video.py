@@ -49,6 +49,8 @@ SD and HD, and shift the colours (and lightness) of an untagged file."""
 FASTSTART_CONTAINERS = (".mp4", ".m4v", ".mov")
 QUEUE_DEPTH = 4
 """Frames held between the stages: enough to smooth over jitter, few enough that memory does not grow."""
+THREAD_STOP_SECONDS = 10
+"""How long a stopped run waits for the reader and writer to finish the frame in hand (a frame takes milliseconds)."""
 
 
 @dataclass
@@ -398,6 +400,10 @@ def stream_frames(
         writer.finish()
     finally:
         stop.set()
+        # Interrupted or not, neither thread may still be inside OpenCV when the process exits: C++ aborts the
+        # process ("terminate called without an active exception") if it tears down a thread pool that is busy.
+        for thread in (reader, writer):
+            thread.join(timeout=THREAD_STOP_SECONDS)
     if writer.error is None and reader.error is not None:
         if not isinstance(reader.error, OSError):
             raise reader.error

@@ -282,7 +282,7 @@ def test_sigterm_stops_like_ctrl_c_with_nothing_left_running_or_written(clips, t
     encoders = child_processes(process.pid)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143 and "Traceback" not in stderr and "terminated" in stderr
+    assert process.returncode == 143 and "Traceback" not in stderr and "terminated" in stderr, stderr
     assert list(output.parent.iterdir()) == []
     assert not [pid for pid in encoders if (process_state(pid) or ("Z",))[0] != "Z"], "ffmpeg was stopped too"
 
