@@ -203,7 +203,8 @@ def fastest_network(path: Path, size: int, backend: str, candidates: tuple[str, 
         records = {}
     if not isinstance(records, dict):
         records = {}
-    remembered = records.get(description, {}).get("engine")
+    record = records.get(description)
+    remembered = record.get("engine") if isinstance(record, dict) else None
     if remembered in candidates:
         log.info("engine: %s, measured the fastest here (%s)", remembered, display_path(record_path))
         return ENGINE_CLASSES[remembered](path, size, backend)

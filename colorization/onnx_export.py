@@ -55,9 +55,9 @@ class ConversionError(ColorizationError):
 @dataclass(frozen=True)
 class Tensor:
     """A value of the graph being built, of a height x width map. `block` is 1 for the ordinary layout, or d when
-    the map is held as its d*d phase images tiled in a d x d grid with `gutter` zero pixels between tiles (so a
-    convolution padded by `gutter` sees each tile alone). `zero_gutters` says the gutters still hold zeros: a
-    convolution, bias or normalisation fills them, and they are cleared again before the next convolution.
+    the map is held as its d*d phase images tiled in a d x d grid with `gutter` pixels between tiles, zero when
+    the grid is made (so a convolution padded by `gutter` sees each tile alone); a convolution's bias or a
+    normalisation fills them, so a grid kept from an earlier layer has them cleared before the next convolution.
     `unnormalised` marks a softmax whose exponentials are not yet divided by their sum over the channels."""
 
     name: str
@@ -66,7 +66,6 @@ class Tensor:
     width: int
     block: int = 1
     gutter: int = 0
-    zero_gutters: bool = False
     unnormalised: bool = False
 
 
@@ -106,8 +105,6 @@ class GraphBuilder:
         """Space-to-depth, then each phase image padded by the gutter on its right and bottom (except the last
         column and row of tiles) and the tiles joined: a dilated convolution becomes an ordinary one on one map
         barely larger than the original, which the runtimes' fast kernels (Winograd among them) take whole."""
-        if (tensor.block, tensor.gutter) == (block, gutter):
-            return tensor
         tensor = self.to_ordinary(tensor)
         channels = tensor.channels
         phases = self.node("SpaceToDepth", [tensor.name], f"{tensor.name}_phases", blocksize=block)
@@ -124,10 +121,11 @@ class GraphBuilder:
                 tiles.append(tile)
             rows.append(self.node("Concat", tiles, f"{tensor.name}_grid_row_{row}", axis=3))
         name = self.node("Concat", rows, f"{tensor.name}_grid", axis=2)
-        return replace(tensor, name=name, block=block, gutter=gutter, zero_gutters=True)
+        return replace(tensor, name=name, block=block, gutter=gutter)
 
     def with_zero_gutters(self, tensor: Tensor) -> Tensor:
-        if tensor.block == 1 or tensor.gutter == 0 or tensor.zero_gutters:
+        """A grid kept from the layer before, its gutters zeroed again (that layer's bias filled them)."""
+        if tensor.gutter == 0:
             return tensor
         block, gutter = tensor.block, tensor.gutter
         mask = np.ones((block, tensor.height // block + gutter, block, tensor.width // block + gutter), np.float32)
@@ -135,7 +133,7 @@ class GraphBuilder:
         mask[:, :, :, -gutter:] = 0
         mask = mask.reshape(1, 1, block * mask.shape[1], block * mask.shape[3])[:, :, :-gutter, :-gutter]
         name = self.node("Mul", [tensor.name, self.constant(f"{tensor.name}_gutter_mask", mask)], f"{tensor.name}_cleared")
-        return replace(tensor, name=name, zero_gutters=True)
+        return replace(tensor, name=name)
 
     def to_ordinary(self, tensor: Tensor) -> Tensor:
         """The inverse of `to_grid`: the tiles cut out, stacked along the channels, and depth-to-space."""
@@ -154,7 +152,7 @@ class GraphBuilder:
         ]
         stacked = self.node("Concat", tiles, f"{tensor.name}_depth", axis=1)
         name = self.node("DepthToSpace", [stacked], f"{tensor.name}_joined", blocksize=block, mode="DCR")
-        return replace(tensor, name=name, block=1, gutter=0, zero_gutters=False)
+        return replace(tensor, name=name, block=1, gutter=0)
 
 
 def spatial(params: dict, field: str, separate: str, default: int) -> tuple[int, int]:
@@ -283,8 +281,12 @@ class Converter:
             and tensor.width % block == 0
         )
         if phase_form:
-            tensor = self.graph.with_zero_gutters(self.graph.to_grid(tensor, block, (kernel[0] - 1) // 2))
-            pad, dilation = ((kernel[0] - 1) // 2,) * 2, (1, 1)
+            gutter = (kernel[0] - 1) // 2
+            if (tensor.block, tensor.gutter) == (block, gutter):
+                tensor = self.graph.with_zero_gutters(tensor)
+            else:
+                tensor = self.graph.to_grid(tensor, block, gutter)
+            pad, dilation = (gutter, gutter), (1, 1)
         else:
             if block > 1:
                 log.info(
@@ -311,16 +313,14 @@ class Converter:
         centres_and_ones = np.concatenate([centres, np.ones((1, centres.shape[1]), np.float32)])
         weights = self.graph.constant(f"{name}_weights", centres_and_ones.reshape(*centres_and_ones.shape, 1, 1))
         sums = self.graph.node("Conv", [tensor.name, weights], f"{name}_sums", kernel_shape=[1, 1])
-        bounds = [self.graph.constant(f"{name}_channel_{index}", np.array([index], np.int64)) for index in (0, 2, 3)]
-        channel_axis = self.graph.constant(f"{name}_channel_axis", np.array([1], np.int64))
-        weighted = self.graph.node("Slice", [sums, bounds[0], bounds[1], channel_axis], f"{name}_weighted")
-        total = self.graph.node("Slice", [sums, bounds[1], bounds[2], channel_axis], f"{name}_total")
+        weighted = self.graph.slice(sums, [0], [2], [1], f"{name}_weighted")
+        total = self.graph.slice(sums, [2], [3], [1], f"{name}_total")
         return Tensor(self.graph.node("Div", [weighted, total], name), 2, tensor.height, tensor.width, tensor.block, tensor.gutter)
 
     def normalised(self, tensor: Tensor) -> Tensor:
         """The softmax completed, for a layer other than the decoding that takes it."""
         total = self.graph.node("ReduceSum", [tensor.name, self.graph.constant("channel_axis", np.array([1], np.int64))], f"{tensor.name}_total", keepdims=1)
-        return replace(tensor, name=self.graph.node("Div", [tensor.name, total], f"{tensor.name}_normalised"), zero_gutters=False, unnormalised=False)
+        return replace(tensor, name=self.graph.node("Div", [tensor.name, total], f"{tensor.name}_normalised"), unnormalised=False)
 
     def deconvolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         params = first(layer, "convolution_param", {})
@@ -361,7 +361,7 @@ class Converter:
             self.graph.constant(f"{name}_mean", mean),
             self.graph.constant(f"{name}_variance", variance),
         ]
-        return replace(tensor, name=self.graph.node("BatchNormalization", inputs, name, epsilon=epsilon), zero_gutters=False)
+        return replace(tensor, name=self.graph.node("BatchNormalization", inputs, name, epsilon=epsilon))
 
     def scale(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         if name == SCALE_LAYER:
@@ -373,7 +373,7 @@ class Converter:
         scaled = self.graph.node("Mul", [tensor.name, factor], f"{name}_mul")
         if first(first(layer, "scale_param", {}), "bias_term", False) and len(blobs) > 1:
             bias = self.graph.constant(f"{name}_bias", fitted(blobs[1], shape, name, "bias"))
-            return replace(tensor, name=self.graph.node("Add", [scaled, bias], name), zero_gutters=False)
+            return replace(tensor, name=self.graph.node("Add", [scaled, bias], name))
         return replace(tensor, name=scaled)
 
     def softmax(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
@@ -382,7 +382,7 @@ class Converter:
             raise ConversionError(f"the ONNX converter translates softmax over channels only, not over axis {axis} ({name!r})")
         largest = self.graph.node("ReduceMax", [tensor.name], f"{name}_largest", axes=[1], keepdims=1)
         shifted = self.graph.node("Sub", [tensor.name, largest], f"{name}_shifted")
-        return replace(tensor, name=self.graph.node("Exp", [shifted], name), zero_gutters=False, unnormalised=True)
+        return replace(tensor, name=self.graph.node("Exp", [shifted], name), unnormalised=True)
 
 
 LAYER_CONVERTERS = {

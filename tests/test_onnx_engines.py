@@ -303,8 +303,10 @@ def test_the_measured_choice_is_remembered_and_measured_again_for_other_options(
     assert sorted(entry["engine"] for entry in record.values()) == ["onnx", "onnxruntime"]
 
 
-def test_a_damaged_engine_choice_file_is_measured_again(dominant_model):
-    (dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).write_text("{not json")
+@pytest.mark.parametrize("damage", ["{not json", "[]", '{"this machine": "onnx"}'], ids=["not-json", "not-a-table", "not-a-record"])
+def test_a_damaged_engine_choice_file_is_measured_again(dominant_model, monkeypatch, damage):
+    monkeypatch.setattr(engines, "machine_description", lambda path, candidates: "this machine")
+    (dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).write_text(damage)
     assert type(Colorizer.from_model_dir(**dominant_model).network) in (OnnxNetwork, engines.OnnxRuntimeNetwork)
     json.loads((dominant_model["caffemodel"].parent / engines.ENGINE_CHOICE_FILE).read_text())
 
