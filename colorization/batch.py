@@ -1,13 +1,12 @@
-"""Colorizing a whole folder tree: which files, where each output goes, and threads that keep the network busy.
+"""Colorizing a whole folder tree: which files, where each output goes, and keeping the network busy.
 
-Reading and colour work run in threads beside the network (OpenCV releases the GIL while it decodes, converts and
-encodes), joined by small bounded queues so memory stays a few pictures deep however large the archive. The network is
-loaded once and runs in the calling thread. Every output is written under a temporary name and renamed, and a file
-whose output exists is skipped, so a run killed at any moment is finished by running the same command again.
+Reading and colour work run in threads beside the network (colorization.stream), so memory stays a few pictures
+deep however large the archive. The network is loaded once, and only when there is work. Every output is written
+under a temporary name and renamed, and a file whose output exists is skipped, so a run killed at any moment is
+finished by running the same command again.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import fnmatch
 import hashlib
@@ -15,7 +14,6 @@ import io
 import json
 import logging
 import os
-import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,15 +21,15 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 import cv2
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .atomic import abandoned_temporaries, write_bytes_atomically
 from .errors import ColorizationError, Terminated, UsageError
-from .image_files import FileResult
+from .image_files import ImageResult
 from .image_io import READ_EXTENSIONS, WRITE_FORMATS, read_image, write_image
-from .model_files import display_path
+from .paths import display_path
 from .pipeline import Colorizer, PreparedImage
 from .progress import progress_bar
+from .stream import run_stages
 
 log = logging.getLogger("colorization")
 
@@ -46,52 +44,6 @@ HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 SKIP_LABELS = {ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures"}
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """`K/N` (1 <= K <= N) for argparse: this run takes the K-th of N slices."""
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 2/8 (the 2nd of 8 slices)") from None
-    if not 1 <= index <= count:
-        raise argparse.ArgumentTypeError(f"{text!r}: K must be between 1 and N (for a 0-based array index, pass $((ID+1))/N)")
-    return index, count
-
-
-def parse_extensions(text: str) -> tuple[str, ...]:
-    """`jpg,tif` for argparse: the picture types to take, each with its other spellings."""
-    chosen: list[str] = []
-    for part in filter(None, (piece.strip().lower() for piece in text.split(","))):
-        extension = "." + part.lstrip(".")
-        if extension not in READ_EXTENSIONS:
-            raise argparse.ArgumentTypeError(f"{part!r} is not a picture type this tool reads ({', '.join(READ_EXTENSIONS)})")
-        family = next((family for family in EXTENSION_FAMILIES if extension in family), (extension,))
-        chosen.extend(member for member in family if member not in chosen)
-    if not chosen:
-        raise argparse.ArgumentTypeError("name at least one extension, e.g. --ext jpg,png")
-    return tuple(chosen)
-
-
-def parse_output_extension(text: str) -> str | None:
-    """`png` for argparse: the format every output is written in; `auto` keeps each input's."""
-    if text.lower() == "auto":
-        return None
-    extension = "." + text.lower().lstrip(".")
-    if extension not in WRITE_FORMATS:
-        raise argparse.ArgumentTypeError(f"{text!r}: outputs can be written as auto, {', '.join(WRITE_FORMATS)}")
-    return extension
-
-
-def parse_count(text: str) -> int:
-    """A whole number of at least 1, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
-    return value
 
 
 def default_workers() -> int:
@@ -119,7 +71,7 @@ class BatchSettings:
 
 
 @dataclass
-class FileRecord(FileResult):
+class BatchRecord(ImageResult):
     """One line of the report."""
 
     width: int | None = None
@@ -177,22 +129,25 @@ def matches(relative: PurePosixPath, patterns: tuple[str, ...]) -> bool:
     return not patterns or any(fnmatch.fnmatch(relative.name, p) or fnmatch.fnmatch(str(relative), p) for p in patterns)
 
 
-def list_folder(settings: BatchSettings) -> Listing:
-    """Walk the input folder in a fixed order (following links, never twice into the same folder)."""
+def list_folder(
+    root: Path, recursive: bool = True, extensions: tuple[str, ...] = READ_EXTENSIONS, patterns: tuple[str, ...] = ()
+) -> Listing:
+    """The pictures below `root`, walked in a fixed order (following links, never twice into the same folder);
+    hidden files and folders are left out and listed as such."""
     listing = Listing()
     visited: set[str] = set()
 
     def unlisted(error: OSError) -> None:
         listing.unlisted.append((Path(error.filename), error.strerror or str(error)))
 
-    for folder, subfolders, names in os.walk(settings.input_root, onerror=unlisted, followlinks=True):
+    for folder, subfolders, names in os.walk(root, onerror=unlisted, followlinks=True):
         real = os.path.realpath(folder)
         if real in visited:
             subfolders[:] = []
             continue
         visited.add(real)
-        relative_folder = PurePosixPath(Path(folder).relative_to(settings.input_root).as_posix())
-        if settings.recursive:
+        relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
+        if recursive:
             listing.ignored.extend((relative_folder / name, HIDDEN_FOLDER) for name in sorted(subfolders) if name.startswith("."))
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         else:
@@ -204,7 +159,7 @@ def list_folder(settings: BatchSettings) -> Listing:
                 listing.ignored.append((relative, HIDDEN_FILE))
             elif extension not in READ_EXTENSIONS:
                 listing.ignored.append((relative, NOT_A_PICTURE))
-            elif extension in settings.extensions and matches(relative, settings.patterns):
+            elif extension in extensions and matches(relative, patterns):
                 listing.images.append(relative)
             else:
                 listing.filtered += 1
@@ -237,7 +192,7 @@ class Plan:
     """This run's share of the folder: pictures to colorize, and lines already settled (skipped, failed)."""
 
     jobs: list[Job] = field(default_factory=list)
-    settled: list[FileRecord] = field(default_factory=list)
+    settled: list[BatchRecord] = field(default_factory=list)
     filtered: int = 0
 
 
@@ -245,13 +200,13 @@ class Plan:
 def plan_batch(settings: BatchSettings) -> Plan:
     """Pair each picture of this shard with its output; settle what needs no work; clean up after killed runs."""
     check_folders(settings)
-    listing = list_folder(settings)
+    listing = list_folder(settings.input_root, settings.recursive, settings.extensions, settings.patterns)
     plan = Plan(filtered=listing.filtered)
     for folder, reason in listing.unlisted:
-        plan.settled.append(FileRecord(folder, None, "failed", f"{display_path(folder)}: cannot list this folder ({reason})"))
+        plan.settled.append(BatchRecord(folder, None, "failed", f"{display_path(folder)}: cannot list this folder ({reason})"))
     for relative, reason in listing.ignored:
         if in_shard(relative, settings.shard):
-            plan.settled.append(FileRecord(settings.input_root / relative, None, "skipped", reason))
+            plan.settled.append(BatchRecord(settings.input_root / relative, None, "skipped", reason))
     claimed: dict[Path, Path] = {}
     real_inputs: set[str] = set()
     for relative in listing.images:
@@ -263,14 +218,14 @@ def plan_batch(settings: BatchSettings) -> Plan:
             real_inputs = {os.path.realpath(settings.input_root / image) for image in listing.images}
         if destination in claimed:
             hint = ": rename one, or keep each input's type with --output-ext auto" if settings.output_extension else ": rename one"
-            plan.settled.append(FileRecord(source, destination, "failed", (
+            plan.settled.append(BatchRecord(source, destination, "failed", (
                 f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
             )))
         elif exists and os.path.realpath(destination) in real_inputs:
-            plan.settled.append(FileRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
+            plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
         elif exists and not settings.overwrite:
             claimed[destination] = source
-            plan.settled.append(FileRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
+            plan.settled.append(BatchRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
         else:
             claimed[destination] = source
             plan.jobs.append(Job(source, destination))
@@ -309,22 +264,19 @@ class InFlight:
     height: int
 
 
-FINISHED = None
-"""Put on a queue by a thread that has no more work for the next stage."""
-
-
 class Recorder:
     """Collects report lines from every thread, reports failures on one line each, and moves the progress bar."""
 
-    def __init__(self, total: int, quiet: bool):
-        self.records: list[FileRecord] = []
+    def __init__(self, bar=None):
+        self.records: list[BatchRecord] = []
         self.lock = threading.Lock()
-        self.bar = progress_bar(total, "image", "colorizing", quiet)
+        self.bar = bar
 
-    def add(self, record: FileRecord) -> None:
+    def add(self, record: BatchRecord) -> None:
         with self.lock:
             self.records.append(record)
-            self.bar.update(1)
+            if self.bar is not None:
+                self.bar.update(1)
         if record.status == "failed":
             log.error("error: %s", record.reason)
         else:
@@ -332,107 +284,49 @@ class Recorder:
 
     def fail(self, job: Job, started: float, error: BaseException) -> None:
         log.debug("%s failed", job.source, exc_info=error)
-        self.add(FileRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started))
+        self.add(BatchRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started))
 
 
 def colorize_jobs(colorizer: Colorizer, jobs: list[Job], recorder: Recorder, workers: int = 1, batch_size: int = 1) -> None:
-    """Read+prepare threads -> the network in this thread (batches of up to batch_size) -> compose+write threads.
+    """The three stages of colorization.stream over the jobs; a picture that fails is reported and the rest go on."""
 
-    Queues hold at most batch_size prepared pictures and `workers` predicted ones, so memory does not grow with the
-    number of files. Ctrl-C stops reading new files, lets pictures already predicted be written, then re-raises.
-    """
-    todo: queue.SimpleQueue[Job] = queue.SimpleQueue()
-    for job in jobs:
-        todo.put(job)
-    prepared: queue.Queue[InFlight | None] = queue.Queue(maxsize=batch_size)
-    predicted: queue.Queue[tuple[InFlight, object] | None] = queue.Queue(maxsize=workers)
-    stopping = threading.Event()
-
-    def read_and_prepare() -> None:
+    def read_and_prepare(job: Job) -> InFlight | None:
+        started = time.perf_counter()
         try:
-            while not stopping.is_set():
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    return
-                started = time.perf_counter()
-                try:
-                    image = read_image(job.source)
-                    item = InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0])
-                except Exception as error:  # one bad file must not stop the archive
-                    recorder.fail(job, started, error)
-                    continue
-                del image
-                prepared.put(item)
-                del item
-        finally:
-            prepared.put(FINISHED)
+            image = read_image(job.source)
+            return InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0])
+        except Exception as error:  # one bad file must not stop the archive
+            recorder.fail(job, started, error)
+            return None
 
-    def compose_and_write() -> None:
-        for item, ab in iter(predicted.get, FINISHED):
-            job = item.job
-            try:
-                colour = colorizer.compose(item.prepared, ab)
-                job.destination.parent.mkdir(parents=True, exist_ok=True)
-                write_image(job.destination, colour)
-                del colour
-                recorder.add(FileRecord(
-                    job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
-                    width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
-                ))
-            except Exception as error:  # one bad file must not stop the archive
-                recorder.fail(job, item.started, error)
-            del item, ab
-
-    readers = [threading.Thread(target=read_and_prepare, name=f"read-{n}", daemon=True) for n in range(workers)]
-    writers = [threading.Thread(target=compose_and_write, name=f"write-{n}", daemon=True) for n in range(workers)]
-    for thread in readers + writers:
-        thread.start()
-    running = len(readers)
-    try:
-        while running:
-            batch, running = next_batch(prepared, batch_size, running)
-            if not batch:
-                continue
-            try:
-                predictions = colorizer.predict_ab([item.prepared for item in batch])
-            except Exception as error:  # e.g. out of GPU memory: these files fail, the rest go on
-                for item in batch:
-                    recorder.fail(item.job, item.started, error)
-                continue
-            for item, ab in zip(batch, predictions):
-                predicted.put((item, ab))
-            del batch, predictions
-    except KeyboardInterrupt:
-        stopping.set()
-        while running:
-            running -= prepared.get() is FINISHED
-        raise
-    finally:
-        for _ in writers:
-            predicted.put(FINISHED)
-        for thread in writers:
-            thread.join()
-
-
-def next_batch(prepared: queue.Queue, batch_size: int, running: int) -> tuple[list[InFlight], int]:
-    """Wait for one prepared picture, then take whatever else is ready, up to batch_size: never wait to fill a batch."""
-    batch: list[InFlight] = []
-    while running and len(batch) < batch_size:
+    def predict(batch: list[InFlight]) -> list:
         try:
-            item = prepared.get(block=not batch)
-        except queue.Empty:
-            break
-        if item is FINISHED:
-            running -= 1
-        else:
-            batch.append(item)
-    return batch, running
+            return colorizer.predict_ab([item.prepared for item in batch])
+        except Exception as error:  # e.g. out of GPU memory: these files fail, the rest go on
+            for item in batch:
+                recorder.fail(item.job, item.started, error)
+            return []
+
+    def compose_and_write(item: InFlight, ab) -> None:
+        job = item.job
+        try:
+            colour = colorizer.compose(item.prepared, ab)
+            job.destination.parent.mkdir(parents=True, exist_ok=True)
+            write_image(job.destination, colour)
+            del colour
+            recorder.add(BatchRecord(
+                job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
+                width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
+            ))
+        except Exception as error:  # one bad file must not stop the archive
+            recorder.fail(job, item.started, error)
+
+    run_stages(jobs, read_and_prepare, predict, compose_and_write, workers=workers, batch_size=batch_size)
 
 
 @dataclass
 class BatchSummary:
-    records: list[FileRecord]
+    records: list[BatchRecord]
     seconds: float
     backend: str
     shard: tuple[int, int]
@@ -517,24 +411,22 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
     if not plan.jobs and not plan.settled:
         log.warning("warning: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     colorizer = load_colorizer() if plan.jobs else None
-    recorder = Recorder(len(plan.jobs), quiet)
     started = time.perf_counter()
     terminated = False
-    try:
-        if colorizer is not None:
-            with logging_redirect_tqdm(loggers=[log]):
+    with progress_bar(len(plan.jobs), "image", "colorizing", quiet) as bar:
+        recorder = Recorder(bar)
+        try:
+            if colorizer is not None:
                 colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size)
-    except KeyboardInterrupt as interruption:
-        terminated = isinstance(interruption, Terminated)
-        log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
-    finally:
-        recorder.bar.close()
+        except KeyboardInterrupt as interruption:
+            terminated = isinstance(interruption, Terminated)
+            log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
     finished = {record.source for record in recorder.records}
-    not_reached = [FileRecord(job.source, job.destination, "interrupted", "the run was stopped first") for job in plan.jobs if job.source not in finished]
+    not_reached = [BatchRecord(job.source, job.destination, "interrupted", "the run was stopped first") for job in plan.jobs if job.source not in finished]
     summary = BatchSummary(
         sorted(plan.settled + recorder.records + not_reached, key=lambda record: str(record.source)),
         time.perf_counter() - started,
-        colorizer.backend if colorizer is not None else "not loaded, nothing to colorize",
+        colorizer.device if colorizer is not None else "not loaded, nothing to colorize",
         settings.shard,
         plan.filtered,
         terminated,

@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +24,18 @@ import requests
 from .errors import ModelFileError, UsageError
 from .model_files import (
     CAFFEMODELS,
-    FETCH_COMMAND,
     MISSING,
     ModelFiles,
     ReleaseFile,
     all_release_files,
-    display_path,
+    fetch_command,
     release_file_problem,
     resolve_model_dir,
     sha256_of,
     sniff,
     sniff_bytes,
 )
+from .paths import display_path
 from .progress import progress_bar
 
 log = logging.getLogger("colorization")
@@ -149,7 +148,7 @@ def discard(path: Path) -> None:
 
 
 @dataclass
-class FileResult:
+class FetchedFile:
     """What happened to one release file: `outcome` is "present", "fetched" or "failed"."""
 
     release: ReleaseFile
@@ -167,7 +166,7 @@ class FileResult:
 @dataclass
 class FetchReport:
     directory: Path
-    results: list[FileResult]
+    results: list[FetchedFile]
     rejected_imports: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
@@ -175,7 +174,7 @@ class FetchReport:
         return not self.rejected_imports and all(result.outcome != "failed" for result in self.results)
 
     @property
-    def failed(self) -> list[FileResult]:
+    def failed(self) -> list[FetchedFile]:
         return [result for result in self.results if result.outcome == "failed"]
 
 
@@ -192,9 +191,9 @@ class Fetcher:
     def close(self) -> None:
         self.session.close()
 
-    def fetch(self, release: ReleaseFile, sources: list[str]) -> FileResult:
+    def fetch(self, release: ReleaseFile, sources: list[str]) -> FetchedFile:
         final = self.directory / release.name
-        result = FileResult(release, final, "failed")
+        result = FetchedFile(release, final, "failed")
         present_problem = release_file_problem(final, release, verify_hash=True)
         if present_problem is None:
             result.outcome = "present"
@@ -464,9 +463,9 @@ def check_release_files(releases, directory) -> list[tuple[ReleaseFile, Path, st
     return [(release, directory / release.name, release_file_problem(directory / release.name, release, verify_hash=True)) for release in releases]
 
 
-def fetch_command(directory: Path, releases) -> str:
+def fetch_command_for(directory: Path, releases) -> str:
     """The exact command that fetches `releases` into `directory`."""
-    command = FETCH_COMMAND
+    command = fetch_command()
     if Path(directory).expanduser().resolve() != resolve_model_dir().expanduser().resolve():
         command += f" --dest {shlex.quote(display_path(directory))}"
     for variant, caffemodel in CAFFEMODELS.items():
@@ -508,14 +507,14 @@ def advice_lines(report: FetchReport) -> list[str]:
     failed = report.failed
     if not failed:
         return []
-    options = fetch_command(report.directory, [result.release for result in failed])[len(FETCH_COMMAND):]
+    options = fetch_command_for(report.directory, [result.release for result in failed])[len(fetch_command()):]
     lines = [
         f"{len(failed)} of {len(report.results)} files could not be fetched into {display_path(report.directory)}. What you can do:",
         f"  - download {', '.join(result.release.name for result in failed)} yourself (a source above in a browser, "
         "or a colleague's copy) and import it:",
-        f"      {FETCH_COMMAND} --from PATH/TO/FILE{options}",
+        f"      {fetch_command()} --from PATH/TO/FILE{options}",
         "  - or use a web server or folder (lab share, USB stick) holding the files under their release names:",
-        f"      {FETCH_COMMAND} --mirror URL_OR_FOLDER{options}   (repeatable; or set {MIRRORS_ENV})",
+        f"      {fetch_command()} --mirror URL_OR_FOLDER{options}   (repeatable; or set {MIRRORS_ENV})",
         "  - only files whose size and SHA-256 match the release are accepted (listed in models/README.md)",
     ]
     lines += [
@@ -538,7 +537,7 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
     first, problem = needed[0]
     directory = first.path.parent
     releases = [model_file.release for model_file, _ in needed]
-    command = fetch_command(directory, [model_file.release for model_file in files if model_file.release is not None])
+    command = fetch_command_for(directory, [model_file.release for model_file in files if model_file.release is not None])
     shown = display_path(first.path) + (f" (and {len(needed) - 1} more)" if len(needed) > 1 else "")
     if not download:
         forbidden = "--no-download"
@@ -564,35 +563,5 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
         names = ", ".join(result.release.name for result in report.failed)
         raise ModelFileError(
             f"could not download {names} from any source (above): see 'Model files' in the README, "
-            f"or get the file by hand and run {FETCH_COMMAND} --from FILE{command[len(FETCH_COMMAND):]}"
+            f"or get the file by hand and run {fetch_command()} --from FILE{command[len(fetch_command()):]}"
         )
-
-
-def fetch_and_report(releases, directory, *, mirrors, imports, mirrors_only, settings, quiet) -> int:
-    """fetch_models.py: fetch, then the summary: what is in place on stdout, what failed and what to do on stderr."""
-    report = fetch_release_files(
-        releases, directory, mirrors=mirrors, imports=imports, mirrors_only=mirrors_only, settings=settings, quiet=quiet
-    )
-    if not quiet:
-        for line in done_lines(report):
-            print(line)
-        if report.ok:
-            print(f"All {len(report.results)} files are in {display_path(report.directory)}, verified.")
-    for line in failure_lines(report) + advice_lines(report):
-        print(line, file=sys.stderr)
-    return 0 if report.ok else 1
-
-
-def check_and_report(releases, directory, quiet: bool = False) -> int:
-    """fetch_models.py --check: size and SHA-256 of what is there, nothing downloaded; 0 when all are genuine."""
-    checked = check_release_files(releases, directory)
-    for _, path, problem in checked:
-        if problem is None and not quiet:
-            print(f"ok   {display_path(path)}")
-        elif problem is not None:
-            print(f"BAD  {display_path(path)} {problem}", file=sys.stderr)
-    bad = [release for release, _, problem in checked if problem]
-    if bad:
-        print(f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch_command(directory, bad)}", file=sys.stderr)
-        return 1
-    return 0

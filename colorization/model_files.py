@@ -1,6 +1,6 @@
 """The one registry of model files: what the release files are, where they live, and whether a file on disk is one.
 
-Every script resolves its model files here, so `--model-dir`, `COLORIZE_MODEL_DIR` and the per-file overrides
+Every command resolves its model files here, so `--model-dir`, `COLORIZE_MODEL_DIR` and the per-file overrides
 mean the same thing everywhere, and damaged downloads are named before OpenCV sees them.
 """
 from __future__ import annotations
@@ -11,12 +11,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 from .errors import ModelFileError
+from .model import CLUSTER_COUNT
+from .paths import display_path
 
 MODEL_DIR_ENV = "COLORIZE_MODEL_DIR"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
-FETCH_COMMAND = "python fetch_models.py"
+SOURCE_TREE = Path(__file__).resolve().parent.parent
+"""The folder above the package: a clone of the repository when it holds the scripts, site-packages when installed."""
+
+
+def running_from_clone() -> bool:
+    return (SOURCE_TREE / "fetch_models.py").is_file()
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache (~/.cache/colorization on Linux, the platform's own elsewhere)."""
+    return Path(platformdirs.user_cache_dir("colorization", appauthor=False))
+
+
+def default_model_dir() -> Path:
+    """models/ beside the scripts in a clone; installed, the per-user cache, never site-packages."""
+    return SOURCE_TREE / "models" if running_from_clone() else user_cache_dir() / "models"
+
+
+def fetch_command() -> str:
+    """The fetch command as this user has it: the script in a clone, the installed command otherwise."""
+    return "python fetch_models.py" if running_from_clone() else "colorize-fetch"
+
 
 RICHZHANG_COMMIT = "a1642d6ac6fc80fe08885edba34c166da09465f6"
 RICHZHANG_RAW = f"https://raw.githubusercontent.com/richzhang/colorization/{RICHZHANG_COMMIT}"
@@ -76,7 +99,6 @@ CAFFEMODELS = {
     ),
 }
 VARIANTS = tuple(CAFFEMODELS)
-CLUSTER_COUNT = 313
 
 
 def release_files(variant: str = "release") -> tuple[ReleaseFile, ReleaseFile, ReleaseFile]:
@@ -90,20 +112,12 @@ def all_release_files() -> tuple[ReleaseFile, ...]:
 
 
 def resolve_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
-    """`--model-dir`, else `COLORIZE_MODEL_DIR`, else `models/` beside the scripts."""
+    """`--model-dir`, else `COLORIZE_MODEL_DIR`, else the default folder (see default_model_dir)."""
     if model_dir:
         return Path(model_dir).expanduser()
     if os.environ.get(MODEL_DIR_ENV):
         return Path(os.environ[MODEL_DIR_ENV]).expanduser()
-    return DEFAULT_MODEL_DIR
-
-
-def display_path(path: Path) -> str:
-    """A path as short as the user would type it: relative to the working directory when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    return default_model_dir()
 
 
 @dataclass(frozen=True)
@@ -141,9 +155,6 @@ class ModelFiles:
 
     def __iter__(self):
         return iter((self.prototxt, self.caffemodel, self.points))
-
-    def missing_release_files(self) -> list[ModelFile]:
-        return [f for f in self if f.release is not None and not f.path.is_file()]
 
     def check(self) -> None:
         """Raise ModelFileError naming the first problem a user can fix, before OpenCV gives a cryptic one."""
@@ -204,7 +215,7 @@ def check_model_file(model_file: ModelFile) -> None:
     problem = release_file_problem(path, release)
     if problem:
         also = " (or pass --model-dir DIR)" if problem == MISSING else ""
-        raise ModelFileError(f"{shown} {problem}: run {FETCH_COMMAND}{also}")
+        raise ModelFileError(f"{shown} {problem}: run {fetch_command()}{also}")
 
 
 def load_points(path: Path) -> np.ndarray:
@@ -213,10 +224,10 @@ def load_points(path: Path) -> np.ndarray:
     try:
         points = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
-        raise ModelFileError(f"{shown} is not a NumPy array file ({error}): run {FETCH_COMMAND}") from None
+        raise ModelFileError(f"{shown} is not a NumPy array file ({error}): run {fetch_command()}") from None
     if points.shape != (CLUSTER_COUNT, 2):
         raise ModelFileError(
-            f"{shown} holds an array of shape {points.shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: run {FETCH_COMMAND}"
+            f"{shown} holds an array of shape {points.shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: run {fetch_command()}"
         )
     return points.astype(np.float32)
 

@@ -1,7 +1,9 @@
-"""The one colorization pipeline every script uses: image -> L -> network -> ab -> upsampled ab + original L -> image.
+"""The one colorization pipeline every command uses: image -> L -> network -> ab -> upsampled ab + original L -> image.
 
 It is split into stages (`prepare`, `predict_ab`, `compose`) so that batch and video work can overlap decoding
 with inference and batch the forward pass, while `Colorizer.colorize` runs them in order for one image.
+`predict_scores` and `decode` split `predict_ab` once more, for callers that decode one prediction at several
+temperatures (the web page's vividness slider).
 """
 from __future__ import annotations
 
@@ -10,21 +12,19 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .engines import load_network
+from .engines import Engine, load_engine
 from .errors import ColorizationError
-from .model_files import ModelFiles
+from .fetch import ensure_release_files
+from .model import DEFAULT_SIZE, LightnessNormalisation, annealed_mean, annealing_scale, check_size
+from .model_files import ModelFiles, load_points
 from .saturation import check_saturation, saturate
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
 
-DEFAULT_SIZE = 224
 CONVERSIONS = ("reference", "fast")
 """How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
-LIGHTNESS_OFFSET = 50.0
-"""The net was trained on L - 50, i.e. lightness centred on zero."""
-
 FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
@@ -36,12 +36,6 @@ class PreparedImage:
     network_input: np.ndarray
     alpha: np.ndarray | None
     dtype: np.dtype
-
-
-def check_size(size: int) -> int:
-    if size < 32 or size % 8:
-        raise ColorizationError(f"--size must be a multiple of 8 of at least 32 (the net halves it three times), got {size}")
-    return size
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -95,7 +89,7 @@ def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
     unit = to_unit_float(colour)
     lightness = cv2.extractChannel(cv2.cvtColor(unit, cv2.COLOR_BGR2Lab), 0)
     small = cv2.resize(unit, (size, size))
-    network_input = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)[:, :, 0] - LIGHTNESS_OFFSET
+    network_input = LightnessNormalisation.network_input(cv2.cvtColor(small, cv2.COLOR_BGR2Lab)[:, :, 0])
     return PreparedImage(lightness, network_input, alpha, image.dtype)
 
 
@@ -127,7 +121,9 @@ def prepare_fast(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
     alpha = image[:, :, -1].copy() if image.ndim == 3 and image.shape[2] in (2, 4) else None
     lightness = cv2.LUT(grey, grey_lightness_table())
     small = cv2.resize(to_unit_float(grey), (size, size))
-    network_input = cv2.extractChannel(cv2.cvtColor(cv2.merge([small, small, small]), cv2.COLOR_BGR2Lab), 0) - LIGHTNESS_OFFSET
+    network_input = LightnessNormalisation.network_input(
+        cv2.extractChannel(cv2.cvtColor(cv2.merge([small, small, small]), cv2.COLOR_BGR2Lab), 0)
+    )
     return PreparedImage(lightness, network_input, alpha, image.dtype)
 
 
@@ -161,31 +157,37 @@ def compose(
     return cv2.merge([bgr, prepared.alpha])
 
 
-class Colorizer:
-    """The public API: build once (loading the network is the slow part), then colorize many arrays.
+@dataclass(frozen=True)
+class ColourSettings:
+    """How the network's 1/4-size ab becomes the full-size picture; checked when made, before any model loads."""
 
-    >>> colorizer = Colorizer.from_model_dir("models")
+    upsample: Upsampling = Upsampling.of(DEFAULT_UPSAMPLE)
+    saturation: float = 1.0
+    conversion: str = "reference"
+
+    @classmethod
+    def of(cls, upsample: "str | Upsampling" = DEFAULT_UPSAMPLE, saturation: float = 1.0, conversion: str = "reference"):
+        if conversion not in CONVERSIONS:
+            raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
+        return cls(Upsampling.of(upsample), check_saturation(saturation), conversion)
+
+
+class Colorizer:
+    """The public API: load once (the network is the slow part), then colorize many arrays.
+
+    >>> colorizer = Colorizer.load()            # the release model, downloaded on first use
     >>> colour = colorizer.colorize(cv2.imread("grandpa.jpg"))
     """
 
-    def __init__(
-        self,
-        network,
-        size: int = DEFAULT_SIZE,
-        upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
-        saturation: float = 1.0,
-        conversion: str = "reference",
-    ):
-        self.network = network
-        self.size = check_size(size)
-        self.upsample = Upsampling.of(upsample)
-        self.saturation = check_saturation(saturation)
-        if conversion not in CONVERSIONS:
-            raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
-        self.conversion = conversion
+    def __init__(self, engine: Engine, points: np.ndarray, scale: float, size: int, colour: ColourSettings = ColourSettings()):
+        self.engine = engine
+        self.points = points
+        self.scale = scale
+        self.size = size
+        self.colour = colour
 
     @classmethod
-    def from_model_dir(
+    def load(
         cls,
         model_dir=None,
         *,
@@ -193,36 +195,68 @@ class Colorizer:
         caffemodel=None,
         points=None,
         variant: str = "release",
-        backend: str = "auto",
         engine: str = "auto",
+        backend: str = "auto",
         temperature: float | None = None,
         size: int = DEFAULT_SIZE,
         upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
         saturation: float = 1.0,
         conversion: str = "reference",
+        download: bool = True,
+        verify: bool = False,
+        quiet: bool = False,
     ) -> "Colorizer":
+        """The one way to a ready model: resolve the files, fetch missing release files (unless `download` is
+        False), load the engine; every setting is checked before anything slow happens."""
+        colour = ColourSettings.of(upsample, saturation, conversion)
+        scale = annealing_scale(temperature)
+        check_size(size)
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        return cls(load_network(files, engine, backend, temperature, check_size(size)), size, upsample, saturation, conversion)
+        ensure_release_files(files, download=download, verify=verify, quiet=quiet)
+        network = load_engine(files, engine, backend, scale, size)
+        return cls(network, load_points(files.points.path), scale, size, colour)
 
     @property
-    def backend(self) -> str:
-        return self.network.device
+    def upsample(self) -> Upsampling:
+        return self.colour.upsample
 
     @property
-    def engine(self) -> str:
-        return self.network.describe()
+    def saturation(self) -> float:
+        return self.colour.saturation
+
+    @property
+    def conversion(self) -> str:
+        return self.colour.conversion
+
+    @property
+    def device(self) -> str:
+        """Where the network runs, for people."""
+        return self.engine.device
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
         return prepare_fast(image, self.size) if self.conversion == "fast" else prepare(image, self.size)
 
+    @staticmethod
+    def blob(prepared: list[PreparedImage]) -> np.ndarray:
+        return np.stack([p.network_input for p in prepared])[:, None, :, :]
+
     def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (size/4, size/4, 2) annealed-mean ab."""
-        blob = np.stack([p.network_input for p in prepared])[:, None, :, :]
-        output = self.network.forward(blob)
+        output = self.engine.forward(self.blob(prepared))
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
-    def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
-        return compose(prepared, ab, self.upsample, self.saturation, self.conversion)
+    def predict_scores(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
+        """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
+        return list(self.engine.forward_scores(self.blob(prepared)))
+
+    def decode(self, scores: np.ndarray, temperature: float | None = None) -> np.ndarray:
+        """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another."""
+        scale = self.scale if temperature is None else annealing_scale(temperature)
+        return annealed_mean(scores, self.points, scale)
+
+    def compose(self, prepared: PreparedImage, ab: np.ndarray, colour: ColourSettings | None = None) -> np.ndarray:
+        colour = colour or self.colour
+        return compose(prepared, ab, colour.upsample, colour.saturation, colour.conversion)
 
     def colorize(self, image: np.ndarray) -> np.ndarray:
         """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""

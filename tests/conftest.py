@@ -1,18 +1,13 @@
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from tiny_model import symmetric_points, write_tiny_model  # noqa: E402
-
-REFERENCE_ENV = "COLORIZE_REFERENCE_DIR"
-IMAGES_ENV = "COLORIZE_TEST_IMAGES"
+from tests.support import DOMINANT_AB, IMAGES_ENV, REFERENCE_ENV, REPO
+from tests.support.caffe_writer import write_random_caffemodel
+from tests.support.mini_model import MINI_PROTOTXT
+from tests.support.tiny_model import symmetric_points, write_tiny_model
 
 # No test reaches the internet: a missing release file never starts a download unless a test clears this.
 os.environ["COLORIZE_NO_DOWNLOAD"] = "1"
@@ -30,8 +25,6 @@ def release_points() -> np.ndarray:
     return grid[np.hypot(grid[:, 0], grid[:, 1]) < 105][:313].astype(np.int64)
 
 
-DOMINANT_AB = (20, 30)
-"""A warm tone that sRGB can hold at most lightnesses; a bin of both the release points and the stand-in."""
 
 
 @pytest.fixture
@@ -94,9 +87,20 @@ def photos():
 @pytest.fixture(scope="session")
 def release_architecture(tmp_path_factory):
     """The authentic prototxt and points, with random weights of the release's shapes (made once per session)."""
-    from benchmarks import release_model
+    from tests.support import release_model
 
     reference = os.environ.get(REFERENCE_ENV)
     if not reference:
         pytest.skip(f"set {REFERENCE_ENV} to the folder with the release prototxt and pts_in_hull.npy")
     return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)
+
+
+@pytest.fixture
+def mini_model(tmp_path, release_points):
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    files = {"prototxt": folder / "mini.prototxt", "caffemodel": folder / "mini.caffemodel", "points": folder / "points.npy"}
+    files["prototxt"].write_text(MINI_PROTOTXT)
+    write_random_caffemodel(files["prototxt"], files["caffemodel"], seed=3)
+    np.save(files["points"], release_points)
+    return files

@@ -13,13 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-import batch_colorize
-from colorization import Colorizer, cli, read_image
+from tests.support import REPO
+
+from colorization.commands import batch as batch_command
+from colorization import Colorizer, read_image
+from colorization.commands import options
 from colorization.atomic import PARTIAL_MARKER
 from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
-from tiny_model import model_arguments
+from tests.support.tiny_model import model_arguments
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def scan(height=48, width=64, seed=0) -> np.ndarray:
@@ -44,7 +46,7 @@ def run_batch(*arguments):
 
 def run_in_process(*arguments) -> int:
     """Faster than a subprocess for the many small runs; same code, same exit codes."""
-    return cli.run(batch_colorize.main, [str(argument) for argument in arguments])
+    return options.run(batch_command.main, [str(argument) for argument in arguments])
 
 
 def files_under(folder: Path) -> list[str]:
@@ -332,8 +334,8 @@ def test_threaded_batched_pipeline_gives_the_one_image_results(tmp_path, lightne
         sources.append(tmp_path / "in" / f"{index}.png")
         sources[-1].parent.mkdir(exist_ok=True)
         cv2.imwrite(str(sources[-1]), picture)
-    colorizer = Colorizer.from_model_dir(**lightness_model, conversion="fast")
-    recorder = Recorder(len(sources), quiet=True)
+    colorizer = Colorizer.load(**lightness_model, conversion="fast")
+    recorder = Recorder()
     jobs = [Job(source, tmp_path / "out" / source.name) for source in sources]
     colorize_jobs(colorizer, jobs, recorder, workers=2, batch_size=3)
     assert sorted(record.status for record in recorder.records) == ["done"] * len(sources)

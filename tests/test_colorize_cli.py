@@ -7,9 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tiny_model import model_arguments
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.tiny_model import model_arguments
+
 
 
 def run_colorize(*arguments, cwd=None):

@@ -34,8 +34,8 @@ def test_grey_pictures_get_exactly_the_reference_lightness_and_network_input(pho
 
 
 def test_colour_and_16_bit_pictures_take_the_reference_path(photos, lightness_model):
-    reference = Colorizer.from_model_dir(**lightness_model)
-    fast = Colorizer.from_model_dir(**lightness_model, conversion="fast")
+    reference = Colorizer.load(**lightness_model)
+    fast = Colorizer.load(**lightness_model, conversion="fast")
     colour = photos[0].copy()
     colour[0, 0] = (0, 128, 255)  # at least one pixel that is not grey
     np.testing.assert_array_equal(prepare_fast(colour).lightness, prepare(colour).lightness)
@@ -52,8 +52,8 @@ def assert_within_one_grey_level(fast: np.ndarray, reference: np.ndarray, name: 
 
 
 def test_fast_is_within_one_grey_level_of_reference_on_real_photos(photos, lightness_model):
-    reference = Colorizer.from_model_dir(**lightness_model)
-    fast = Colorizer.from_model_dir(**lightness_model, conversion="fast")
+    reference = Colorizer.load(**lightness_model)
+    fast = Colorizer.load(**lightness_model, conversion="fast")
     for photo in photos:
         for name, picture in {"colour": photo, **grey_variants(photo)}.items():
             assert_within_one_grey_level(fast.colorize(picture), reference.colorize(picture), name)
@@ -61,20 +61,20 @@ def test_fast_is_within_one_grey_level_of_reference_on_real_photos(photos, light
 
 def test_fast_keeps_alpha_untouched(photos, dominant_model):
     picture = grey_variants(photos[0])["equal BGRA"]
-    output = Colorizer.from_model_dir(**dominant_model, conversion="fast").colorize(picture)
+    output = Colorizer.load(**dominant_model, conversion="fast").colorize(picture)
     assert output.shape[2] == 4
     np.testing.assert_array_equal(output[:, :, 3], picture[:, :, 3])
 
 
 def test_unknown_conversion_is_refused(dominant_model):
     with pytest.raises(ColorizationError, match="unknown conversion"):
-        Colorizer.from_model_dir(**dominant_model, conversion="approximate")
+        Colorizer.load(**dominant_model, conversion="approximate")
 
 
 def test_fast_is_within_one_grey_level_of_reference_with_the_release_architecture(release_architecture, photos):
     """The full network's colours (random weights) on the real photos, grey and colour: what batch runs by default."""
-    reference = Colorizer.from_model_dir(**release_architecture)
-    fast = Colorizer.from_model_dir(**release_architecture, conversion="fast")
+    reference = Colorizer.load(**release_architecture)
+    fast = Colorizer.load(**release_architecture, conversion="fast")
     for photo in photos:
         grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         for name, picture in (("colour", photo), ("grey", grey)):

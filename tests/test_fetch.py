@@ -14,8 +14,8 @@ from colorization import fetch
 from colorization.errors import UsageError
 from colorization.fetch import FetchSettings, fetch_release_files
 from colorization.model_files import POINTS, PROTOTXT, ReleaseFile
-from conftest import REFERENCE_ENV
-from fixture_server import FixtureServer
+from tests.support import REFERENCE_ENV
+from tests.support.fixture_server import FixtureServer
 
 FAST = FetchSettings(timeout=0.25, retries=2, backoff=0.01, chunk_size=16384)
 WEIGHTS = np.random.default_rng(3).integers(0, 256, 300_000, dtype=np.uint8).tobytes()

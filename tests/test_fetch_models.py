@@ -14,16 +14,18 @@ import cv2
 import numpy as np
 import pytest
 
-import fetch_models
-from colorization import cli, fetch, model_files
-from colorization.engines import ENGINE_CHOICE_FILE
+from tests.support import REPO
+
+from colorization.commands import fetch as fetch_command
+from colorization import fetch, model_files
+from colorization.commands import options
+from colorization.engines.selection import ENGINE_CHOICE_FILE
 from colorization.errors import ModelFileError
 from colorization.model_files import CAFFEMODELS, POINTS, PROTOTXT, ReleaseFile
-from conftest import REFERENCE_ENV
-from fixture_server import FixtureServer
-from tiny_model import model_arguments
+from tests.support import REFERENCE_ENV
+from tests.support.fixture_server import FixtureServer
+from tests.support.tiny_model import model_arguments
 
-REPO = Path(__file__).resolve().parent.parent
 RELEASE_NAMES = [PROTOTXT.name, CAFFEMODELS["release"].name, POINTS.name]
 needs_reference = pytest.mark.skipif(
     not os.environ.get(REFERENCE_ENV), reason=f"set {REFERENCE_ENV} to the folder with the authentic release files"
@@ -56,7 +58,7 @@ def tiny_registry(monkeypatch, dominant_model, tmp_path):
 
 
 def run_main(*argv) -> int:
-    return cli.run(fetch_models.main, [str(argument) for argument in argv])
+    return options.run(fetch_command.main, [str(argument) for argument in argv])
 
 
 def run_script(script, *arguments, env=None):
@@ -71,9 +73,9 @@ def allow_downloads(monkeypatch, mirrors):
 
 
 def colorize_args(*argv):
-    parser = cli.new_parser("test")
-    cli.add_model_options(parser)
-    cli.add_verbosity_options(parser)
+    parser = options.new_parser("test", "")
+    options.add_model_options(parser)
+    options.add_verbosity_options(parser)
     return parser.parse_args([str(argument) for argument in argv])
 
 
@@ -172,7 +174,7 @@ def test_first_use_downloads_missing_release_files_then_colorizes(tiny_registry,
             server.serve(f"share/{name}", (tiny_registry / name).read_bytes())
         allow_downloads(monkeypatch, server.base + "/share")
         dest = tmp_path / "models"
-        colorizer = cli.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
+        colorizer = options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     finally:
         server.close()
     # Beside the release files, only the compiled model the default engine caches there (colorization.onnx_export)
@@ -191,7 +193,7 @@ def test_first_use_repairs_a_damaged_release_file(tiny_registry, tmp_path, monke
         (dest / name).write_bytes((tiny_registry / name).read_bytes())
     (dest / CAFFEMODELS["release"].name).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
     allow_downloads(monkeypatch, str(tiny_registry))
-    cli.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
+    options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     assert (dest / CAFFEMODELS["release"].name).read_bytes() == (tiny_registry / CAFFEMODELS["release"].name).read_bytes()
 
 
@@ -203,19 +205,19 @@ def test_verify_checks_the_hash_of_managed_files_only_when_asked(tiny_registry, 
     damaged = bytearray((dest / POINTS.name).read_bytes())
     damaged[-1] ^= 1  # still a valid 313x2 array of the right size: only the hash can tell
     (dest / POINTS.name).write_bytes(bytes(damaged))
-    cli.colorizer_from_args(colorize_args("--model-dir", dest))
+    options.colorizer_from_args(colorize_args("--model-dir", dest))
     with pytest.raises(ModelFileError) as raised:
-        cli.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
+        options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
     assert f"{POINTS.name} has the release file's size but not its SHA-256" in str(raised.value)
     assert "automatic download is off: COLORIZE_NO_DOWNLOAD is set" in str(raised.value)
     allow_downloads(monkeypatch, str(tiny_registry))
-    cli.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
+    options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
     assert (dest / POINTS.name).read_bytes() == (tiny_registry / POINTS.name).read_bytes()
 
 
 def test_explicit_files_are_never_hash_checked_nor_fetched(tiny_registry, dominant_model, tmp_path, monkeypatch):
     allow_downloads(monkeypatch, str(tiny_registry))
-    cli.colorizer_from_args(colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model)))
+    options.colorizer_from_args(colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model)))
     assert not (tmp_path / "models").exists()
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from colorization import Colorizer, ModelFileError, ModelFiles
 from colorization.errors import ColorizationError
-from colorization.model_files import CAFFEMODELS, DEFAULT_MODEL_DIR, MODEL_DIR_ENV, POINTS, PROTOTXT
+from colorization.model_files import CAFFEMODELS, default_model_dir, MODEL_DIR_ENV, POINTS, PROTOTXT
 
 
 def release_dir_with(tmp_path, caffemodel_bytes: bytes):
@@ -19,22 +19,22 @@ def release_dir_with(tmp_path, caffemodel_bytes: bytes):
 
 def load_error(**kwargs) -> str:
     with pytest.raises(ModelFileError) as raised:
-        Colorizer.from_model_dir(**kwargs)
+        Colorizer.load(**kwargs)
     message = str(raised.value)
     assert "\n" not in message
     return message
 
 
 def test_missing_files_say_to_fetch(tmp_path):
-    message = load_error(model_dir=tmp_path / "empty")
-    assert "colorization_deploy_v2.prototxt is missing" in message
-    assert "python fetch_models.py" in message
+    message = load_error(model_dir=tmp_path / "empty", download=False)
+    assert "colorization_deploy_v2.prototxt (and 2 more) is missing" in message
+    assert "python fetch_models.py" in message and "automatic download is off: --no-download" in message
 
 
 def test_git_lfs_pointer_is_named(tmp_path):
     pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 128946764\n"
     message = load_error(model_dir=release_dir_with(tmp_path, pointer))
-    assert "colorization_release_v2.caffemodel is a Git LFS pointer, not the model: run python fetch_models.py" in message
+    assert "colorization_release_v2.caffemodel (and 1 more) is a Git LFS pointer, not the model: run python fetch_models.py" in message
 
 
 def test_html_page_is_named(tmp_path):
@@ -84,7 +84,7 @@ def test_prototxt_without_the_colorization_layers(tmp_path, dominant_model, engi
 
 def test_model_dir_resolution_order(tmp_path, monkeypatch):
     monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
-    assert ModelFiles.resolve().prototxt.path == DEFAULT_MODEL_DIR / PROTOTXT.name
+    assert ModelFiles.resolve().prototxt.path == default_model_dir() / PROTOTXT.name
     monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "from_env"))
     assert ModelFiles.resolve().caffemodel.path == tmp_path / "from_env" / CAFFEMODELS["release"].name
     assert ModelFiles.resolve(tmp_path / "flag").points.path == tmp_path / "flag" / POINTS.name
@@ -95,6 +95,6 @@ def test_model_dir_resolution_order(tmp_path, monkeypatch):
 def test_opencv_without_caffe_importer_says_how_to_fix(monkeypatch, dominant_model):
     monkeypatch.delattr(cv2.dnn, "readNetFromCaffe")
     with pytest.raises(ColorizationError) as raised:
-        Colorizer.from_model_dir(**dominant_model, engine="caffe")
+        Colorizer.load(**dominant_model, engine="caffe")
     assert "no Caffe importer" in str(raised.value) and "--engine auto" in str(raised.value)
     assert "pip install 'opencv-contrib-python<5'" in str(raised.value)

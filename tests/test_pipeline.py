@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
-from colorization.network import RELEASE_SCALE, SCALE_LAYER
-from conftest import DOMINANT_AB
+from tests.support import DOMINANT_AB
 
 
 def assert_lightness_kept(output: np.ndarray, image: np.ndarray) -> None:
@@ -23,7 +22,7 @@ def lab_of(image: np.ndarray) -> np.ndarray:
 
 
 def test_dominant_bin_colours_every_pixel_with_its_ab(dominant_model, photos):
-    colorizer = Colorizer.from_model_dir(**dominant_model)
+    colorizer = Colorizer.load(**dominant_model)
     output = colorizer.colorize(photos[0])
     expected_ab = np.float32(DOMINANT_AB)
     ab = lab_of(output)[:, :, 1:]
@@ -36,7 +35,7 @@ def test_dominant_bin_colours_every_pixel_with_its_ab(dominant_model, photos):
 
 
 def test_predicted_ab_is_exactly_the_bin_centre(dominant_model, photos):
-    colorizer = Colorizer.from_model_dir(**dominant_model)
+    colorizer = Colorizer.load(**dominant_model)
     (ab,) = colorizer.predict_ab([colorizer.prepare(photos[0])])
     assert ab.shape == (56, 56, 2)
     np.testing.assert_allclose(ab, np.broadcast_to(np.float32(DOMINANT_AB), ab.shape), atol=1e-3)
@@ -44,7 +43,7 @@ def test_predicted_ab_is_exactly_the_bin_centre(dominant_model, photos):
 
 def test_symmetric_distribution_keeps_grey_input_grey(grey_model):
     gradient = np.tile(np.linspace(0, 255, 301, dtype=np.float32), (203, 1)).astype(np.uint8)
-    output = Colorizer.from_model_dir(**grey_model).colorize(gradient)
+    output = Colorizer.load(**grey_model).colorize(gradient)
     assert output.shape == (203, 301, 3)
     assert np.abs(output.astype(int) - gradient[:, :, None]).max() <= 1
 
@@ -52,14 +51,14 @@ def test_symmetric_distribution_keeps_grey_input_grey(grey_model):
 @pytest.mark.parametrize("shape", [(333, 517), (97, 1001), (224, 224)])
 def test_size_kept_and_lightness_preserved(lightness_model, photos, shape):
     image = cv2.resize(photos[-1], shape[::-1], interpolation=cv2.INTER_AREA)
-    output = Colorizer.from_model_dir(**lightness_model).colorize(image)
+    output = Colorizer.load(**lightness_model).colorize(image)
     assert output.shape == image.shape and output.dtype == np.uint8
     assert_lightness_kept(output, image)
     assert np.abs(lab_of(output)[:, :, 1:]).mean() > 2.0, "the lightness model should add colour"
 
 
 def test_colour_input_is_colorized_from_its_lightness_alone(lightness_model, photos):
-    colorizer = Colorizer.from_model_dir(**lightness_model)
+    colorizer = Colorizer.load(**lightness_model)
     grey = cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY)
     from_colour = colorizer.colorize(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
     from_grey = colorizer.colorize(grey)
@@ -69,7 +68,7 @@ def test_colour_input_is_colorized_from_its_lightness_alone(lightness_model, pho
 def test_alpha_is_reattached_untouched(lightness_model, photos):
     image = cv2.cvtColor(photos[0], cv2.COLOR_BGR2BGRA)
     image[:, :, 3] = np.random.default_rng(0).integers(0, 256, image.shape[:2], dtype=np.uint8)
-    output = Colorizer.from_model_dir(**lightness_model).colorize(image)
+    output = Colorizer.load(**lightness_model).colorize(image)
     assert output.shape == image.shape
     assert np.array_equal(output[:, :, 3], image[:, :, 3])
 
@@ -78,37 +77,24 @@ def test_grey_plus_alpha_gives_bgra(lightness_model):
     image = np.zeros((50, 60, 2), np.uint8)
     image[:, :, 0] = 200
     image[:, :, 1] = 123
-    output = Colorizer.from_model_dir(**lightness_model).colorize(image)
+    output = Colorizer.load(**lightness_model).colorize(image)
     assert output.shape == (50, 60, 4)
     assert (output[:, :, 3] == 123).all()
 
 
 def test_sixteen_bit_in_sixteen_bit_out(lightness_model, photos):
     image = photos[0].astype(np.uint16) * 257 + np.uint16(100)
-    output = Colorizer.from_model_dir(**lightness_model).colorize(image)
+    output = Colorizer.load(**lightness_model).colorize(image)
     assert output.dtype == np.uint16 and output.shape == image.shape
     assert_lightness_kept(output, image)
     # Real 16-bit precision: the output uses values between the multiples of 257 that an 8-bit path would give.
     assert np.count_nonzero(output % 257) > output.size // 2
 
 
-def test_default_annealing_scale_is_exactly_the_release_value(dominant_model):
-    network = Colorizer.from_model_dir(**dominant_model, engine="caffe").network
-    blob = network.net.getLayer(network.net.getLayerId(SCALE_LAYER)).blobs[0]
-    assert RELEASE_SCALE == 2.606
-    assert np.all(blob == np.float32(2.606))
-
-
-def test_temperature_sets_the_scale(dominant_model):
-    network = Colorizer.from_model_dir(**dominant_model, engine="caffe", temperature=0.5).network
-    blob = network.net.getLayer(network.net.getLayerId(SCALE_LAYER)).blobs[0]
-    assert np.allclose(blob, 2.0)
-
-
 def test_lower_temperature_is_more_vivid(bimodal_model, photos):
     chroma = []
     for temperature in (2.0, 1.0, 0.7, 0.38, 0.2, 0.1):
-        output = Colorizer.from_model_dir(**bimodal_model, temperature=temperature).colorize(photos[0])
+        output = Colorizer.load(**bimodal_model, temperature=temperature).colorize(photos[0])
         chroma.append(np.hypot(*np.moveaxis(lab_of(output)[:, :, 1:], -1, 0)).mean())
     assert all(warmer < cooler for warmer, cooler in zip(chroma, chroma[1:])), chroma
 
@@ -122,7 +108,7 @@ def test_temperature_one_is_the_plain_mean_and_low_temperature_the_mode(bimodal_
     plain_mean = probabilities @ release_points
     grey = np.full((224, 224), 128, np.uint8)
     for temperature, expected in ((1.0, plain_mean), (0.02, (40, 40))):
-        colorizer = Colorizer.from_model_dir(**bimodal_model, temperature=temperature)
+        colorizer = Colorizer.load(**bimodal_model, temperature=temperature)
         (ab,) = colorizer.predict_ab([colorizer.prepare(grey)])
         np.testing.assert_allclose(ab, np.broadcast_to(np.float32(expected), ab.shape), atol=0.01)
 
@@ -130,11 +116,11 @@ def test_temperature_one_is_the_plain_mean_and_low_temperature_the_mode(bimodal_
 @pytest.mark.parametrize("temperature", [0, -1])
 def test_bad_temperature_is_refused(dominant_model, temperature):
     with pytest.raises(ColorizationError, match="temperature"):
-        Colorizer.from_model_dir(**dominant_model, temperature=temperature)
+        Colorizer.load(**dominant_model, temperature=temperature)
 
 
 def test_other_network_size(dominant_model, photos):
-    colorizer = Colorizer.from_model_dir(**dominant_model, size=320)
+    colorizer = Colorizer.load(**dominant_model, size=320)
     (ab,) = colorizer.predict_ab([colorizer.prepare(photos[0])])
     assert ab.shape == (80, 80, 2)
 
@@ -142,11 +128,11 @@ def test_other_network_size(dominant_model, photos):
 @pytest.mark.parametrize("size", [100, 16])
 def test_bad_network_size_is_refused(dominant_model, size):
     with pytest.raises(ColorizationError, match="multiple of 8"):
-        Colorizer.from_model_dir(**dominant_model, size=size)
+        Colorizer.load(**dominant_model, size=size)
 
 
 def test_batched_forward_equals_one_at_a_time(lightness_model, photos):
-    colorizer = Colorizer.from_model_dir(**lightness_model)
+    colorizer = Colorizer.load(**lightness_model)
     prepared = [colorizer.prepare(p) for p in photos[:3]]
     together = colorizer.predict_ab(prepared)
     for item, ab in zip(prepared, together):

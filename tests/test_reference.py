@@ -12,7 +12,7 @@ ENGINES = ["caffe", "onnx", "onnxruntime"]
 
 def test_reference_mode_matches_the_opencv_sample_with_every_engine(release_architecture, photos):
     colorizers = {
-        engine: Colorizer.from_model_dir(**release_architecture, engine=engine, upsample="bilinear") for engine in ENGINES
+        engine: Colorizer.load(**release_architecture, engine=engine, upsample="bilinear") for engine in ENGINES
     }
     sample = load_sample_network(*release_architecture.values())
     for photo in photos:

@@ -7,9 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import ColorizationError, Colorizer, cli
+from colorization import ColorizationError, Colorizer
+from colorization.commands import options
 from colorization.saturation import linear_rgb, max_chroma_table, saturate
-from tiny_model import model_arguments
+from tests.support.tiny_model import model_arguments
 
 OPENCV_ROUND_TRIP = 1.0
 """cv2's own float Lab -> BGR -> Lab loses up to about 0.6 in ab on colours that are inside sRGB."""
@@ -73,7 +74,7 @@ def test_gamut_table_is_just_inside_the_boundary():
 
 def test_bad_factor_is_refused(dominant_model):
     with pytest.raises(ColorizationError, match="saturation"):
-        Colorizer.from_model_dir(**dominant_model, saturation=-0.5)
+        Colorizer.load(**dominant_model, saturation=-0.5)
 
 
 def lab_of(image):
@@ -81,8 +82,8 @@ def lab_of(image):
 
 
 def test_saturation_through_the_pipeline_adds_colour(dominant_model, photos):
-    plain = Colorizer.from_model_dir(**dominant_model).colorize(photos[0])
-    vivid = Colorizer.from_model_dir(**dominant_model, saturation=1.5).colorize(photos[0])
+    plain = Colorizer.load(**dominant_model).colorize(photos[0])
+    vivid = Colorizer.load(**dominant_model, saturation=1.5).colorize(photos[0])
     lightness = lab_of(photos[0])[:, :, 0]
     mid = (lightness > 35) & (lightness < 75)
     chroma = [np.hypot(*np.moveaxis(lab_of(output)[:, :, 1:], -1, 0))[mid].mean() for output in (plain, vivid)]
@@ -94,17 +95,17 @@ def test_saturated_output_keeps_the_photos_lightness_where_plain_clipping_does_n
     lightness = lab_of(photos[0])[:, :, 0]
     changed = {}
     for factor in (1.0, 2.5):
-        output = Colorizer.from_model_dir(**lightness_model, saturation=factor).colorize(photos[0])
+        output = Colorizer.load(**lightness_model, saturation=factor).colorize(photos[0])
         changed[factor] = np.mean(np.abs(lab_of(output)[:, :, 0] - lightness) > 1.0)
     assert changed[1.0] > 0.01, "the lightness model predicts colours sRGB cannot hold: plain output clips"
     assert changed[2.5] < 0.001
 
 
 def test_saturation_option_in_a_script(tmp_path, dominant_model, photos):
-    parser = cli.new_parser("test")
-    cli.add_model_options(parser)
+    parser = options.new_parser("test", "")
+    options.add_model_options(parser)
     args = parser.parse_args(model_arguments(dominant_model) + ["--saturation", "1.5"])
-    assert cli.colorizer_from_args(args).saturation == 1.5
+    assert options.colorizer_from_args(args).saturation == 1.5
     picture = tmp_path / "grey.png"
     cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
     colorize = Path(__file__).resolve().parent.parent / "colorize.py"

@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import ColorizationError, Colorizer, cli, metrics, upsampling
+from colorization import ColorizationError, Colorizer, metrics, upsampling
+from colorization.commands import options
 from colorization.pipeline import upsample_ab
 from colorization.upsampling import DEFAULT_UPSAMPLE, Upsampling
 
@@ -122,10 +123,10 @@ def test_bad_settings_are_refused(settings, message):
 
 def test_guided_is_the_default_for_the_api_and_every_script(dominant_model):
     assert DEFAULT_UPSAMPLE == "guided"
-    assert Colorizer.from_model_dir(**dominant_model).upsample == Upsampling("guided")
-    parser = cli.new_parser("test")
-    cli.add_model_options(parser)
+    assert Colorizer.load(**dominant_model).upsample == Upsampling("guided")
+    parser = options.new_parser("test", "")
+    options.add_model_options(parser)
     arguments = [f"--{key}={path}" for key, path in dominant_model.items()]
-    assert cli.colorizer_from_args(parser.parse_args(arguments)).upsample == Upsampling("guided")
+    assert options.colorizer_from_args(parser.parse_args(arguments)).upsample == Upsampling("guided")
     chosen = parser.parse_args(arguments + ["--upsample", "bilinear", "--guided-spatial-sigma", "0.7", "--guided-range-sigma", "4"])
-    assert cli.colorizer_from_args(chosen).upsample == Upsampling("bilinear", 0.7, 4.0)
+    assert options.colorizer_from_args(chosen).upsample == Upsampling("bilinear", 0.7, 4.0)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer
-from colorization.caffe_format import length_delimited, read_caffemodel, varint, write_caffemodel
+from colorization.caffe_format import read_caffemodel
+from tests.support.caffe_writer import length_delimited, varint, write_caffemodel
 
 
 def key(field: int, wire: int) -> bytes:
@@ -103,8 +104,8 @@ def test_an_old_style_caffemodel_colorizes_like_the_new_one(tmp_path, lightness_
     old = tmp_path / "old.caffemodel"
     old.write_bytes(b"".join(length_delimited(2, v1_layer(name, [legacy_blob(b, unpacked=True) for b in blobs])) for name, blobs in weights.items()))
     old_model = {**lightness_model, "caffemodel": old}
-    new_ab = Colorizer.from_model_dir(**lightness_model, engine="onnxruntime")
-    old_ab = Colorizer.from_model_dir(**old_model, engine="onnxruntime")
+    new_ab = Colorizer.load(**lightness_model, engine="onnxruntime")
+    old_ab = Colorizer.load(**old_model, engine="onnxruntime")
     prepared = [new_ab.prepare(photos[0])]
     expected, actual = new_ab.predict_ab(prepared)[0], old_ab.predict_ab(prepared)[0]
     assert np.abs(expected).max() > 5, "the model colours the picture"

@@ -1,43 +1,35 @@
-"""The colorization model compiled to one ONNX file: faster in cv2.dnn, runnable by ONNX Runtime, and loadable by
-OpenCV 5, which has no Caffe importer.
+"""The Caffe colorization net translated to one ONNX graph: faster in cv2.dnn, runnable by ONNX Runtime, and loadable
+by OpenCV 5, which has no Caffe importer.
 
 The graph is the Caffe net with the annealing scale 1/T and the annealed-mean decoding (the cluster centres as a
-1x1 convolution) baked in, for one input size. Each 3x3 convolution of dilation 2 on an even-sized map is rewritten
-as an ordinary 3x3 convolution over the four half-size phase images of the map, tiled 2x2 in one map with a zero
-row and column between them (29x29 for the release's 28x28): mathematically identical, but the runtimes' fast
-kernels (OpenCV's Winograd among them) are for dilation 1, and in the release net these six layers were most of the
-cost. Tiled in one map rather than stacked as four images, OpenCV's Winograd runs them a third faster (12.2 -> 7.5
-ms each, measured on 2 cores); ONNX Runtime, which has no Winograd, is 3% slower. Consecutive rewritten layers stay
-tiled in between.
+1x1 convolution) baked in, for one input size; it has two outputs, the ab (`class8_ab`) and the raw 313-bin scores
+(`conv8_313`) for callers that decode again at other temperatures. Each 3x3 convolution of dilation 2 on an
+even-sized map is rewritten as an ordinary 3x3 convolution over the four half-size phase images of the map, tiled
+2x2 in one map with a zero row and column between them (29x29 for the release's 28x28): mathematically identical,
+but the runtimes' fast kernels (OpenCV's Winograd among them) are for dilation 1, and in the release net these six
+layers were most of the cost. Tiled in one map rather than stacked as four images, they suit OpenCV's 6x6 Winograd
+tiles. Consecutive rewritten layers stay tiled in between.
 
 The softmax is not normalised over its 313 channels: the annealed mean is a ratio of two sums of the exponentials
 (weighted by the cluster centres, and plain), so the 1x1 decoding computes both and only 2 channels are divided.
-Same result; ONNX Runtime's Softmax over the channel axis took 7 ms of its 160 ms forward, this takes under 1 ms.
-
-The compiled file is cached beside the caffemodel, named by a hash of the sources and the options, so it is built
-once (a few seconds) and reused; a different temperature, size or source file gets its own, and only the few
-most recently used are kept.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import re
-import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_bytes_atomically
-from .caffe_format import first, parse_prototxt, read_caffemodel
+from .caffe_format import first
 from .errors import ColorizationError, ModelFileError
-from .model_files import FETCH_COMMAND, ModelFiles, display_path, load_points, sha256_of
-from .network import OUTPUT_LAYER, SCALE_LAYER
+from .model import OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 
 log = logging.getLogger("colorization")
+
+OPSET = 13
+IR_VERSION = 8
+"""IR 8 with opset 13: read by every ONNX Runtime since 1.10 and by OpenCV 4.x and 5.x."""
+
 
 CONVERTER_VERSION = 3
 """Part of the cache key: raise it whenever the graph this module writes changes."""
@@ -74,9 +66,10 @@ class GraphBuilder:
         self.nodes = []
         self.initializers = []
         self.names: set[str] = set()
+        self.reserved = {OUTPUT_LAYER, SCORES_LAYER}
 
     def unique(self, name: str) -> str:
-        candidate, number = name, 1
+        candidate, number = (f"{name}_1" if name in self.reserved else name), 1
         while candidate in self.names:
             number += 1
             candidate = f"{name}_{number}"
@@ -96,6 +89,14 @@ class GraphBuilder:
         output = self.unique(name)
         self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
         return output
+
+    def output(self, tensor: Tensor, name: str) -> Tensor:
+        """The tensor under a fixed output name, the Caffe layer's, whatever the node that made it was called."""
+        from onnx import helper
+
+        if tensor.name != name:
+            self.nodes.append(helper.make_node("Identity", [tensor.name], [name], name=name))
+        return replace(tensor, name=name)
 
     def slice(self, tensor: str, starts: list[int], ends: list[int], axes: list[int], name: str) -> str:
         bounds = [self.constant(f"{name}_{what}", np.array(values, np.int64)) for what, values in (("starts", starts), ("ends", ends), ("axes", axes))]
@@ -188,6 +189,8 @@ def fitted(blob: np.ndarray, shape: tuple[int, ...], layer: str, what: str) -> n
 
 
 class Converter:
+    """One parsed prototxt with its weights, translated layer by layer into a GraphBuilder."""
+
     def __init__(self, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
         self.weights = weights
         self.points = points
@@ -224,14 +227,21 @@ class Converter:
             raise ModelFileError(f"the prototxt has no layer {OUTPUT_LAYER!r}: it is not a colorization model prototxt")
         if self.input is None:
             raise ConversionError("the ONNX converter finds no input in the prototxt")
-        output = self.graph.to_ordinary(output)
+        if SCORES_LAYER not in self.blobs:
+            raise ModelFileError(f"the prototxt has no layer {SCORES_LAYER!r}: it is not a colorization model prototxt")
+        outputs = [
+            self.graph.output(self.graph.to_ordinary(tensor), name)
+            for tensor, name in ((output, OUTPUT_LAYER), (self.blobs[SCORES_LAYER], SCORES_LAYER))
+        ]
         input_shape = ["batch", self.input.channels, self.size, self.size]
-        output_shape = ["batch", output.channels, output.height, output.width]
         graph = helper.make_graph(
             self.graph.nodes,
             "colorization",
             [helper.make_tensor_value_info(self.input.name, TensorProto.FLOAT, input_shape)],
-            [helper.make_tensor_value_info(output.name, TensorProto.FLOAT, output_shape)],
+            [
+                helper.make_tensor_value_info(tensor.name, TensorProto.FLOAT, ["batch", tensor.channels, tensor.height, tensor.width])
+                for tensor in outputs
+            ],
             self.graph.initializers,
         )
         return helper.make_model(
@@ -399,112 +409,3 @@ LAYER_CONVERTERS = {
 def convert(net: dict, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
     """The ONNX model (an onnx.ModelProto) of a parsed colorization prototxt and its weights, for size x size input."""
     return Converter(weights, points, scale, size).convert(net)
-
-
-def cache_key(files: ModelFiles, scale: float, size: int) -> str:
-    description = {
-        "converter": CONVERTER_VERSION,
-        "prototxt": sha256_of(files.prototxt.path),
-        "caffemodel": sha256_of(files.caffemodel.path),
-        "points": sha256_of(files.points.path),
-        "scale": float(scale).hex(),
-        "size": size,
-    }
-    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
-
-
-def cache_directories(files: ModelFiles) -> list[Path]:
-    """Beside the caffemodel first; a per-user cache when that folder is read-only (a shared model install)."""
-    fallback = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colorization"
-    if os.environ.get(CACHE_ENV):
-        return [Path(os.environ[CACHE_ENV]).expanduser()]
-    return [files.caffemodel.path.parent, fallback]
-
-
-def compiled_name(files: ModelFiles, size: int, key: str) -> str:
-    return f"{files.caffemodel.path.stem}.{size}px.{key[:16]}.onnx"
-
-
-def mark_used(path: Path) -> None:
-    """Set the access time (kept apart from the build time, the modification time) for `remove_least_recently_used`."""
-    try:
-        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
-    except OSError:
-        pass
-
-
-def remove_least_recently_used(directory: Path, stem: str) -> None:
-    """Keep the KEEP_COMPILED most recently used compiled models of one caffemodel: each is as big as the weights,
-    and those of replaced weights or of options tried once would otherwise pile up."""
-    pattern = re.compile(rf"{re.escape(stem)}\.\d+px\.[0-9a-f]{{16}}\.onnx")
-    compiled = []
-    for path in directory.iterdir():
-        if not pattern.fullmatch(path.name):
-            continue
-        try:
-            compiled.append((path.stat().st_atime_ns, path))
-        except OSError:
-            continue
-    for _, path in sorted(compiled, reverse=True)[KEEP_COMPILED:]:
-        try:
-            path.unlink()
-        except OSError:
-            continue
-        log.info("removed the least recently used compiled model %s", display_path(path))
-
-
-def build(files: ModelFiles, scale: float, size: int) -> bytes:
-    """The serialized ONNX model, converted from the Caffe files."""
-    try:
-        import onnx  # noqa: F401  (only building needs it; a cached model runs without)
-    except ImportError:
-        raise ConversionError("compiling the model to ONNX needs the onnx package (pip install onnx)") from None
-    caffemodel = files.caffemodel
-    try:
-        weights = read_caffemodel(caffemodel.path)
-    except ValueError as error:
-        fix = f"run {FETCH_COMMAND}" if caffemodel.release is not None else "replace it with the real file"
-        raise ModelFileError(f"{display_path(caffemodel.path)} is not a valid caffemodel ({error}): {fix}") from None
-    shown = display_path(files.prototxt.path)
-    try:
-        net = parse_prototxt(files.prototxt.path.read_text())
-    except (ValueError, IndexError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{shown} is not a valid prototxt ({error or 'it ends early'}): check the file") from None
-    if net.get("layers") and not net.get("layer"):
-        raise ConversionError("the ONNX converter reads prototxts of `layer` entries, not the old `layers` ones")
-    layer_names = {first(layer, "name") for layer in net.get("layer", [])}
-    for required in (OUTPUT_LAYER, SCALE_LAYER):
-        if required not in layer_names:
-            raise ModelFileError(f"{shown} has no layer {required!r}: it is not a colorization model prototxt")
-    model = convert(net, weights, load_points(files.points.path), scale, size)
-    return model.SerializeToString()
-
-
-def compiled_model(files: ModelFiles, scale: float, size: int) -> Path:
-    """The path of the ONNX form of these files and options, building it the first time."""
-    files.check()
-    key = cache_key(files, scale, size)
-    name = compiled_name(files, size, key)
-    directories = cache_directories(files)
-    for directory in directories:
-        if (directory / name).is_file():
-            mark_used(directory / name)
-            return directory / name
-    log.info("compiling %s to ONNX for %dx%d input (once; cached)", display_path(files.caffemodel.path), size, size)
-    data = build(files, scale, size)
-    for directory in directories:
-        path = directory / name
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomically(path, data)
-        except OSError as error:
-            log.info("cannot cache the compiled model in %s (%s)", display_path(directory), error.strerror or error)
-            continue
-        log.info("compiled model: %s", display_path(path))
-        mark_used(path)
-        remove_least_recently_used(directory, files.caffemodel.path.stem)
-        return path
-    raise ModelFileError(
-        f"cannot write the compiled model into {' or '.join(display_path(d) for d in directories)}: "
-        f"set {CACHE_ENV} to a writable folder"
-    )

@@ -1,6 +1,6 @@
-"""What the scripts share: the model/backend options, logging by verbosity, and exit codes.
+"""What the commands share: the model, engine and colour options, logging by verbosity, and exit codes.
 
-Options are defined once here so `--model-dir` or `--temperature` mean the same in every script.
+Options are defined once here so `--model-dir` or `--temperature` mean the same in every command.
 """
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import threading
 
 import cv2
 
-from .engines import ENGINES
-from .errors import ColorizationError, Terminated
-from .fetch import NO_DOWNLOAD_ENV, ensure_release_files
-from .model_files import MODEL_DIR_ENV, VARIANTS, ModelFiles
-from .network import BACKENDS, RELEASE_SCALE
-from .pipeline import CONVERSIONS, DEFAULT_SIZE, Colorizer
-from .upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
+from .. import __version__
+from ..engines import BACKENDS, ENGINE_CHOICES
+from ..errors import ColorizationError, Terminated
+from ..fetch import NO_DOWNLOAD_ENV
+from ..model import DEFAULT_SIZE, RELEASE_SCALE
+from ..model_files import MODEL_DIR_ENV, VARIANTS
+from ..pipeline import CONVERSIONS, Colorizer
+from ..upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
 
 log = logging.getLogger("colorization")
 
@@ -43,14 +44,33 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def new_parser(description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
+EXIT_CODES = "exit codes: 0 all done, 1 some inputs failed, 2 usage or model error, 130 interrupted (Ctrl-C), 143 terminated"
+
+
+def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> argparse.ArgumentParser:
+    """A parser named as the user ran it (the script, the installed command, or python -m colorization NAME);
+    `{prog}` in the description becomes that name."""
+    parser = argparse.ArgumentParser(prog=prog, epilog=epilog, formatter_class=HelpFormatter)
+    parser.description = description.format(prog=parser.prog)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def count(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model-dir", metavar="DIR", help=f"folder with the release model files (default: ${MODEL_DIR_ENV}, else models/)"
+        "--model-dir", metavar="DIR", help=f"folder with the release model files (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)"
     )
     model.add_argument("--variant", choices=VARIANTS, default="release", help="which published weights to use")
     model.add_argument("--prototxt", metavar="FILE", help="use this network definition instead of the release one")
@@ -64,7 +84,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it")
     inference.add_argument(
         "--engine",
-        choices=ENGINES,
+        choices=ENGINE_CHOICES,
         default="auto",
         help="what runs the network: caffe (the release files in cv2.dnn), onnx (their compiled, faster form in cv2.dnn), "
         "onnxruntime (that form in ONNX Runtime, if installed); auto takes the fastest this machine has",
@@ -137,26 +157,27 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
     """The colorizer the options ask for; missing or damaged release files are fetched first (or the command is named)."""
-    files = ModelFiles.resolve(args.model_dir, args.prototxt, args.caffemodel, args.points, args.variant)
-    ensure_release_files(files, download=not args.no_download, verify=args.verify, quiet=getattr(args, "quiet", False))
-    return Colorizer.from_model_dir(
+    return Colorizer.load(
         args.model_dir,
         prototxt=args.prototxt,
         caffemodel=args.caffemodel,
         points=args.points,
         variant=args.variant,
-        backend=args.backend,
         engine=args.engine,
+        backend=args.backend,
         temperature=args.temperature,
         size=args.size,
         upsample=Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
         saturation=args.saturation,
         conversion=args.conversion,
+        download=not args.no_download,
+        verify=args.verify,
+        quiet=getattr(args, "quiet", False),
     )
 
 
 def run(main, argv=None) -> int:
-    """Run a script's main; expected failures become one line on stderr and exit code 2, never a traceback."""
+    """Run a command's main; expected failures become one line on stderr and exit code 2, never a traceback."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
     try:

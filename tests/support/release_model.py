@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from colorization.caffe_format import write_random_caffemodel
+from .caffe_writer import write_random_caffemodel
 
 REFERENCE_ENV = "COLORIZE_REFERENCE_DIR"
-DEFAULT_REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "zhang"
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "zhang"
 
 
 def release_architecture(work_dir: Path, reference_dir: str | os.PathLike | None = None, seed: int = 2016) -> dict:

@@ -5,7 +5,6 @@ Python alone instead of letting an encoder finish a file that would look complet
 """
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
@@ -14,8 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import VideoError
-from .model_files import display_path
+from ..errors import VideoError
+from ..paths import display_path
 
 VIDEO_STREAM = "0:V:0"
 """The first real video stream (capital V skips cover art stored as a one-frame 'attached picture')."""
@@ -116,7 +115,7 @@ class VideoInfo:
     def has_audio(self) -> bool:
         return bool(self.audio_codecs)
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         length = "unknown length" if self.duration is None else format_time(self.duration)
         sound = ", ".join(self.audio_codecs) or "none"
         return f"{self.video_codec} {self.width}x{self.height} at {float(self.rate):.3f} fps, {length}, sound: {sound}"
@@ -204,17 +203,3 @@ def format_time(seconds: float) -> str:
     hours, rest = divmod(milliseconds, 3600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours}:{minutes:02d}:{rest / 1000:06.3f}"
-
-
-TIME_PATTERN = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
-
-
-def parse_time(text: str) -> float:
-    """Seconds ('90', '90.5') or a timecode ('1:30.5', '0:01:30'); an argparse type, hence its exception."""
-    match = TIME_PATTERN.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time: use seconds (90.5) or a timecode (1:30.5 or 0:01:30.5)")
-    hours, minutes, seconds = match.groups()
-    if (minutes is not None and float(seconds) >= 60) or (hours is not None and int(minutes) >= 60):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a timecode: minutes and seconds go up to 59")
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)

@@ -1,4 +1,4 @@
-"""python -m colorization.evaluate DIR as a user runs it: the table, the CSV, the skipped and the failed."""
+"""python -m colorization eval DIR as a user runs it: the table, the CSV, the skipped and the failed."""
 import csv
 import subprocess
 import sys
@@ -8,16 +8,17 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import metrics
-from colorization.evaluate import grey_of
-from tiny_model import model_arguments
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
+from colorization import metrics
+from colorization.evaluation import grey_of
+from tests.support.tiny_model import model_arguments
+
 
 
 def run_evaluate(*arguments):
     return subprocess.run(
-        [sys.executable, "-m", "colorization.evaluate", *map(str, arguments)], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "colorization", "eval", *map(str, arguments)], capture_output=True, text=True, cwd=REPO
     )
 
 

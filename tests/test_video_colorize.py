@@ -13,14 +13,15 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from tests.support import REPO
+
 from colorization import Colorizer
-from colorization.ffmpeg import format_time, parse_time, probe
+from colorization.video.ffmpeg import format_time, probe
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
-from conftest import DOMINANT_AB
-from tiny_model import model_arguments, write_tiny_model
+from tests.support import DOMINANT_AB
+from tests.support.tiny_model import model_arguments, write_tiny_model
 
-REPO = Path(__file__).resolve().parent.parent
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 NTSC = Fraction(30000, 1001)
 
@@ -249,7 +250,7 @@ def test_interrupted_run_leaves_nothing_that_looks_finished(ntsc_clip, tmp_path,
                 raise KeyboardInterrupt
             return super().predict_ab(prepared)
 
-    colorizer = Interrupted.from_model_dir(**dominant_model)
+    colorizer = Interrupted.load(**dominant_model)
     with pytest.raises(KeyboardInterrupt):
         colorize_video(colorizer, ntsc_clip, tmp_path / "out.mp4", VideoOptions(), quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dominant"]
@@ -378,11 +379,6 @@ def test_impossible_settings_are_usage_errors(ntsc_clip, tmp_path, arguments, me
 def test_start_past_the_end_is_reported(ntsc_clip, tmp_path, dominant_model):
     result = run_video("-i", ntsc_clip, "-o", tmp_path / "out.mp4", "--start", "5", *model_arguments(dominant_model))
     assert result.returncode == 1 and "--start 0:00:05.000 is at or past its end (0:00:01.500)" in result.stderr
-
-
-@pytest.mark.parametrize("text, seconds", [("90", 90), ("90.5", 90.5), ("1:30.5", 90.5), ("01:02:03.25", 3723.25), (".5", 0.5)])
-def test_times_in_seconds_or_timecode(text, seconds):
-    assert parse_time(text) == pytest.approx(seconds)
 
 
 def test_time_format():

@@ -1,0 +1,46 @@
+"""What every engine is: the one contract the pipeline relies on, whichever runtime runs the network."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ColorizationError
+
+
+class Engine(Protocol):
+    """Runs the colorization network on a batch of centred lightness.
+
+    `forward` takes L - 50 as an (N, 1, S, S) float32 blob and returns the annealed-mean ab as (N, 2, S/4, S/4);
+    `forward_scores` returns the raw 313-bin scores (N, 313, S/4, S/4) before the annealing scale, so that a caller
+    can decode them again at another temperature without running the network twice.
+    """
+
+    name: str
+    device: str
+    """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
+    description: str
+    """What runs it, in one line: runtime, version and device."""
+
+    def forward(self, centred_lightness: np.ndarray) -> np.ndarray: ...
+
+    def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray: ...
+
+
+CPU = "CPU"
+CUDA_FP32 = "CUDA (NVIDIA GPU, FP32)"
+CUDA_FP16 = "CUDA (NVIDIA GPU, FP16)"
+
+
+def error_reason(error: Exception) -> str:
+    """The last line of a library's error (OpenCV's are several lines of source locations): the part people read."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
+
+
+def check_input_size(blob: np.ndarray, size: int) -> None:
+    """A compiled model has one input size: say so plainly instead of a runtime's shape error."""
+    if blob.shape[2:] != (size, size):
+        raise ColorizationError(
+            f"the compiled model takes {size}x{size} input, not {blob.shape[3]}x{blob.shape[2]}: load one for that size"
+        )

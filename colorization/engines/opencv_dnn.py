@@ -1,0 +1,149 @@
+"""The engines that run in cv2.dnn: the Caffe files as released (`caffe`, the reference) and their compiled ONNX form
+(`onnx`), on the CPU, CUDA or OpenCL; the only module that touches cv2.dnn."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ColorizationError, ModelFileError
+from ..model import OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
+from ..model_files import ModelFiles, load_points
+from ..paths import display_path
+from .base import CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason
+
+log = logging.getLogger("colorization")
+
+OPENCV5_MESSAGE = (
+    "OpenCV {version} has no Caffe importer (OpenCV 5 removed it): use --engine auto or onnx, "
+    "or install a 4.x build with pip install 'opencv-contrib-python<5'"
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where cv2.dnn runs: the (backend, target) pair OpenCV takes, and a name for people."""
+
+    name: str
+    backend_id: int
+    target_id: int
+    label: str
+
+
+def opencv_backend(name: str) -> Backend:
+    """The cv2.dnn pair for a backend the selector has found available."""
+    dnn = cv2.dnn
+    return {
+        "cuda": lambda: Backend("cuda", dnn.DNN_BACKEND_CUDA, dnn.DNN_TARGET_CUDA, CUDA_FP32),
+        "cuda-fp16": lambda: Backend("cuda-fp16", dnn.DNN_BACKEND_CUDA, dnn.DNN_TARGET_CUDA_FP16, CUDA_FP16),
+        "opencl": lambda: Backend("opencl", dnn.DNN_BACKEND_OPENCV, dnn.DNN_TARGET_OPENCL, "OpenCL"),
+        "cpu": lambda: Backend("cpu", dnn.DNN_BACKEND_OPENCV, dnn.DNN_TARGET_CPU, CPU),
+    }[name]()
+
+
+def cuda_available() -> bool:
+    """True only when this OpenCV build has the CUDA DNN backend and sees a device."""
+    try:
+        return bool(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)) and cv2.cuda.getCudaEnabledDeviceCount() > 0
+    except (AttributeError, cv2.error):
+        return False
+
+
+def opencl_available() -> bool:
+    try:
+        return bool(cv2.ocl.haveOpenCL())
+    except (AttributeError, cv2.error):
+        return False
+
+
+def caffe_importer_available() -> bool:
+    return hasattr(cv2.dnn, "readNetFromCaffe")
+
+
+class OpenCVEngine:
+    """What the two cv2.dnn engines share: one net bound to one backend."""
+
+    name = ""
+    model_kind = ""
+
+    def bind(self, net: "cv2.dnn.Net", backend: str) -> None:
+        self.net = net
+        self.backend = opencv_backend(backend)
+        net.setPreferableBackend(self.backend.backend_id)
+        net.setPreferableTarget(self.backend.target_id)
+
+    @property
+    def device(self) -> str:
+        return self.backend.label
+
+    @property
+    def description(self) -> str:
+        return f"{self.model_kind} in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}"
+
+    def run(self, centred_lightness: np.ndarray, layer: str) -> np.ndarray:
+        self.net.setInput(centred_lightness)
+        return self.net.forward(layer)
+
+
+class CaffeEngine(OpenCVEngine):
+    """The release files in cv2.dnn with the cluster centres and annealing scale installed, as OpenCV's sample does."""
+
+    name = "caffe"
+    model_kind = "Caffe model"
+
+    def __init__(self, files: ModelFiles, scale: float, backend: str = "cpu"):
+        if not caffe_importer_available():
+            raise ColorizationError(OPENCV5_MESSAGE.format(version=cv2.__version__))
+        try:
+            net = cv2.dnn.readNetFromCaffe(str(files.prototxt.path), str(files.caffemodel.path))
+        except cv2.error as error:
+            raise ModelFileError(
+                f"OpenCV could not read {display_path(files.prototxt.path)} with {display_path(files.caffemodel.path)} "
+                f"({error_reason(error)}): check both files belong to the colorization model"
+            ) from None
+        layer_names = set(net.getLayerNames())
+        for required in (OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER):
+            if required not in layer_names:
+                raise ModelFileError(
+                    f"{display_path(files.prototxt.path)} has no layer {required!r}: it is not a colorization model prototxt"
+                )
+        points = load_points(files.points.path)
+        net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))]
+        net.getLayer(net.getLayerId(SCALE_LAYER)).blobs = [np.full((1, points.shape[0]), scale, np.float32)]
+        self.bind(net, backend)
+
+    def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
+        return self.run(centred_lightness, OUTPUT_LAYER)
+
+    def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray:
+        return self.run(centred_lightness, SCORES_LAYER)
+
+
+class OnnxEngine(OpenCVEngine):
+    """The compiled model (colorization.onnx_convert) in cv2.dnn, on the same backends as the Caffe one."""
+
+    name = "onnx"
+    model_kind = "ONNX model"
+
+    def __init__(self, path: Path, size: int, backend: str = "cpu"):
+        self.size = size
+        # OpenCV 5 has two engines: the classic one runs this model faster and keeps the GPU backends.
+        opencv_engine = (cv2.dnn.ENGINE_CLASSIC,) if hasattr(cv2.dnn, "ENGINE_CLASSIC") else ()
+        try:
+            net = cv2.dnn.readNetFromONNX(str(path), *opencv_engine)
+        except cv2.error as error:
+            raise ModelFileError(
+                f"OpenCV could not read the compiled model {display_path(path)} ({error_reason(error)}): delete it to rebuild it"
+            ) from None
+        self.bind(net, backend)
+
+    def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
+        check_input_size(centred_lightness, self.size)
+        return self.run(centred_lightness, OUTPUT_LAYER)
+
+    def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray:
+        check_input_size(centred_lightness, self.size)
+        return self.run(centred_lightness, SCORES_LAYER)

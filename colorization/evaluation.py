@@ -1,0 +1,87 @@
+"""Scoring colorization settings on colour photos taken as ground truth.
+
+The model sees only each photo's lightness, and the colorized result is compared with the original (PSNR and SSIM
+over RGB, 0-1 scale) and rated for colourfulness (Hasler & Süsstrunk; about 15 slightly, 33 moderately, 59 quite,
+82 highly colourful). The plain grey picture is scored the same way: a setting that does not beat grey on PSNR adds
+wrong colour rather than right colour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import metrics
+from .batch import list_folder
+from .errors import UsageError
+from .image_io import READ_EXTENSIONS, read_image, write_image
+from .model import annealing_scale
+from .paths import display_path
+from .pipeline import Colorizer, split_alpha, to_unit_float
+
+GREY_CHROMA = 1.0
+"""Photos whose mean |ab| is below this carry no colour to compare against and are skipped."""
+
+
+@dataclass
+class Score:
+    name: str
+    psnr: float
+    ssim: float
+    colourfulness: float
+    original_colourfulness: float
+    grey_psnr: float
+    grey_ssim: float
+
+
+def find_photos(folder: Path, recursive: bool) -> list[Path]:
+    if not folder.is_dir():
+        raise UsageError(f"{display_path(folder)} is not a folder: pass a folder of colour photos")
+    photos = [folder / relative for relative in list_folder(folder, recursive).images]
+    if not photos:
+        raise UsageError(f"no pictures in {display_path(folder)} (looked for {', '.join(READ_EXTENSIONS)})")
+    return photos
+
+
+def grey_of(original: np.ndarray) -> np.ndarray:
+    """The photo with its colour removed exactly as the model sees it: same L, a = b = 0."""
+    lab = cv2.cvtColor(original, cv2.COLOR_BGR2Lab)
+    lab[:, :, 1:] = 0
+    return cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+
+
+def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | None) -> Score | None:
+    """None for a picture without colour; raises ColorizationError for one that cannot be read."""
+    name = path.relative_to(folder)
+    colour, _ = split_alpha(read_image(path))
+    original = to_unit_float(colour)
+    if np.abs(cv2.cvtColor(original, cv2.COLOR_BGR2Lab)[:, :, 1:]).mean() < GREY_CHROMA:
+        return None
+    result = colorizer.colorize(colour)
+    if save_to is not None:
+        destination = (save_to / name).with_suffix(".png")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        write_image(destination, result)
+    result = to_unit_float(result)
+    grey = grey_of(original)
+    return Score(
+        name.as_posix(),
+        metrics.psnr(result, original, 1.0),
+        metrics.ssim(result, original, 1.0),
+        metrics.colourfulness(result * 255),
+        metrics.colourfulness(original * 255),
+        metrics.psnr(grey, original, 1.0),
+        metrics.ssim(grey, original, 1.0),
+    )
+
+
+def settings_summary(colorizer: Colorizer, variant: str, temperature: float | None) -> str:
+    upsample = colorizer.upsample
+    detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
+    temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
+    return (
+        f"variant {variant}, temperature {temperature}, saturation {colorizer.saturation:g}, "
+        f"upsample {upsample.method}{detail}, size {colorizer.size}"
+    )

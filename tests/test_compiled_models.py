@@ -1,0 +1,97 @@
+"""The cache of compiled models: built once, reused, one per option set, the least recently used removed."""
+import numpy as np
+import onnx
+import pytest
+
+from colorization import Colorizer, ColorizationError, ModelFiles, compiled_models
+from tests.support.mini_model import ONNX_ENGINES, compiled_graph
+
+
+@pytest.fixture
+def build_counter(monkeypatch):
+    calls = []
+    original = compiled_models.build
+
+    def counting_build(*arguments):
+        calls.append(arguments[1:])
+        return original(*arguments)
+
+    monkeypatch.setattr(compiled_models, "build", counting_build)
+    return calls
+
+
+def compiled_files(model: dict) -> list:
+    return sorted(model["caffemodel"].parent.glob("*.onnx"))
+
+
+def test_compiled_once_beside_the_caffemodel_and_reused(dominant_model, build_counter):
+    Colorizer.load(**dominant_model, engine="onnx")
+    (compiled,) = compiled_files(dominant_model)
+    assert compiled.name.startswith("tiny.224px.") and len(build_counter) == 1
+    modified = compiled.stat().st_mtime_ns
+    for engine in ONNX_ENGINES:
+        Colorizer.load(**dominant_model, engine=engine)
+    assert len(build_counter) == 1, "the second load reuses the compiled model"
+    assert compiled_files(dominant_model) == [compiled] and compiled.stat().st_mtime_ns == modified
+    assert not [p for p in compiled.parent.iterdir() if ".partial-" in p.name]
+
+
+def test_temperature_size_and_weights_each_get_their_own(dominant_model, build_counter, release_points):
+    Colorizer.load(**dominant_model, engine="onnx")
+    Colorizer.load(**dominant_model, engine="onnx", temperature=0.5)
+    Colorizer.load(**dominant_model, engine="onnx", size=160)
+    assert len(build_counter) == 3 and len(compiled_files(dominant_model)) == 3
+    Colorizer.load(**dominant_model, engine="onnx", temperature=0.5)
+    assert len(build_counter) == 3
+    # New weights in the same file: a new compiled model, with the new colour.
+    from tests.support.tiny_model import write_tiny_model
+
+    bias = np.full(313, -5.0, np.float32)
+    bias[np.flatnonzero((release_points == (-30, 40)).all(axis=1))[0]] = 20.0
+    write_tiny_model(dominant_model["caffemodel"].parent, bias, release_points)
+    colorizer = Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 4
+    ab = colorizer.engine.forward(np.zeros((1, 1, 224, 224), np.float32))
+    np.testing.assert_allclose(ab[0, :, 0, 0], [-30, 40], atol=1e-3)
+
+
+@pytest.mark.parametrize("temperature, scale", [(None, np.float32(2.606)), (0.5, np.float32(2.0))])
+def test_annealing_scale_is_baked_into_the_graph(dominant_model, temperature, scale):
+    graph = compiled_graph(dominant_model, 224, temperature)
+    (value,) = [onnx.numpy_helper.to_array(t) for t in graph.initializer if t.name == "conv8_313_rh_annealing"]
+    assert value == scale
+
+
+def test_cache_folder_can_be_chosen(dominant_model, tmp_path, monkeypatch):
+    monkeypatch.setenv(compiled_models.CACHE_ENV, str(tmp_path / "cache"))
+    Colorizer.load(**dominant_model, engine="onnxruntime")
+    assert len(list((tmp_path / "cache").glob("tiny.224px.*.onnx"))) == 1
+    assert compiled_files(dominant_model) == []
+
+
+def test_unwritable_cache_is_named(dominant_model, tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv(compiled_models.CACHE_ENV, str(blocker))
+    with pytest.raises(ColorizationError, match=f"set {compiled_models.CACHE_ENV} to a writable folder"):
+        Colorizer.load(**dominant_model, engine="onnx")
+
+
+def test_only_the_most_recently_used_compiled_models_are_kept(dominant_model, build_counter):
+    temperatures = [0.3, 0.4, 0.5, 0.6]
+    for temperature in temperatures:
+        Colorizer.load(**dominant_model, engine="onnx", temperature=temperature)
+    first_built = compiled_graph_path(dominant_model, temperatures[0])
+    Colorizer.load(**dominant_model, engine="onnx", temperature=temperatures[0])  # used again: now the newest
+    Colorizer.load(**dominant_model, engine="onnx", temperature=0.7)
+    kept = compiled_files(dominant_model)
+    assert len(kept) == compiled_models.KEEP_COMPILED == 4 and len(build_counter) == 5
+    assert first_built in kept and compiled_graph_path(dominant_model, temperatures[1]) not in kept
+    (dominant_model["caffemodel"].parent / "unrelated.224px.0123456789abcdef.onnx").write_bytes(b"")
+    Colorizer.load(**dominant_model, engine="onnx", temperature=0.8)
+    assert (dominant_model["caffemodel"].parent / "unrelated.224px.0123456789abcdef.onnx").exists()
+
+
+def compiled_graph_path(model: dict, temperature: float):
+    files = ModelFiles.resolve(**model)
+    return files.caffemodel.path.parent / compiled_models.compiled_name(files, 224, compiled_models.cache_key(files, 1 / temperature, 224))

@@ -1,0 +1,85 @@
+"""The engines themselves: every one gives the Caffe engine's colours and says what it is."""
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from colorization import Colorizer, ColorizationError
+from colorization.model import SCALE_LAYER
+from tests.support import DOMINANT_AB, REPO
+from tests.support.mini_model import ONNX_ENGINES, lightness_blob
+from tests.support.tiny_model import model_arguments
+
+
+def test_every_engine_agrees_with_caffe_on_real_photos(release_architecture, photos):
+    """Full architecture, random weights: within 0.5 ab units everywhere (the ONNX engines take all photos as one
+    batch, which also proves batching keeps the photos apart)."""
+    colorizers = {engine: Colorizer.load(**release_architecture, engine=engine) for engine in ["caffe", *ONNX_ENGINES]}
+    prepared = [colorizers["caffe"].prepare(photo) for photo in photos]
+    expected = [colorizers["caffe"].predict_ab([item])[0] for item in prepared]
+    assert min(np.abs(ab).max() for ab in expected) > 10, "random weights still give colour"
+    for engine in ONNX_ENGINES:
+        for reference, actual in zip(expected, colorizers[engine].predict_ab(prepared)):
+            assert np.abs(actual - reference).max() <= 0.5, engine
+
+
+@pytest.mark.parametrize("engine", ONNX_ENGINES)
+def test_tiny_model_bin_centre_through_each_engine(dominant_model, photos, engine):
+    colorizer = Colorizer.load(**dominant_model, engine=engine)
+    (ab,) = colorizer.predict_ab([colorizer.prepare(photos[0])])
+    np.testing.assert_allclose(ab, np.broadcast_to(np.float32(DOMINANT_AB), ab.shape), atol=1e-3)
+
+
+def test_a_compiled_model_refuses_another_size_plainly(dominant_model):
+    for engine in ONNX_ENGINES:
+        engine_object = Colorizer.load(**dominant_model, engine=engine).engine
+        with pytest.raises(ColorizationError, match="takes 224x224 input, not 320x240"):
+            engine_object.forward(np.zeros((1, 1, 240, 320), np.float32))
+
+
+def test_engine_is_described(dominant_model):
+    assert Colorizer.load(**dominant_model, engine="caffe").engine.description.startswith("Caffe model in cv2.dnn (OpenCV ")
+    assert Colorizer.load(**dominant_model, engine="onnx").engine.description.startswith("ONNX model in cv2.dnn (OpenCV ")
+    runtime = Colorizer.load(**dominant_model, engine="onnxruntime")
+    assert runtime.engine.description.startswith("ONNX Runtime ") and runtime.device == "CPU"
+
+
+@pytest.mark.parametrize("engine, named", [("caffe", "Caffe model in cv2.dnn"), ("onnx", "ONNX model in cv2.dnn"), ("onnxruntime", "ONNX Runtime")])
+def test_colorize_script_runs_each_engine_and_names_it(tmp_path, dominant_model, photos, engine, named):
+    picture = tmp_path / "old.png"
+    cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
+    command = [sys.executable, str(REPO / "colorize.py"), "-i", str(picture), "--engine", engine, "-v", *model_arguments(dominant_model)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"engine: {named}" in result.stderr and "backend: CPU" in result.stderr
+    assert cv2.imread(str(tmp_path / "old_colorized.png")).shape == photos[0].shape
+
+
+@pytest.mark.parametrize("engine", ONNX_ENGINES)
+def test_every_engine_gives_the_caffe_scores_and_they_decode_to_its_ab(mini_model, engine):
+    """The raw 313-bin scores are the same in every engine, and decoding them (at the release temperature or
+    another) gives what the network's own annealed mean gives."""
+    colorizers = {name: Colorizer.load(**mini_model, engine=name, size=64) for name in ("caffe", engine)}
+    blob = lightness_blob(64, count=1)
+    scores = {name: colorizer.engine.forward_scores(blob)[0] for name, colorizer in colorizers.items()}
+    assert scores["caffe"].shape == (313, 16, 16) and scores["caffe"].std() > 0.1
+    np.testing.assert_allclose(scores[engine], scores["caffe"], atol=1e-3)
+    colorizer = colorizers[engine]
+    np.testing.assert_allclose(colorizer.decode(scores[engine]), colorizer.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3)
+    cooler = Colorizer.load(**mini_model, engine="caffe", size=64, temperature=0.8)
+    np.testing.assert_allclose(colorizer.decode(scores[engine], 0.8), cooler.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3)
+
+
+def test_default_annealing_scale_is_exactly_the_release_value(dominant_model):
+    """The release's 2.606 exactly, not 1/0.38 = 2.6316: OpenCV's sample installs that very number."""
+    engine = Colorizer.load(**dominant_model, engine="caffe").engine
+    blob = engine.net.getLayer(engine.net.getLayerId(SCALE_LAYER)).blobs[0]
+    assert np.all(blob == np.float32(2.606))
+
+
+def test_temperature_sets_the_scale(dominant_model):
+    engine = Colorizer.load(**dominant_model, engine="caffe", temperature=0.5).engine
+    blob = engine.net.getLayer(engine.net.getLayerId(SCALE_LAYER)).blobs[0]
+    assert np.allclose(blob, 2.0)
