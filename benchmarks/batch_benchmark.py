@@ -25,12 +25,10 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8  # noqa: E402
-from benchmarks.release_model import release_architecture  # noqa: E402
-from colorization import Colorizer, read_image, write_image  # noqa: E402
-from colorization.image_io import READ_EXTENSIONS  # noqa: E402
+from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
+from tests.support.release_model import release_architecture
+from colorization import Colorizer, read_image, write_image
+from colorization.image_io import READ_EXTENSIONS
 
 WIDTH, HEIGHT = 4000, 3000
 
@@ -148,7 +146,7 @@ def time_stages(model: dict, path: Path, work: Path, engine: str, upsample: str,
     print(f"stages for one {path.name} (best of {repeats}, ms):")
     print(f"  {'conversion':10s} {'read':>7s} {'prepare':>8s} {'forward':>8s} {'compose':>8s} {'write':>7s} {'total':>7s}")
     for conversion in ("reference", "fast"):
-        colorizer = Colorizer.from_model_dir(**model, conversion=conversion, engine=engine, upsample=upsample)
+        colorizer = Colorizer.load(**model, conversion=conversion, engine=engine, upsample=upsample)
         best = np.full(5, np.inf)
         for _ in range(repeats):
             marks = [time.perf_counter()]

@@ -5,7 +5,7 @@ The release architecture with random weights has the release's exact compute. Th
 interleaved rounds (sample, onnx, onnxruntime, sample, ...) so that load from other processes falls on all of them
 alike; the ratios are more trustworthy than the absolute times on a shared machine.
 
-    python benchmarks/engine_benchmark.py [--runs 9] [--threads N]
+    python -m benchmarks.engine_benchmark [--runs 9] [--threads N]
 """
 from __future__ import annotations
 
@@ -19,13 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.opencv_sample import load_sample_network  # noqa: E402
-from benchmarks.release_model import release_architecture  # noqa: E402
-from colorization import Colorizer  # noqa: E402
-from colorization.engines import import_onnxruntime  # noqa: E402
-from colorization.network import caffe_importer_available  # noqa: E402
+from benchmarks.opencv_sample import load_sample_network
+from tests.support.release_model import release_architecture
+from colorization import Colorizer
+from colorization.engines.onnxruntime import import_onnxruntime
+from colorization.engines.opencv_dnn import caffe_importer_available
 
 SIZE = 224
 
@@ -62,9 +60,9 @@ def main() -> int:
         engines = ["onnx"] + (["onnxruntime"] if import_onnxruntime() else [])
         for engine in engines:
             started = time.perf_counter()
-            colorizer = Colorizer.from_model_dir(**files, engine=engine, backend="cpu")
+            colorizer = Colorizer.load(**files, engine=engine, backend="cpu")
             print(f"{engine}: loaded in {time.perf_counter() - started:.1f} s (the first ONNX load compiles)", file=sys.stderr)
-            forwards[colorizer.engine] = colorizer.network.forward
+            forwards[colorizer.engine.description] = colorizer.engine.forward
         for forward in forwards.values():
             for _ in range(args.warmup):
                 forward(blob)

@@ -1,7 +1,7 @@
 """Where the time goes for one large photo: read / prepare / forward / compose / write, next to the OpenCV sample.
 
-    python benchmarks/stage_times.py                 # a synthetic 4000x3000 JPEG
-    python benchmarks/stage_times.py --image scan.jpg --repeat 5
+    python -m benchmarks.stage_times                 # a synthetic 4000x3000 JPEG
+    python -m benchmarks.stage_times --image scan.jpg --repeat 5
 
 Uses the release architecture with random weights (same compute as the real model).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,11 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8  # noqa: E402
-from benchmarks.release_model import release_architecture  # noqa: E402
-from colorization import Colorizer, read_image, write_image  # noqa: E402
+from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
+from tests.support.release_model import release_architecture
+from colorization import Colorizer, read_image, write_image
 
 
 def synthetic_jpeg(path: Path, width: int = 4000, height: int = 3000) -> None:
@@ -56,7 +53,7 @@ def main() -> None:
         image_path = args.image or work / "large.jpg"
         if not args.image:
             synthetic_jpeg(image_path)
-        colorizer = Colorizer.from_model_dir(
+        colorizer = Colorizer.load(
             **model, engine=args.engine, upsample=args.upsample, conversion=args.conversion
         )
         sample = load_sample_network(*model.values())

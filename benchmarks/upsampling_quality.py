@@ -9,7 +9,7 @@ bilinear. Time is the upsampling step alone on a 12 MP (4000x3000) picture, best
 and as CPU time of all threads (steadier on a busy machine; above wall-clock when work runs in parallel); with the release
 prototxt available the whole colorize step at 12 MP is timed too, against the OpenCV sample's loop.
 
-    python benchmarks/upsampling_quality.py [FOLDER ...] [--candidates] [--per-image]
+    python -m benchmarks.upsampling_quality [FOLDER ...] [--candidates] [--per-image]
 """
 from __future__ import annotations
 
@@ -23,12 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from colorization import metrics  # noqa: E402
-from colorization.image_io import READ_EXTENSIONS, read_image  # noqa: E402
-from colorization.pipeline import split_alpha, to_unit_float, upsample_ab  # noqa: E402
-from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling  # noqa: E402
+from colorization import metrics
+from colorization.image_io import READ_EXTENSIONS, read_image
+from colorization.pipeline import split_alpha, to_unit_float, upsample_ab
+from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
@@ -155,7 +153,7 @@ def time_method(method, photos, cells: int, repeat: int, size=TIMING_SIZE) -> fl
 def time_whole_colorize(reference_dir: str | None, repeat: int) -> None:
     """Colorizer.colorize at 12 MP with each method, beside the OpenCV sample's loop, on the random-weight release net."""
     from benchmarks.opencv_sample import load_sample_network, sample_colorize
-    from benchmarks.release_model import release_architecture
+    from tests.support.release_model import release_architecture
     from colorization import Colorizer
 
     with tempfile.TemporaryDirectory() as work:
@@ -169,7 +167,7 @@ def time_whole_colorize(reference_dir: str | None, repeat: int) -> None:
         runs = {"OpenCV sample loop": lambda: sample_colorize(sample, frame)}
         sample = load_sample_network(*files.values())
         for method in ("bilinear", "guided"):
-            colorizer = Colorizer.from_model_dir(**files, backend="cpu", upsample=method)
+            colorizer = Colorizer.load(**files, backend="cpu", upsample=method)
             runs[f"Colorizer.colorize, {method}"] = lambda colorizer=colorizer: colorizer.colorize(frame)
         print(f"\nwhole colorize of one 12 MP picture (release architecture, random weights, CPU), best of {repeat}:")
         baseline = None

@@ -13,7 +13,7 @@ The short clip is run --repeat times, plain and ours alternating which goes firs
 the result: on a shared virtual machine one run can be 15% slower than the next for the same work, so a single
 pair says little. The long clip, there to show that memory stays flat, runs once.
 
-    python benchmarks/video_benchmark.py [--seconds 10] [--repeat 3] [--engine auto] [--work-dir DIR] [--reference-dir DIR]
+    python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--engine auto] [--work-dir DIR] [--reference-dir DIR]
 """
 from __future__ import annotations
 
@@ -27,9 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.release_model import release_architecture  # noqa: E402
+from tests.support.release_model import release_architecture
 
 
 def make_clip(path: Path, seconds: float) -> Path:
@@ -83,7 +81,7 @@ def timed(command: list[str]) -> tuple[float, float]:
 def count_frames_and_audio(path: Path) -> tuple[int, bool]:
     import imageio_ffmpeg
 
-    from colorization.ffmpeg import probe
+    from colorization.video.ffmpeg import probe
 
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
     return frames, probe(path).has_audio

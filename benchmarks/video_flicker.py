@@ -12,12 +12,11 @@ the same photo standing still, and shots of different photos cut together. Model
 random weights unless --caffemodel gives real ones (random weights are a weak stand-in for the trained model's
 colour decisions: read these numbers as a check of the mechanism, not as the real model's flicker).
 
-    python benchmarks/video_flicker.py [--seconds 2] [--work-dir DIR] [--caffemodel colorization_release_v2.caffemodel]
+    python -m benchmarks.video_flicker [--seconds 2] [--work-dir DIR] [--caffemodel colorization_release_v2.caffemodel]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -26,12 +25,10 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.release_model import release_architecture  # noqa: E402
-from colorization import Colorizer  # noqa: E402
-from colorization.temporal import mean_ab_change  # noqa: E402
-from colorization.video import VideoOptions, colorize_video  # noqa: E402
+from tests.support.release_model import release_architecture
+from colorization import Colorizer
+from colorization.temporal import mean_ab_change
+from colorization.video import VideoOptions, colorize_video
 
 SIZE = (320, 180)
 RATE = 24
@@ -114,7 +111,7 @@ def main() -> None:
     model = release_architecture(work, args.reference_dir)
     if args.caffemodel:
         model["caffemodel"] = Path(args.caffemodel)
-    colorizer = Colorizer.from_model_dir(**model)
+    colorizer = Colorizer.load(**model)
     lossless = VideoOptions(audio=False, codec="ffv1", pixel_format="bgr0")
     smoothed_options = lossless if args.strength is None else replace(lossless, smoothing=args.strength)
     print(f"smoothing strength {smoothed_options.smoothing}; {'real' if args.caffemodel else 'random'} weights")

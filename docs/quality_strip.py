@@ -5,7 +5,7 @@ No real model weights are available where this was made, so instead of the net's
 stage is given the photo's OWN colour averaged down to the net's 56x56 grid: what a perfect net would predict.
 Everything after that (upsampling, saturation, joining with the full-resolution L) is exactly what colorize.py does.
 
-    python docs/quality_strip.py PHOTO [-o docs/quality_strip.jpg]
+    python -m docs.quality_strip PHOTO [-o docs/quality_strip.jpg]
 """
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from colorization.image_io import read_image, write_image  # noqa: E402
-from colorization.pipeline import compose, prepare, split_alpha, to_unit_float  # noqa: E402
+from colorization.image_io import read_image, write_image
+from colorization.pipeline import compose, prepare, split_alpha, to_unit_float
 
 LABEL_HEIGHT = 28
 SATURATIONS = (0.0, 0.6, 1.0, 1.5, 2.5)

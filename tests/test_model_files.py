@@ -98,3 +98,17 @@ def test_opencv_without_caffe_importer_says_how_to_fix(monkeypatch, dominant_mod
         Colorizer.load(**dominant_model, engine="caffe")
     assert "no Caffe importer" in str(raised.value) and "--engine auto" in str(raised.value)
     assert "pip install 'opencv-contrib-python<5'" in str(raised.value)
+
+
+def test_models_live_in_the_clone_or_in_the_user_cache_once_installed(tmp_path, monkeypatch):
+    from colorization import model_files
+
+    monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
+    assert model_files.running_from_clone()
+    assert default_model_dir() == model_files.SOURCE_TREE / "models" and model_files.fetch_command() == "python fetch_models.py"
+    monkeypatch.setattr(model_files, "SOURCE_TREE", tmp_path / "site-packages")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_model_dir() == tmp_path / "cache" / "colorization" / "models"
+    assert model_files.fetch_command() == "colorize-fetch"
+    monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "mine"))
+    assert ModelFiles.resolve().prototxt.path == tmp_path / "mine" / PROTOTXT.name

@@ -177,8 +177,8 @@ def test_first_use_downloads_missing_release_files_then_colorizes(tiny_registry,
         colorizer = options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     finally:
         server.close()
-    # Beside the release files, only the compiled model the default engine caches there (colorization.onnx_export)
-    # and which engine ran it fastest (colorization.engines).
+    # Beside the release files, only the compiled model the default engine caches there (colorization.compiled_models)
+    # and which engine ran it fastest (colorization.engines.selection).
     created = sorted(name for name in os.listdir(dest) if not name.endswith(".onnx") and name != ENGINE_CHOICE_FILE)
     assert created == sorted(RELEASE_NAMES)
     assert sorted(served.path.rsplit("/", 1)[1] for served in server.log) == sorted(RELEASE_NAMES)
