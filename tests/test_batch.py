@@ -21,6 +21,7 @@ from colorization.commands import options
 from colorization.atomic import PARTIAL_MARKER
 from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
 from tests.support.tiny_model import model_arguments
+from tests.support.checks import mean_chroma
 
 
 
@@ -55,7 +56,7 @@ def files_under(folder: Path) -> list[str]:
 
 def is_colourful(path: Path) -> bool:
     colour = cv2.imread(str(path))
-    return np.abs(cv2.cvtColor(colour, cv2.COLOR_BGR2Lab)[:, :, 1:].astype(int) - 128).mean() > 5
+    return mean_chroma(colour) > 5
 
 
 def snapshot(folder: Path) -> dict:

@@ -13,6 +13,7 @@ from tests.support import REPO
 from colorization import metrics
 from colorization.evaluation import grey_of
 from tests.support.tiny_model import model_arguments
+from tests.support.checks import mean_chroma
 
 
 
@@ -27,7 +28,7 @@ def folder(tmp_path, photos):
     """Two small colour photos, one grey picture and one broken file."""
     folder = tmp_path / "truth"
     folder.mkdir()
-    colour = [p for p in photos if np.abs(cv2.cvtColor(p, cv2.COLOR_BGR2Lab)[:, :, 1:].astype(int) - 128).mean() > 2]
+    colour = [p for p in photos if mean_chroma(p) > 2]
     for name, photo in zip(("a.png", "b.jpg"), colour):
         cv2.imwrite(str(folder / name), cv2.resize(photo, (160, 120), interpolation=cv2.INTER_AREA))
     cv2.imwrite(str(folder / "grey.png"), np.full((40, 50), 90, np.uint8))
