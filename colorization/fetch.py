@@ -178,6 +178,28 @@ class FetchReport:
         return [result for result in self.results if result.outcome == "failed"]
 
 
+class HashedWriter:
+    """NAME.part being written: each chunk hashed and counted on the bar on its way, the file synced when closed."""
+
+    def __init__(self, part: Path, digest, bar, append: bool = False):
+        self.handle = open(part, "ab" if append else "wb")
+        self.digest = digest
+        self.bar = bar
+
+    def __enter__(self) -> "HashedWriter":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        with self.handle:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+
+    def write(self, chunk: bytes) -> None:
+        self.handle.write(chunk)
+        self.digest.update(chunk)
+        self.bar.update(len(chunk))
+
+
 class Fetcher:
     """Fetches release files into one folder, trying each file's sources in order until one serves the real bytes."""
 
@@ -249,7 +271,7 @@ class Fetcher:
         except OSError as error:
             raise SourceFailed(f"cannot be read ({error.strerror})") from None
         unreadable = None
-        with reader, open(part, "wb") as writer, self.progress(release, 0) as bar:
+        with reader, self.progress(release, 0) as bar, HashedWriter(part, digest, bar) as writer:
             while True:
                 try:
                     chunk = reader.read(self.settings.chunk_size)
@@ -259,10 +281,6 @@ class Fetcher:
                 if not chunk:
                     break
                 writer.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
-            writer.flush()
-            os.fsync(writer.fileno())
         if unreadable:
             discard(part)
             raise SourceFailed(unreadable)
@@ -335,9 +353,8 @@ class Fetcher:
         received = offset
         rejected = None
         try:
-            with open(part, "ab" if offset else "wb") as writer, self.progress(release, offset) as bar:
-                chunks = response.iter_content(self.settings.chunk_size)
-                for chunk in chunks:
+            with self.progress(release, offset) as bar, HashedWriter(part, digest, bar, append=offset > 0) as writer:
+                for chunk in response.iter_content(self.settings.chunk_size):
                     if received == 0:
                         rejected = self.rejection(chunk, response, release)
                         if rejected:
@@ -347,10 +364,6 @@ class Fetcher:
                         rejected = "serves more bytes than the release file has"
                         break
                     writer.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-                writer.flush()
-                os.fsync(writer.fileno())
         except requests.RequestException as error:
             raise network_failure(error, self.settings.timeout) from None
         if rejected:

@@ -77,8 +77,7 @@ def build_parser(prog: str | None = None):
 
 def main(argv=None, prog: str | None = None) -> int:
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    options.configure_logging(args)
+    args = options.parse_arguments(parser, argv)
     folders = [folder for folder in (args.input_dir, args.output_dir) if folder is not None]
     input_root = args.input or (folders.pop(0) if folders else None)
     output_root = args.output or (folders.pop(0) if folders else None)

@@ -25,9 +25,7 @@ def build_parser(prog: str | None = None):
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    options.configure_logging(args)
+    args = options.parse_arguments(build_parser(prog), argv)
     pairs = plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS)
     colorizer = options.colorizer_from_args(args)
     results = colorize_files(colorizer, pairs, args.compare)

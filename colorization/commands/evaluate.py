@@ -60,8 +60,7 @@ def build_parser(prog: str | None = None):
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = build_parser(prog).parse_args(argv)
-    options.configure_logging(args)
+    args = options.parse_arguments(build_parser(prog), argv)
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     photos = find_photos(args.folder, args.recursive)[: args.limit]

@@ -32,8 +32,7 @@ def build_parser(prog: str | None = None):
 
 def main(argv=None, prog: str | None = None) -> int:
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    options.configure_logging(args)
+    args = options.parse_arguments(parser, argv)
     args.mirror, args.imports = args.mirror or [], args.imports or []
     directory = resolve_model_dir(args.dest)
     releases = release_files(args.variant)

@@ -144,6 +144,13 @@ def add_verbosity_options(parser: argparse.ArgumentParser, verbose_help: str = "
     group.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """The options, with logging set up for the verbosity they ask for."""
+    args = parser.parse_args(argv)
+    configure_logging(args)
+    return args
+
+
 def configure_logging(args: argparse.Namespace) -> None:
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)

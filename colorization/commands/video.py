@@ -64,8 +64,7 @@ def build_parser(prog: str | None = None):
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = build_parser(prog).parse_args(argv)
-    options.configure_logging(args)
+    args = options.parse_arguments(build_parser(prog), argv)
     settings = VideoOptions(
         codec=args.codec, pixel_format=args.pix_fmt, crf=args.crf, quality=args.quality, start=args.start, end=args.end,
         audio=args.audio, smoothing=args.smooth_strength if args.smooth else 0.0,
