@@ -48,7 +48,7 @@ SKIP_LABELS = {ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDE
 
 def default_workers() -> int:
     """One reading and one writing thread, two from 4 cores: the network already keeps every core busy, and each
-    writing thread holds about 0.4 GB of full-size float colour for a 12-megapixel picture."""
+    writing thread holds a picture's full-size colour while it works."""
     return 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
