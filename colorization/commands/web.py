@@ -25,9 +25,9 @@ def build_parser():
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-upload-mb", type=float, default=50, metavar="MB", help="largest upload accepted")
     limits.add_argument("--max-megapixels", type=float, default=100, metavar="MP", help="largest picture accepted, read from its header before decoding")
-    limits.add_argument("--cache-mb", type=float, default=1024, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
+    limits.add_argument("--cache-mb", type=float, default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
     limits.add_argument("--queue", type=int, default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
-    limits.add_argument("--preview-size", type=int, default=1280, metavar="PIXELS", help="longest side of the on-screen previews")
+    limits.add_argument("--preview-size", type=int, default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
     cli.add_model_options(parser)
     cli.add_verbosity_options(parser, "also log each photo and request")
     return parser

@@ -65,9 +65,9 @@ class WebSettings:
     allowed_hosts: Optional[tuple] = LOOPBACK_NAMES
     max_upload_bytes: int = 50 * MEGABYTE
     max_pixels: int = 100_000_000
-    cache_bytes: int = 1024 * MEGABYTE
+    cache_bytes: int = 512 * MEGABYTE
     queue_size: int = 8
-    preview_side: int = 1280
+    preview_side: int = 1024
     preview_workers: int = 2
     preview_queue: int = 16
     retry_after: int = 2
