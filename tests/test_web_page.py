@@ -6,6 +6,7 @@ missing browser fails the test instead of skipping it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -50,16 +51,13 @@ def sepia_model(directory: Path, points: np.ndarray) -> dict:
     return write_tiny_model(directory, bias, points, slope)
 
 
-@pytest.fixture
-def server(tmp_path, release_points):
+@contextlib.contextmanager
+def serving(app):
+    """The app on a free port of 127.0.0.1, in a thread, for as long as the block runs."""
     import uvicorn
 
-    from colorization import Colorizer
     from colorization.commands.web import bind
-    from colorization.web import WebSettings, create_app
 
-    colorizer = Colorizer.from_model_dir(engine="caffe", **sepia_model(tmp_path / "model", release_points))
-    app = create_app(colorizer, WebSettings(preview_side=1024))
     sock = bind("127.0.0.1", 0)
     instance = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -68,10 +66,36 @@ def server(tmp_path, release_points):
     while not instance.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert instance.started, "the test server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        instance.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def server(tmp_path, release_points):
+    from colorization import Colorizer
+    from colorization.web import WebSettings, create_app
+
+    colorizer = Colorizer.from_model_dir(engine="caffe", **sepia_model(tmp_path / "model", release_points))
+    with serving(create_app(colorizer, WebSettings(preview_side=1024))) as address:
+        yield address
+
+
+@contextlib.contextmanager
+def browser_page(tmp_path):
+    sync_playwright = browser_or_skip()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
+            accept_downloads=True, viewport={"width": 1180, "height": 860}, device_scale_factor=1,
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
 
 
 @pytest.fixture
@@ -97,67 +121,73 @@ PIXEL_SUM = """(selector) => {
 
 
 def test_page_upload_compare_slide_download(server, grey_photo, tmp_path):
-    sync_playwright = browser_or_skip()
     height, width = cv2.imread(str(grey_photo)).shape[:2]
     requests_seen, console_errors = [], []
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
-            accept_downloads=True, viewport={"width": 1180, "height": 860}, device_scale_factor=1,
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("request", lambda request: requests_seen.append(request.url))
-            page.on("console", lambda entry: console_errors.append(entry.text) if entry.type == "error" else None)
-            page.goto(server + "/")
-            page.set_input_files("#picker", str(grey_photo))
-            card = page.locator(".card.ready")
-            card.wait_for(timeout=20_000)
-            page.locator('.card .after[data-rendered="1"]').wait_for(timeout=20_000)
-            assert page.locator(".card .size").inner_text() == f"{width} \u00d7 {height}"
+    with browser_page(tmp_path) as page:
+        page.on("request", lambda request: requests_seen.append(request.url))
+        page.on("console", lambda entry: console_errors.append(entry.text) if entry.type == "error" else None)
+        page.goto(server + "/")
+        page.set_input_files("#picker", str(grey_photo))
+        card = page.locator(".card.ready")
+        card.wait_for(timeout=20_000)
+        page.locator('.card .after[data-rendered="1"]').wait_for(timeout=20_000)
+        assert page.locator(".card .size").inner_text() == f"{width} \u00d7 {height}"
 
-            box = page.locator(".card .compare").bounding_box()
-            middle_y = box["y"] + box["height"] / 2
-            page.mouse.move(box["x"] + box["width"] * 0.5, middle_y)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] * 0.3, middle_y, steps=5)
-            page.mouse.up()
-            position = int(page.locator(".card .divider").get_attribute("aria-valuenow"))
-            assert 25 <= position <= 35
+        box = page.locator(".card .compare").bounding_box()
+        middle_y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.5, middle_y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.3, middle_y, steps=5)
+        page.mouse.up()
+        position = int(page.locator(".card .divider").get_attribute("aria-valuenow"))
+        assert 25 <= position <= 35
 
-            before = page.evaluate(PIXEL_SUM, ".card .after")
-            slider = page.locator(".card .vividness")
-            slider.focus()
-            page.keyboard.press("End")
-            assert slider.input_value() == "100"
-            page.locator('.card .after[data-rendered="2"]').wait_for(timeout=20_000)
-            page.wait_for_timeout(300)
-            after = page.evaluate(PIXEL_SUM, ".card .after")
-            assert abs(after - before) > 0.5, (before, after)
+        before = page.evaluate(PIXEL_SUM, ".card .after")
+        slider = page.locator(".card .vividness")
+        slider.focus()
+        page.keyboard.press("End")
+        assert slider.input_value() == "100"
+        page.locator('.card .after[data-rendered="2"]').wait_for(timeout=20_000)
+        page.wait_for_timeout(300)
+        after = page.evaluate(PIXEL_SUM, ".card .after")
+        assert abs(after - before) > 0.5, (before, after)
 
-            with page.expect_download() as download_info:
-                page.locator(".card .jpeg").click()
-            download = download_info.value
-            assert download.suggested_filename == "grandpa_colorized.jpg"
-            saved = tmp_path / "download.jpg"
-            download.save_as(saved)
-            result = cv2.imread(str(saved))
-            assert result is not None and result.shape[:2] == (height, width)
+        with page.expect_download() as download_info:
+            page.locator(".card .jpeg").click()
+        download = download_info.value
+        assert download.suggested_filename == "grandpa_colorized.jpg"
+        saved = tmp_path / "download.jpg"
+        download.save_as(saved)
+        result = cv2.imread(str(saved))
+        assert result is not None and result.shape[:2] == (height, width)
 
-            slider.fill("55")
-            page.locator('.card .after[data-rendered="3"]').wait_for(timeout=20_000)
-            box = page.locator(".card .compare").bounding_box()
-            middle_y = box["y"] + box["height"] / 2
-            page.mouse.move(box["x"] + box["width"] * 0.42, middle_y)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] * 0.45, middle_y, steps=2)
-            page.mouse.up()
-            page.mouse.move(0, 0)
-            page.wait_for_timeout(200)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            context.close()
+        slider.fill("55")
+        page.locator('.card .after[data-rendered="3"]').wait_for(timeout=20_000)
+        box = page.locator(".card .compare").bounding_box()
+        middle_y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.42, middle_y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.45, middle_y, steps=2)
+        page.mouse.up()
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(200)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     outside = [url for url in requests_seen if not url.startswith((server + "/", "blob:", "data:"))]
     assert not outside, outside
     assert not [text for text in console_errors if "Content Security Policy" in text], console_errors
+
+
+def test_page_says_when_the_model_is_missing(tmp_path):
+    from colorization.errors import ModelFileError
+    from colorization.web import create_app
+
+    def loader():
+        raise ModelFileError("models/colorization_release_v2.caffemodel is missing: run python fetch_models.py --dir models "
+                             "(automatic download is off: --no-download)")
+
+    with serving(create_app(loader)) as address, browser_page(tmp_path) as page:
+        page.goto(address + "/")
+        banner = page.locator("#problem")
+        banner.wait_for(timeout=10_000)
+        assert page.locator("#problem-command").inner_text() == "python fetch_models.py --dir models"
