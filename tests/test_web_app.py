@@ -102,6 +102,23 @@ def test_each_option_gives_what_a_fresh_colorization_gives(client, lightness_mod
         assert np.abs(decode(response.content).astype(int) - expected).max() <= 1
 
 
+def test_cached_scores_re_render_like_a_colorize_py_run(client, lightness_model, photo, tmp_path):
+    """Slider moves on the page, then the download: the very pixels `colorize.py` writes with those settings."""
+    import colorize
+    from tiny_model import model_arguments
+
+    source, written = tmp_path / "grandpa.png", tmp_path / "colour.png"
+    cv2.imwrite(str(source), photo)
+    options = ["--temperature", "0.3", "--saturation", "1.4", "--upsample", "bilinear"]
+    assert colorize.main(["-i", str(source), "-o", str(written), "--engine", "caffe", "-q", *options, *model_arguments(lightness_model)]) == 0
+    photo_id = client.post("/api/photos", content=source.read_bytes()).json()["id"]
+    for temperature in ("0.9", "0.15", "0.5"):
+        assert client.get(f"/api/photos/{photo_id}/preview?temperature={temperature}").status_code == 200
+    downloaded = client.get(f"/api/photos/{photo_id}/download?format=png&temperature=0.3&saturation=1.4&upsample=bilinear")
+    difference = np.abs(decode(downloaded.content).astype(int) - cv2.imread(str(written)).astype(int))
+    assert difference.max() <= 1
+
+
 def test_options_change_the_picture(bimodal_model, photo):
     """Two colourful modes: the plain mean (T=1) is dull, annealing (low T) moves to the stronger mode."""
     data = png_bytes(photo)

@@ -84,8 +84,12 @@ def bind(host: str, port: int) -> socket.socket:
 def load_colorizer(args):
     """The colorizer, with the scores network the page's sliders need (interim until the issue-12 merge)."""
     from ..model_files import ModelFiles
+    from ..network import caffe_importer_available
     from ..web import interim
 
+    if args.engine == "auto" and caffe_importer_available():
+        # Interim: the sliders need the Caffe net's scores; another engine beside it would only cost memory.
+        args.engine = "caffe"
     colorizer = cli.colorizer_from_args(args)
     files = ModelFiles.resolve(args.model_dir, args.prototxt, args.caffemodel, args.points, args.variant)
     interim.attach_scores_network(colorizer, files, args.backend)

@@ -85,7 +85,6 @@ class Card {
     this.setPosition(50);
     this.showLocalGrey();
     this.wireControls();
-    photosSection.prepend(this.root);
   }
 
   applyDefaults() {
@@ -265,8 +264,10 @@ function addFiles(files) {
   const pictures = Array.from(files).filter((file) => !file.type || file.type.startsWith("image/") || /\.(tiff?|pnm|pgm|ppm)$/i.test(file.name));
   if (!pictures.length) { say("That is not a picture: add JPEG, PNG, WebP or TIFF photos."); return; }
   say("");
+  const anchor = photosSection.firstChild;  // a new batch goes on top, in the order it was given
   for (const file of pictures) {
     const card = new Card(file);
+    photosSection.insertBefore(card.root, anchor);
     cards.push(card);
     // The server runs one photo at a time: uploading them in turn keeps each one's progress honest.
     uploads = uploads.then(() => card.colorize()).catch((error) => card.fail(String(error)));
