@@ -191,3 +191,41 @@ def test_page_says_when_the_model_is_missing(tmp_path):
         banner = page.locator("#problem")
         banner.wait_for(timeout=10_000)
         assert page.locator("#problem-command").inner_text() == "python fetch_models.py --dir models"
+
+
+DROP_AND_PASTE = """([pictures, how]) => {
+  const files = pictures.map(([name, base64]) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    return new File([bytes], name, { type: "image/png" });
+  });
+  const transfer = new DataTransfer();
+  files.forEach((file) => transfer.items.add(file));
+  if (how === "drop") {
+    document.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  } else {
+    document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+  }
+}"""
+
+
+def test_drop_and_paste_several_photos_then_zip(server, tmp_path):
+    import base64
+    import zipfile
+
+    pictures = []
+    for seed in range(3):
+        data = cv2.imencode(".png", cv2.cvtColor(synthetic_photo(120 + 20 * seed, 160, seed), cv2.COLOR_BGR2GRAY))[1]
+        pictures.append((f"scan{seed}.png", base64.b64encode(data.tobytes()).decode()))
+    with browser_page(tmp_path) as page:
+        page.goto(server + "/")
+        page.evaluate(DROP_AND_PASTE, [pictures[:2], "drop"])
+        page.evaluate(DROP_AND_PASTE, [pictures[2:], "paste"])
+        page.locator(".card.ready").nth(2).wait_for(timeout=20_000)
+        names = page.locator(".card .name").all_inner_texts()
+        assert names == ["scan2.png", "scan0.png", "scan1.png"]
+        with page.expect_download() as download_info:
+            page.locator("#zip").click()
+        saved = tmp_path / "all.zip"
+        download_info.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["scan0_colorized.jpg", "scan1_colorized.jpg", "scan2_colorized.jpg"]
