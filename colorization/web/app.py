@@ -13,6 +13,7 @@ import io
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import time
 import zipfile
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Optional
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from python_multipart.multipart import FormParser, parse_options_header
@@ -175,6 +176,12 @@ def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes
         raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
     return data, name
 
+
+TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
+SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB: 0 is grey, 1 as predicted (default 1)")
+UPSAMPLE = Query(None, description="guided (colour follows the photo's edges, the default) or bilinear")
+FORMAT = Query(None, description="jpeg (default) or png")
+QUALITY = Query(None, description="JPEG quality, 1-100 (default 95)")
 
 PICTURE_BODY = {
     "requestBody": {
@@ -332,14 +339,13 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
     )
     async def colorize(
         request: Request,
-        temperature: Optional[str] = None,
-        saturation: Optional[str] = None,
-        upsample: Optional[str] = None,
-        format: Optional[str] = None,
-        quality: Optional[str] = None,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        format: Optional[str] = FORMAT,
+        quality: Optional[str] = QUALITY,
     ):
-        """Options: `temperature` (annealed mean, lower is more vivid; default the release's 0.38), `saturation`
-        (chroma factor, 1 as predicted), `upsample` (guided or bilinear), `format` (jpeg or png), `quality` (JPEG, 1-100)."""
+        """Answers the image bytes, with their content type; the settings are those of `colorize.py`."""
         work = need_model()
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
@@ -377,7 +383,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
 
     @app.get("/api/photos/{photo_id}/preview", summary="The photo colorized at screen size with these settings (no network run)",
              responses={200: {"content": {"image/jpeg": {}}}})
-    async def preview(photo_id: str, temperature: Optional[str] = None, saturation: Optional[str] = None, upsample: Optional[str] = None):
+    async def preview(photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION, upsample: Optional[str] = UPSAMPLE):
         work = need_model()
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         photo = cache.get(photo_id)
@@ -405,8 +411,8 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
 
     @app.get("/api/photos/{photo_id}/download", summary="The photo colorized at its full size with these settings",
              responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
-    async def download(photo_id: str, temperature: Optional[str] = None, saturation: Optional[str] = None,
-                       upsample: Optional[str] = None, format: Optional[str] = None, quality: Optional[str] = None):
+    async def download(photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
+                       upsample: Optional[str] = UPSAMPLE, format: Optional[str] = FORMAT, quality: Optional[str] = QUALITY):
         work = need_model()
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
@@ -462,13 +468,14 @@ def api_docs_page(schema: dict) -> str:
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             parameters = "".join(
-                f"<li><code>{html.escape(p['name'])}</code> ({html.escape(p['in'])})</li>" for p in operation.get("parameters", [])
+                f"<li><code>{html.escape(p['name'])}</code> ({html.escape(p['in'])}) {html.escape(p.get('description', ''))}</li>"
+                for p in operation.get("parameters", [])
             )
             body = operation.get("requestBody", {}).get("content", {})
             rows.append(
                 f"<section><h2><span class='method'>{method.upper()}</span> <code>{html.escape(path)}</code></h2>"
                 f"<p>{html.escape(operation.get('summary', ''))}</p>"
-                f"<p>{html.escape(operation.get('description', ''))}</p>"
+                f"<p>{code_spans(operation.get('description', ''))}</p>"
                 + (f"<p>Body: {html.escape(', '.join(body))}</p>" if body else "")
                 + (f"<ul>{parameters}</ul>" if parameters else "")
                 + "</section>"
@@ -477,6 +484,11 @@ def api_docs_page(schema: dict) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
         f"<title>{html.escape(schema['info']['title'])} - API</title><link rel='stylesheet' href='/static/style.css'></head>"
         f"<body class='docs'><h1>{html.escape(schema['info']['title'])}: REST API</h1>"
-        f"<p>{html.escape(schema['info'].get('description', ''))} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"
+        f"<p>{code_spans(schema['info'].get('description', ''))} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"
         + "".join(rows) + "</body></html>"
     )
+
+
+def code_spans(text: str) -> str:
+    """Escaped text with its `backticked` parts as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
