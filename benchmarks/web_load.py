@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import requests
 
 REPO = Path(__file__).resolve().parent.parent

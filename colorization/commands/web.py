@@ -81,6 +81,14 @@ def bind(host: str, port: int) -> socket.socket:
     raise UsageError(f"ports {port} to {port + PORTS_TRIED - 1} are all in use on {host}: pick another with --port")
 
 
+def machine_address() -> str:
+    """This machine's address as other devices on its network see it (no packet is sent to find it)."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "THIS-MACHINE"
+
+
 def load_colorizer(args):
     """The colorizer, with the scores network the page's sliders need (interim until the issue-12 merge)."""
     from ..model_files import ModelFiles
@@ -123,6 +131,8 @@ def main(argv=None) -> int:
     if port != args.port:
         print(f"port {args.port} is in use: took {port}", file=sys.stderr)
     print(f"Serving on {address}  (Ctrl-C stops)", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        print(f"from other devices: http://{machine_address()}:{port}/" + (f"?token={settings.token}" if settings.token else ""), flush=True)
     if settings.token and args.token is None:
         print(f"token: {settings.token}  (API clients send 'Authorization: Bearer {settings.token}')", flush=True)
     if not args.no_browser:

@@ -6,14 +6,12 @@ screen-sized lightness for previews. Everything lives in memory, in an LRU cache
 """
 from __future__ import annotations
 
-import math
 import re
 import secrets
 import struct
 import threading
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -72,7 +70,7 @@ def parse_number(name: str, value, low: float, high: float) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {str(value)[:40]!r}") from None
-    if not (low <= number <= high) or math.isnan(number):
+    if not low <= number <= high:  # NaN fails this too
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {number:g}")
     return number
 
@@ -211,7 +209,6 @@ class Photo:
     height: int
     scores: np.ndarray
     preview: PreparedImage
-    used: float = field(default_factory=time.monotonic)
 
     @property
     def nbytes(self) -> int:
@@ -309,7 +306,6 @@ class PhotoCache:
             if photo is None:
                 raise WebError(410, "this photo is no longer in the server's memory: add it again")
             self.photos.move_to_end(photo_id)
-            photo.used = time.monotonic()
             return photo
 
     def __len__(self) -> int:
