@@ -83,10 +83,13 @@ def bind(host: str, port: int) -> socket.socket:
 
 def machine_address() -> str:
     """This machine's address as other devices on its network see it (no packet is sent to find it)."""
+    from ..web.app import is_loopback
+
     try:
-        return socket.gethostbyname(socket.gethostname())
+        address = socket.gethostbyname(socket.gethostname())
     except OSError:
-        return "THIS-MACHINE"
+        address = ""
+    return address if address and not is_loopback(address) else "THIS-MACHINES-ADDRESS"
 
 
 def load_colorizer(args):
