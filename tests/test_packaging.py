@@ -12,7 +12,7 @@ import pytest
 from tests.support import REPO
 from tests.support.tiny_model import model_arguments
 
-COMMANDS = ("colorize", "colorize-batch", "colorize-video", "colorize-fetch", "colorize-eval")
+COMMANDS = ("colorize", "colorize-batch", "colorize-video", "colorize-fetch", "colorize-eval", "colorize-web")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def run_installed(installed, tmp_path, command, *arguments):
 
 def test_the_wheel_holds_the_package_its_commands_and_licence(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("colorization/commands/colorize.py", "colorization/engines/selection.py", "colorization/video/io.py", "colorization/__main__.py"):
+    for module in ("colorization/commands/colorize.py", "colorization/engines/selection.py", "colorization/video/io.py",
+                   "colorization/__main__.py", "colorization/web/app.py", "colorization/web/static/index.html"):
         assert module in names
     assert not [name for name in names if name.startswith(("tests/", "benchmarks/"))]
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
@@ -81,7 +82,7 @@ def test_installed_hints_name_the_installed_commands_and_the_cache_folder(instal
 
 def test_python_dash_m_runs_every_command(installed, tmp_path):
     listing = run_installed(installed, tmp_path, "-m", "colorization", "--help")
-    assert listing.returncode == 0 and all(name in listing.stdout for name in ("photo", "batch", "video", "fetch", "eval"))
+    assert listing.returncode == 0 and all(name in listing.stdout for name in ("photo", "batch", "video", "fetch", "eval", "web"))
     helped = run_installed(installed, tmp_path, "-m", "colorization", "batch", "--help")
     assert helped.returncode == 0 and helped.stdout.startswith("usage: python -m colorization batch")
     unknown = run_installed(installed, tmp_path, "-m", "colorization", "paint")

@@ -14,6 +14,7 @@ COMMANDS = {
     "video": ("video", "colorize films with their sound (colorize-video)"),
     "fetch": ("fetch", "download and verify the model files (colorize-fetch)"),
     "eval": ("evaluate", "score settings on your own colour photos (colorize-eval)"),
+    "web": ("web", "the web page and REST API on this machine (colorize-web)"),
 }
 """Subcommand of `python -m colorization` -> (module in this package, what it does)."""
 USAGE = "usage: python -m colorization {" + ",".join(COMMANDS) + "} [options]   (NAME --help for each)\n\n" + "\n".join(

@@ -1,0 +1,133 @@
+"""colorize-web: colorize photos in the browser, and serve the same over a REST API."""
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+import threading
+import webbrowser
+
+from ..errors import ColorizationError, UsageError
+from . import options
+
+DEFAULT_PORT = 8000
+PORTS_TRIED = 20
+
+
+def build_parser(prog: str | None = None):
+    parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}")
+    server = parser.add_argument_group("server")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
+    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
+    server.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
+    server.add_argument("--token", metavar="TOKEN", help="the token clients must give (default: one is generated when the address is not loopback)")
+    server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
+    limits = parser.add_argument_group("limits")
+    limits.add_argument("--max-upload-mb", type=float, default=50, metavar="MB", help="largest upload accepted")
+    limits.add_argument("--max-megapixels", type=float, default=100, metavar="MP", help="largest picture accepted, read from its header before decoding")
+    limits.add_argument("--cache-mb", type=float, default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
+    limits.add_argument("--queue", type=int, default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
+    limits.add_argument("--preview-size", type=int, default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    options.add_model_options(parser)
+    options.add_verbosity_options(parser, "also log each photo and request")
+    return parser
+
+
+def settings_from_args(args):
+    """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
+    from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
+
+    for name, value, low in (("--max-upload-mb", args.max_upload_mb, 0.001), ("--max-megapixels", args.max_megapixels, 0.001),
+                             ("--cache-mb", args.cache_mb, 1), ("--queue", args.queue, 0), ("--preview-size", args.preview_size, 64)):
+        if not value >= low:
+            raise UsageError(f"{name} must be at least {low:g}, got {value:g}")
+    if args.token is not None and len(args.token) < 16:
+        raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
+    if args.token and args.no_auth:
+        raise UsageError("--token and --no-auth contradict each other: choose one")
+    loopback = is_loopback(args.host)
+    token = args.token
+    if token is None and not loopback and not args.no_auth:
+        token = new_token()
+    if args.no_auth and not loopback:
+        options.log.warning("warning: --no-auth on %s: anyone who can reach this address can use the server and see its photos", args.host)
+    return WebSettings(
+        token=token,
+        allowed_hosts=LOOPBACK_NAMES if loopback and token is None else None,
+        max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
+        max_pixels=int(args.max_megapixels * 1_000_000),
+        cache_bytes=int(args.cache_mb * (1 << 20)),
+        queue_size=args.queue,
+        preview_side=args.preview_size,
+        default_temperature=args.temperature,
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on the port asked for, or the next free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for candidate in range(port, port + PORTS_TRIED):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError as error:
+            sock.close()
+            if error.errno == errno.EADDRINUSE:
+                continue
+            raise UsageError(f"cannot listen on {host}:{candidate} ({error.strerror or error})") from None
+        sock.listen(128)
+        return sock
+    raise UsageError(f"ports {port} to {port + PORTS_TRIED - 1} are all in use on {host}: pick another with --port")
+
+
+def machine_address() -> str:
+    """This machine's address as other devices on its network see it (no packet is sent to find it)."""
+    from ..web.app import is_loopback
+
+    try:
+        address = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        address = ""
+    return address if address and not is_loopback(address) else "THIS-MACHINES-ADDRESS"
+
+
+def main(argv=None, prog: str | None = None) -> int:
+    args = options.parse_arguments(build_parser(prog), argv)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
+    settings = settings_from_args(args)
+    import uvicorn
+
+    from ..web.app import create_app
+
+    def loader():
+        try:
+            return options.colorizer_from_args(args)
+        except ColorizationError as error:
+            options.log.error("error: %s (the page says so too)", error)
+            raise
+
+    app = create_app(loader, settings)
+    sock = bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else (f"[{args.host}]" if ":" in args.host else args.host)
+    address = f"http://{shown_host}:{port}/"
+    if settings.token:
+        address += f"?token={settings.token}"
+    if port != args.port:
+        print(f"port {args.port} is in use: took {port}", file=sys.stderr)
+    print(f"Serving on {address}  (Ctrl-C stops)", flush=True)
+    if args.host in ("0.0.0.0", "::"):
+        print(f"from other devices: http://{machine_address()}:{port}/" + (f"?token={settings.token}" if settings.token else ""), flush=True)
+    if settings.token and args.token is None:
+        print(f"token: {settings.token}  (API clients send 'Authorization: Bearer {settings.token}')", flush=True)
+    if not args.no_browser:
+        threading.Timer(0.5, webbrowser.open, (address,)).start()
+    config = uvicorn.Config(app, log_level="info" if args.verbose else "warning", access_log=args.verbose, timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])
+    return options.EXIT_OK
+
+
+def entry() -> None:
+    sys.exit(options.run(main))
