@@ -32,18 +32,25 @@ def value_of(arguments: list[str], option: str) -> str | None:
     return arguments[positions[0] + 1] if positions else None
 
 
+def parts(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """The pipe input's options and the output's (from the video codec on)."""
+    return arguments[: arguments.index("pipe:0")], arguments[arguments.index("-c:v"):]
+
+
 def test_default_mp4_is_x264_at_crf_18_yuv420p_tagged_bt709_with_faststart():
     arguments = encoder()
+    pipe, output = parts(arguments)
     assert value_of(arguments, "-c:v") == "libx264"
     assert value_of(arguments, "-crf") == "18"
     assert value_of(arguments, "-b:v") is None and value_of(arguments, "-q:v") is None
-    assert value_of(arguments[: arguments.index("-i")], "-pix_fmt") == "bgr24", "the pipe's frames"
-    output_part = arguments[arguments.index("-c:v"):]
-    assert value_of(output_part, "-pix_fmt") == "yuv420p"
-    assert value_of(arguments, "-colorspace") == "bt709"
-    assert value_of(arguments, "-color_primaries") == "bt709"
-    assert value_of(arguments, "-color_trc") == "bt709"
-    assert value_of(arguments, "-color_range") == "tv"
+    assert value_of(pipe, "-pix_fmt") == "bgr24" and value_of(output, "-pix_fmt") == "yuv420p"
+    assert value_of(output, "-colorspace") == "bt709"
+    assert value_of(output, "-color_primaries") == "bt709"
+    assert value_of(output, "-color_trc") == "bt709"
+    assert value_of(output, "-color_range") == "tv"
+    assert value_of(pipe, "-color_primaries") == value_of(pipe, "-color_trc") == "bt709", (
+        "the frames say it too, or recent ffmpeg writes primaries and transfer as unknown"
+    )
     assert value_of(arguments, "-movflags") == "+faststart"
     assert value_of(arguments, "-vf") is None, "square pixels need no filter"
     assert arguments[-2:] == ["-y", "out.mp4"]
@@ -122,7 +129,7 @@ def test_containers_choose_a_codec_they_hold_and_faststart_only_where_it_exists(
     assert choose_codec(VideoOptions(codec="libx265"), Path("a.webm")) == "libx265"
     webm = encoder("out.webm")
     assert value_of(webm, "-c:v") == "libvpx-vp9" and value_of(webm, "-crf") == "22" and value_of(webm, "-b:v") == "0"
-    assert value_of(webm, "-colorspace") == "bt709"
+    assert value_of(parts(webm)[1], "-colorspace") == "bt709"
     for name, faststart in (("a.mov", True), ("a.M4V", True), ("a.mkv", False), ("a.webm", False), ("a.avi", False)):
         assert (value_of(encoder(name), "-movflags") == "+faststart") is faststart, name
 
@@ -161,8 +168,7 @@ def test_odd_sizes_fall_back_to_full_chroma(pixel_format, width, height, expecte
 def test_the_odd_size_fallback_warns_and_reaches_the_encoder(caplog):
     with caplog.at_level(logging.WARNING, logger="colorization"):
         arguments = encoder(info=film(161, 91))
-    output_part = arguments[arguments.index("-c:v"):]
-    assert value_of(output_part, "-pix_fmt") == "yuv444p"
+    assert value_of(parts(arguments)[1], "-pix_fmt") == "yuv444p"
     assert "161x91 has an odd side, which yuv420p cannot store: writing yuv444p" in caplog.text
 
 
