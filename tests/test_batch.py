@@ -20,6 +20,7 @@ from colorization import Colorizer, read_image
 from colorization.commands import options
 from colorization.atomic import PARTIAL_MARKER
 from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
+from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
 from tests.support.tiny_model import model_arguments
 
 
@@ -363,27 +364,13 @@ def test_a_forward_pass_failing_on_one_picture_fails_that_one_and_the_rest_are_d
         put_picture(root / f"scan{index}.png", seed=index)
     black = root / "black.png"
     cv2.imwrite(str(black), np.zeros((48, 64), np.uint8))
-    load = options.colorizer_from_args
-
-    def failing_on_black(args):
-        colorizer = load(args)
-        forward = colorizer.engine.forward
-
-        def forward_unless_black(blob):
-            if np.all(blob == -50.0):
-                raise RuntimeError("CUDA error: out of memory")
-            return forward(blob)
-
-        colorizer.engine.forward = forward_unless_black
-        return colorizer
-
-    monkeypatch.setattr(options, "colorizer_from_args", failing_on_black)
+    fail_forward_when(monkeypatch, lambda blob: np.all(blob == -50.0))
     assert run_in_process(root, output, "-q", "--workers", "2", "--report", report, *model_arguments(dominant_model)) == 1
     rows = {Path(row["input"]).name: row for row in json.loads(report.read_text())["files"]}
     assert {name: row["status"] for name, row in rows.items()} == {
         "black.png": "failed", **{f"scan{index}.png": "done" for index in range(4)}
     }
-    assert rows["black.png"]["reason"] == f"{black}: unexpected RuntimeError: CUDA error: out of memory"
+    assert rows["black.png"]["reason"] == f"{black}: unexpected RuntimeError: {OUT_OF_MEMORY}"
     assert files_under(output) == [f"scan{index}.png" for index in range(4)]
     assert all(is_colourful(output / f"scan{index}.png") for index in range(4))
 

@@ -1,5 +1,6 @@
 """video_colorize.py on small generated clips: the same film back (frames, rate, size, sound), L kept, spans, failures
 that leave nothing behind, and the temporal smoothing. Clips are made by the ffmpeg imageio-ffmpeg ships."""
+import itertools
 import random
 import signal
 import subprocess
@@ -16,10 +17,13 @@ import pytest
 from tests.support import REPO
 
 from colorization import Colorizer
+from colorization.commands import options
+from colorization.commands import video as video_command
 from colorization.video.ffmpeg import format_time, probe
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
 from tests.support import DOMINANT_AB
+from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
 from tests.support.tiny_model import model_arguments, write_tiny_model
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -342,6 +346,23 @@ def test_a_film_whose_decoding_stops_early_is_written_as_far_as_it_goes_and_repo
     assert 10 <= written <= 40
     assert f"warning: {truncated}: only {written} of about 50 frames could be decoded" in result.stderr, result.stderr
     assert "1 done (1 with problems), 0 failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_network_failing_mid_film_fails_that_film_and_the_next_is_done(clips, tmp_path, dominant_model, monkeypatch, capsys):
+    """Out of GPU memory at the 5th frame of the first film: one line, nothing of it left, the second film written."""
+    first = make_clip(clips / "first.mp4", "testsrc2=size=96x64:rate=10", 1.0, audio=None)
+    second = make_clip(clips / "second.mp4", "testsrc2=size=96x64:rate=10", 0.5, audio=None)
+    calls = itertools.count(1)
+    fail_forward_when(monkeypatch, lambda blob: next(calls) == 5)
+    output = tmp_path / "out"
+    code = options.run(video_command.main, ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))])
+    stderr = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {first}: the network failed ({OUT_OF_MEMORY})"], stderr
+    assert "1 done (0 with problems), 1 failed" in stderr
+    assert sorted(p.name for p in output.iterdir()) == ["second_colorized.mp4"]
+    assert len(read_frames(output / "second_colorized.mp4")[1]) == 5
 
 
 def test_preview_writes_one_still_every_n_seconds(clips, tmp_path, lightness_model):
