@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from colorization.model_files import POINTS, PROTOTXT
 from tests.support import DOMINANT_AB, IMAGES_ENV, REFERENCE_ENV, REPO
 from tests.support.caffe_writer import write_random_caffemodel
 from tests.support.mini_model import MINI_PROTOTXT
@@ -13,6 +14,8 @@ from tests.support.tiny_model import symmetric_points, write_tiny_model
 os.environ["COLORIZE_NO_DOWNLOAD"] = "1"
 for _variable in ("COLORIZE_MIRRORS", "COLORIZE_MIRRORS_ONLY"):
     os.environ.pop(_variable, None)
+
+RELEASE_SMALL_FILES = (PROTOTXT.name, POINTS.name)
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +89,35 @@ def photos():
 
 @pytest.fixture(scope="session")
 def release_architecture(tmp_path_factory):
-    """The authentic prototxt and points, with random weights of the release's shapes (made once per session)."""
+    """The authentic prototxt and points, with random weights of the release's shapes (made once per session);
+    skipped without them, except in CI, where the full-architecture tests must run."""
     from tests.support import release_model
 
     reference = os.environ.get(REFERENCE_ENV)
-    if not reference:
-        pytest.skip(f"set {REFERENCE_ENV} to the folder with the release prototxt and pts_in_hull.npy")
+    missing = [name for name in RELEASE_SMALL_FILES if not (reference and (Path(reference) / name).is_file())]
+    if missing:
+        where = f"{REFERENCE_ENV}={reference}" if reference else f"{REFERENCE_ENV} is not set"
+        message = f"{where}: no {', '.join(missing)} there for the full-architecture tests"
+        if in_ci():
+            pytest.fail(f"{message} (CI must run them)", pytrace=False)
+        pytest.skip(message)
     return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)
+
+
+def in_ci() -> bool:
+    """CI services set CI=true (and .ci/run does)."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skipped test is a failure: a test that silently stops running proves nothing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from colorization import Colorizer, read_image
 from colorization.commands import options
 from colorization.atomic import PARTIAL_MARKER
 from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
+from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
 from tests.support.tiny_model import model_arguments
 from tests.support.checks import mean_chroma
 
@@ -354,3 +355,42 @@ def test_overwrite_never_writes_over_an_input_reached_through_a_link(tmp_path, d
     assert (root / "a.jpg").read_bytes() == original
     (row,) = json.loads((tmp_path / "report.json").read_text())["files"]
     assert row["status"] == "failed" and "is an input" in row["reason"]
+
+
+def test_a_forward_pass_failing_on_one_picture_fails_that_one_and_the_rest_are_done(tmp_path, dominant_model, monkeypatch):
+    """The network raising mid-run (out of GPU memory, an engine error) on one picture: reported on one line and in
+    the report, the other pictures written, exit 1."""
+    root, output, report = tmp_path / "scans", tmp_path / "colour", tmp_path / "report.json"
+    for index in range(4):
+        put_picture(root / f"scan{index}.png", seed=index)
+    black = root / "black.png"
+    cv2.imwrite(str(black), np.zeros((48, 64), np.uint8))
+    fail_forward_when(monkeypatch, lambda blob: np.all(blob == -50.0))
+    assert run_in_process(root, output, "-q", "--workers", "2", "--report", report, *model_arguments(dominant_model)) == 1
+    rows = {Path(row["input"]).name: row for row in json.loads(report.read_text())["files"]}
+    assert {name: row["status"] for name, row in rows.items()} == {
+        "black.png": "failed", **{f"scan{index}.png": "done" for index in range(4)}
+    }
+    assert rows["black.png"]["reason"] == f"{black}: unexpected RuntimeError: {OUT_OF_MEMORY}"
+    assert files_under(output) == [f"scan{index}.png" for index in range(4)]
+    assert all(is_colourful(output / f"scan{index}.png") for index in range(4))
+
+
+def test_same_names_in_many_folders_spread_evenly_over_the_shards(tmp_path):
+    """2000 files with only two names (each box's front.jpg and back.jpg) over 4 shards: each gets 500 +- 15% (a
+    fair slice strays 4 standard deviations less), which slices chosen by file name alone (two non-empty shards at
+    most) cannot give; and both names land in every shard."""
+    root = tmp_path / "archive"
+    for decade in range(1900, 2000, 10):
+        for box in range(100):
+            folder = root / f"{decade}s" / f"box{box:02d}"
+            folder.mkdir(parents=True)
+            for name in ("front.jpg", "back.jpg"):
+                (folder / name).write_bytes(b"")
+    shards = [plan_batch(BatchSettings(root, tmp_path / "out", shard=(index, 4))).jobs for index in range(1, 5)]
+    sizes = [len(jobs) for jobs in shards]
+    assert len({job.source for jobs in shards for job in jobs}) == sum(sizes) == 2000
+    assert all(425 <= size <= 575 for size in sizes), sizes
+    for jobs in shards:
+        fronts = sum(job.source.name == "front.jpg" for job in jobs)
+        assert 0.4 < fronts / len(jobs) < 0.6, "both names in every shard"

@@ -21,7 +21,10 @@ def test_reference_mode_matches_the_opencv_sample_with_every_engine(release_arch
         for engine, ours in colorizers.items():
             actual = ours.colorize(photo)
             assert actual.shape == expected.shape
-            assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1, engine
+            difference = np.abs(actual.astype(int) - expected.astype(int))
+            # Float rounding moves a sample across a rounding boundary now and then; truncating instead of
+            # rounding, or an input off by one L, moves most of them.
+            assert difference.max() <= 1 and np.count_nonzero(difference) < 0.001 * difference.size, engine
             # Random weights still colour the picture: the comparison is not between two grey images.
             assert mean_chroma(actual) > 3
 

@@ -1,5 +1,6 @@
 """video_colorize.py on small generated clips: the same film back (frames, rate, size, sound), L kept, spans, failures
 that leave nothing behind, and the temporal smoothing. Clips are made by the ffmpeg imageio-ffmpeg ships."""
+import itertools
 import random
 import signal
 import subprocess
@@ -16,10 +17,13 @@ import pytest
 from tests.support import REPO
 
 from colorization import Colorizer
+from colorization.commands import options
+from colorization.commands import video as video_command
 from colorization.video.ffmpeg import format_time, probe
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
 from tests.support import DOMINANT_AB
+from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
 from tests.support.tiny_model import model_arguments, write_tiny_model
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -64,6 +68,20 @@ def audio_seconds(path: Path) -> float | None:
         capture_output=True,
     )
     return len(result.stdout) / 16000 if result.returncode == 0 else None
+
+
+def video_stream_description(path: Path) -> str:
+    """What `ffmpeg -i` says of the first video stream, e.g. 'h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709,
+    progressive), 322x182 [SAR 1:1 DAR 161:91], ...': the pixel format and the colour tags the file carries."""
+    description = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    return next(line for line in description.splitlines() if "Video:" in line).split("Video:", 1)[1].strip()
+
+
+def x264_settings(path: Path) -> str:
+    """The settings x264 writes into the stream itself ('... rc=crf ... crf=18.0 ...')."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    return data[start : data.index(b"\0", start)].decode("ascii", "replace")
 
 
 def audio_codec(path: Path) -> str | None:
@@ -134,6 +152,20 @@ def test_same_film_back_frames_rate_size_sound_and_lightness(ntsc_clip, tmp_path
     assert np.median(differences) < 1.2 and differences.mean() < 1.5, "L within what 4:2:0 H.264 at CRF 18 changes"
     assert np.abs(np.array([lab_ab(frame) for frame in frames])[mid_tones] - DOMINANT_AB).mean() < 3, "the model's colour"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["colour.mp4", "dominant"], "no temporary file left"
+
+
+def test_the_written_file_carries_the_encoder_settings(ntsc_clip, tmp_path, dominant_model):
+    """Read back from the file, not from our arguments: 4:2:0 tagged BT.709 in TV range, x264 at CRF 18, and the
+    index (moov) before the frames (mdat) so that a browser can start playing before the download ends."""
+    output = tmp_path / "colour.mp4"
+    result = run_video("-i", ntsc_clip, "-o", output, "--end", "0.2", *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    description = video_stream_description(output)
+    assert description.startswith("h264 ") and "yuv420p(tv, bt709, progressive)" in description, description
+    settings = x264_settings(output).split()
+    assert "rc=crf" in settings and "crf=18.0" in settings, settings
+    data = output.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
 
 
 def test_lightness_is_untouched_with_a_lossless_codec(ntsc_clip, tmp_path, lightness_model):
@@ -300,6 +332,37 @@ def test_damaged_frames_are_reported_and_the_rest_written(clips, tmp_path, domin
     assert result.returncode == 1
     assert "decoding error" in result.stderr and "1 done (1 with problems), 0 failed" in result.stderr
     assert len(read_frames(output)[1]) >= 40
+
+
+def test_a_film_whose_decoding_stops_early_is_written_as_far_as_it_goes_and_reported(clips, tmp_path, dominant_model):
+    """A truncated download: its header still promises 2 s (50 frames), the data end after about 20."""
+    complete = make_clip(clips / "complete.mkv", "testsrc2=size=160x96:rate=25", 2.0, audio=None)
+    truncated = tmp_path / "truncated.mkv"
+    truncated.write_bytes(complete.read_bytes()[: complete.stat().st_size // 2])
+    output = tmp_path / "colour.mp4"
+    result = run_video("-i", truncated, "-o", output, *model_arguments(dominant_model))
+    assert result.returncode == 1, result.stderr
+    written = len(read_frames(output)[1])
+    assert 10 <= written <= 40
+    assert f"warning: {truncated}: only {written} of about 50 frames could be decoded" in result.stderr, result.stderr
+    assert "1 done (1 with problems), 0 failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_network_failing_mid_film_fails_that_film_and_the_next_is_done(clips, tmp_path, dominant_model, monkeypatch, capsys):
+    """Out of GPU memory at the 5th frame of the first film: one line, nothing of it left, the second film written."""
+    first = make_clip(clips / "first.mp4", "testsrc2=size=96x64:rate=10", 1.0, audio=None)
+    second = make_clip(clips / "second.mp4", "testsrc2=size=96x64:rate=10", 0.5, audio=None)
+    calls = itertools.count(1)
+    fail_forward_when(monkeypatch, lambda blob: next(calls) == 5)
+    output = tmp_path / "out"
+    code = options.run(video_command.main, ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))])
+    stderr = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {first}: the network failed ({OUT_OF_MEMORY})"], stderr
+    assert "1 done (0 with problems), 1 failed" in stderr
+    assert sorted(p.name for p in output.iterdir()) == ["second_colorized.mp4"]
+    assert len(read_frames(output / "second_colorized.mp4")[1]) == 5
 
 
 def test_preview_writes_one_still_every_n_seconds(clips, tmp_path, lightness_model):

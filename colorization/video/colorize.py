@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..atomic import atomic_output
+from ..engines.base import error_reason
 from ..errors import VideoError
 from ..image_io import write_image
 from ..paths import display_path
@@ -107,7 +108,10 @@ def colorize_video(
 
         def predict_and_smooth(batch: list) -> list:
             (prepared,) = batch
-            (ab,) = colorizer.predict_ab(batch)
+            try:
+                (ab,) = colorizer.predict_ab(batch)
+            except Exception as error:  # out of GPU memory, an engine error: this film fails, the others go on
+                raise VideoError(f"{display_path(source)}: the network failed ({error_reason(error)})") from error
             smoothed = smoother.update(prepared.network_input, ab)
             independent.add(ab, smoother.cut)
             output.add(smoothed, smoother.cut)

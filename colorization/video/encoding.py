@@ -25,6 +25,9 @@ DEFAULT_QUALITY = 6.5
 COLOUR_TAGS = ("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv")
 """RGB is converted to YUV with the BT.709 matrix and the file says so (matrix, primaries, transfer, range):
 players would otherwise guess, differently for SD and HD, and shift the colours (and lightness)."""
+FRAME_COLOUR_TAGS = COLOUR_TAGS[2:6]
+"""The same primaries and transfer declared on the pipe's frames: recent ffmpeg takes those two from the frames and
+would otherwise write them as unknown, whatever the output options say."""
 FASTSTART_CONTAINERS = (".mp4", ".m4v", ".mov")
 
 
@@ -130,7 +133,7 @@ def encoder_arguments(
     codec = choose_codec(options, temporary)
     arguments = [
         "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{info.width}x{info.height}", "-framerate", str(info.rate),
-        "-i", "pipe:0", *span_arguments(start, duration), "-i", str(info.path), "-map", "0:v:0",
+        *FRAME_COLOUR_TAGS, "-i", "pipe:0", *span_arguments(start, duration), "-i", str(info.path), "-map", "0:v:0",
     ]
     if audio.arguments:
         arguments += ["-map", "1:a", *audio.arguments]
