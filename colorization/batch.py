@@ -336,6 +336,11 @@ def colorize_jobs(
     run_stages(jobs, read_and_prepare, predict, compose_and_write, workers=workers, batch_size=batch_size)
 
 
+def nothing_found(records: list[BatchRecord]) -> bool:
+    """No picture matched: every line is a file or folder left out, none is work to do, done, kept or failed."""
+    return not any(record.status != "skipped" or record.reason == ALREADY_DONE for record in records)
+
+
 @dataclass
 class BatchSummary:
     records: list[BatchRecord]
@@ -349,8 +354,7 @@ class BatchSummary:
 
     @property
     def found_nothing(self) -> bool:
-        """No picture matched: every line is a file or folder left out, none is work done, kept or failed."""
-        return not any(record.status != "skipped" or record.reason == ALREADY_DONE for record in self.records)
+        return nothing_found(self.records)
 
     def count(self, status: str, reason: str | None = None) -> int:
         return sum(r.status == status and (reason is None or r.reason == reason) for r in self.records)
@@ -427,7 +431,7 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
     for record in plan.settled:
         if record.status == "failed":
             log.error("error: %s", record.reason)
-    if not plan.jobs and not plan.settled:
+    if not plan.jobs and nothing_found(plan.settled):
         log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     colorizer = load_colorizer() if plan.jobs else None
     started = time.perf_counter()
