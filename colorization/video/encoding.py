@@ -25,6 +25,9 @@ DEFAULT_QUALITY = 6.5
 COLOUR_TAGS = ("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv")
 """RGB is converted to YUV with the BT.709 matrix and the file says so (matrix, primaries, transfer, range):
 players would otherwise guess, differently for SD and HD, and shift the colours (and lightness)."""
+COLOUR_FILTER = "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+"""The same tags on the frames themselves: recent ffmpeg (9.x) writes the frames' colour properties over the
+encoder options, and raw frames from a pipe have none, so without it the file says bt709/unknown/unknown."""
 FASTSTART_CONTAINERS = (".mp4", ".m4v", ".mov")
 
 
@@ -139,8 +142,10 @@ def encoder_arguments(
         "-pix_fmt", fitting_pixel_format(options.pixel_format, info.width, info.height), *COLOUR_TAGS,
         *quality_arguments(codec, options.crf, options.quality),
     ]
+    filters = [COLOUR_FILTER]
     if info.sample_aspect is not None:
-        arguments += ["-vf", f"setsar={info.sample_aspect.numerator}/{info.sample_aspect.denominator}"]
+        filters.append(f"setsar={info.sample_aspect.numerator}/{info.sample_aspect.denominator}")
+    arguments += ["-vf", ",".join(filters)]
     if temporary.suffix.lower() in FASTSTART_CONTAINERS:
         arguments += ["-movflags", "+faststart"]
     return arguments + ["-y", str(temporary)]
