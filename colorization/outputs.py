@@ -58,26 +58,30 @@ def plan_outputs(
     return pairs
 
 
-def output_problem(destination: Path) -> str | None:
-    """Why `destination` cannot be written (its folder cannot be created or written in), found without writing."""
-    folder = Path(destination).parent
-    missing = []
+def folder_problem(folder: Path, shown: str) -> str | None:
+    """Why files cannot be written into `folder` (it cannot be created or written in), found without writing;
+    `shown` names what was asked for in the message."""
+    folder, missing = Path(folder), False
     while not folder.exists():
         if folder.is_symlink():
-            return f"{display_path(destination)}: its folder {display_path(folder)} is a broken link"
-        missing.append(folder)
+            return f"{shown}: {display_path(folder)} is a broken link"
+        missing = True
         if folder.parent == folder:
             break
         folder = folder.parent
-    shown = display_path(destination)
     if folder.exists() and not folder.is_dir():
         return f"{shown}: cannot create its folder, {display_path(folder)} is a file"
     if not os.access(folder, os.W_OK | os.X_OK):
-        need = "create a folder in" if missing else "write in"
-        return f"{shown}: no permission to {need} {display_path(folder)}"
+        return f"{shown}: no permission to {'create a folder in' if missing else 'write in'} {display_path(folder)}"
+    return None
+
+
+def output_problem(destination: Path) -> str | None:
+    """Why the file `destination` cannot be written, found without writing."""
+    shown = display_path(destination)
     if Path(destination).is_dir():
         return f"{shown} is a folder: name a file, or end -o with / to write into it"
-    return None
+    return folder_problem(Path(destination).parent, shown)
 
 
 def create_parent(destination: Path) -> None:
@@ -99,14 +103,15 @@ class OutputPlan:
     impossible: list[tuple[Path, Path, str]] = field(default_factory=list)
 
 
-def sort_outputs(pairs: list[tuple[Path, Path]], overwrite: bool) -> OutputPlan:
-    """The one rule for existing outputs in every command: kept and skipped unless `overwrite`."""
+def sort_outputs(pairs: list[tuple[Path, Path]], overwrite: bool, folders: bool = False) -> OutputPlan:
+    """The one rule for existing outputs in every command: kept and skipped unless `overwrite`. With `folders`,
+    each destination is a folder to write into (video stills), checked as such and never 'existing'."""
     plan = OutputPlan()
     for source, destination in pairs:
-        problem = output_problem(destination)
+        problem = folder_problem(destination, display_path(destination)) if folders else output_problem(destination)
         if problem:
             plan.impossible.append((source, destination, problem))
-        elif destination.exists() and not overwrite:
+        elif destination.exists() and not overwrite and not folders:
             plan.existing.append((source, destination))
         else:
             plan.todo.append((source, destination))

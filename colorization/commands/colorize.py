@@ -19,13 +19,12 @@ def build_parser(prog: str | None = None):
         "that cannot be written (GIF, PGM...) gives a PNG. Outputs that exist are kept and their inputs skipped\n"
         "unless --overwrite.",
     )
-    options.add_input_options(parser, "IMAGE", "images to colorize (several, and repeatable)")
-    parser.add_argument(
-        "-o", "--output", metavar="FILE_OR_DIR/",
-        help="output file for one input, or folder for several; a trailing / makes it a folder (created if needed) "
+    options.add_file_options(
+        parser, "IMAGE", "images to colorize (several, and repeatable)",
+        "output file for one input, or folder for several; a trailing / makes it a folder (created if needed) "
         "(default: beside each input)",
+        DEFAULT_SUFFIX,
     )
-    parser.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each input's name to name its output")
     parser.add_argument("--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side")
     options.add_existing_output_options(parser)
     options.add_picture_limit_option(parser)

@@ -82,9 +82,12 @@ def pixel_count(text: str) -> int:
     return value
 
 
-def add_input_options(parser: argparse.ArgumentParser, inputs: str, help_text: str) -> None:
-    """-i: several at once (`-i scans/*.jpg`) and repeatable; the same in colorize and video."""
-    parser.add_argument("-i", "--input", nargs="+", action="extend", required=True, type=Path, metavar=inputs, help=help_text)
+def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
+    """-i, -o and --suffix, the same in colorize and video: -i takes several files at once (`-i scans/*.jpg`) and
+    is repeatable; -o stays text, so that a trailing / (a folder to create) is not lost."""
+    parser.add_argument("-i", "--input", nargs="+", action="extend", required=True, type=Path, metavar=inputs, help=input_help)
+    parser.add_argument("-o", "--output", metavar="FILE_OR_DIR/", help=output_help)
+    parser.add_argument("--suffix", default=suffix, help="added to each input's name to name its output")
 
 
 def add_picture_limit_option(parser: argparse.ArgumentParser) -> None:

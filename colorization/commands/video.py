@@ -42,13 +42,12 @@ def build_parser(prog: str | None = None):
         "Outputs that exist are kept and their inputs skipped unless --overwrite; a film stopped half-way (even by\n"
         "kill -9) leaves no file under its final name, and its hidden temporary is removed by the next run.",
     )
-    options.add_input_options(parser, "VIDEO", "films to colorize (several, and repeatable); an animated GIF is one too")
-    parser.add_argument(
-        "-o", "--output", metavar="FILE_OR_DIR/",
-        help="output file for one input, or folder for several (a trailing / makes it a folder); with --preview, "
+    options.add_file_options(
+        parser, "VIDEO", "films to colorize (several, and repeatable); an animated GIF is one too",
+        "output file for one input, or folder for several (a trailing / makes it a folder); with --preview, "
         "the folder for the stills (default: NAME_colorized.EXT, or NAME_preview/, beside each input)",
+        DEFAULT_SUFFIX,
     )
-    parser.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each input's name to name its output")
     options.add_existing_output_options(parser, "colorize again films whose output exists")
     span = parser.add_argument_group("what to colorize")
     span.add_argument("--start", type=time_position, metavar="TIME", help="begin here: seconds (90.5) or a timecode (1:30.5, 0:01:30)")
@@ -78,8 +77,7 @@ def main(argv=None, prog: str | None = None) -> int:
     )
     if args.preview:
         pairs = [(source, preview_folder(source, None if args.output is None else Path(args.output))) for source in args.input]
-        plan = sort_outputs([(source, folder / "still") for source, folder in pairs], overwrite=True)
-        plan.todo = [(source, still.parent) for source, still in plan.todo]
+        plan = sort_outputs(pairs, args.overwrite, folders=True)
         check_options(settings, [])
     else:
         plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix), args.overwrite)

@@ -154,7 +154,7 @@ def preview_video(
     info = probe(source)
     start, duration, expected = resolve_span(info, options.start, options.end)
     result = PreviewResult(source, folder)
-    create_parent(folder / "still")
+    create_parent(folder / still_name(source.stem, start))
     total = None if expected is None else int(expected / info.rate / every) + 1
     with VideoReader(info, start, duration, still_every=every) as reader, \
             progress_bar(total, "still", display_path(source), quiet) as progress:
