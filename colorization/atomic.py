@@ -23,7 +23,8 @@ def atomic_output(path: Path):
         yield temporary
         os.replace(temporary, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # OSError, not only FileNotFoundError: in a folder that refused the write, the cleanup must not hide why.
+        with contextlib.suppress(OSError):
             temporary.unlink()
 
 
@@ -65,3 +66,15 @@ def abandoned_temporaries(folder: Path) -> list[tuple[Path, Path]]:
         if match and writer_gone(int(match["pid"])):
             found.append((Path(folder) / name, Path(folder) / f"{match['stem']}{match['suffix'] or ''}"))
     return found
+
+
+def remove_abandoned_temporaries(folder: Path, outputs) -> list[Path]:
+    """Delete the temporaries a killed run left in `folder` for any of `outputs`; the paths removed."""
+    wanted = {Path(output) for output in outputs}
+    removed = []
+    for temporary, meant_for in abandoned_temporaries(folder):
+        if meant_for in wanted:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            removed.append(temporary)
+    return removed

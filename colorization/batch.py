@@ -22,10 +22,11 @@ from typing import Callable
 
 import cv2
 
-from .atomic import abandoned_temporaries, write_bytes_atomically
+from .atomic import remove_abandoned_temporaries, write_bytes_atomically
 from .errors import ColorizationError, Terminated, UsageError
 from .image_files import ImageResult
-from .image_io import READ_EXTENSIONS, WRITE_FORMATS, read_image, write_image
+from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
+from .outputs import create_parent
 from .paths import display_path
 from .pipeline import Colorizer, PreparedImage
 from .progress import progress_bar
@@ -35,14 +36,16 @@ log = logging.getLogger("colorization")
 
 EXTENSION_FAMILIES = ((".jpg", ".jpeg", ".jpe"), (".tif", ".tiff"))
 """Asking for one spelling of a type means all of them: --ext jpg also takes photo.JPEG."""
-FALLBACK_EXTENSION = ".png"
-"""For inputs in a format a colour picture cannot be saved as (PGM, PBM, ...): lossless and 16-bit capable."""
 REPORT_FORMATS = (".csv", ".json")
 REPORT_COLUMNS = ("input", "output", "status", "reason", "width", "height", "output_bytes", "seconds")
 ALREADY_DONE = "output exists (--overwrite to redo)"
 HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
-SKIP_LABELS = {ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures"}
+OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
+SKIP_LABELS = {
+    ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
+    OUTPUT_FOLDER: "output folder",
+}
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
 
@@ -68,6 +71,7 @@ class BatchSettings:
     report: Path | None = None
     workers: int = field(default_factory=default_workers)
     batch_size: int = 1
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -130,12 +134,15 @@ def matches(relative: PurePosixPath, patterns: tuple[str, ...]) -> bool:
 
 
 def list_folder(
-    root: Path, recursive: bool = True, extensions: tuple[str, ...] = READ_EXTENSIONS, patterns: tuple[str, ...] = ()
+    root: Path, recursive: bool = True, extensions: tuple[str, ...] = READ_EXTENSIONS, patterns: tuple[str, ...] = (),
+    output_root: Path | None = None,
 ) -> Listing:
     """The pictures below `root`, walked in a fixed order (following links, never twice into the same folder);
-    hidden files and folders are left out and listed as such."""
+    hidden files and folders are left out and listed as such, and so is any folder that is (through a link) the
+    output folder or inside it, so outputs are never fed back as inputs."""
     listing = Listing()
     visited: set[str] = set()
+    real_output = os.path.realpath(output_root) if output_root is not None else None
 
     def unlisted(error: OSError) -> None:
         listing.unlisted.append((Path(error.filename), error.strerror or str(error)))
@@ -147,6 +154,10 @@ def list_folder(
             continue
         visited.add(real)
         relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
+        if real_output is not None and (real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep)):
+            listing.ignored.append((relative_folder, OUTPUT_FOLDER))
+            subfolders[:] = []
+            continue
         if recursive:
             listing.ignored.extend((relative_folder / name, HIDDEN_FOLDER) for name in sorted(subfolders) if name.startswith("."))
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
@@ -175,9 +186,7 @@ def in_shard(relative: PurePosixPath, shard: tuple[int, int]) -> bool:
 
 def output_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
     """The same place below the output folder; the input's extension unless one is forced or it cannot be written."""
-    extension = settings.output_extension or relative.suffix
-    if extension.lower() not in WRITE_FORMATS:
-        extension = FALLBACK_EXTENSION
+    extension = writable_extension(settings.output_extension or relative.suffix)
     return settings.output_root.joinpath(*relative.parent.parts, f"{relative.stem}{settings.suffix}{extension}")
 
 
@@ -200,7 +209,7 @@ class Plan:
 def plan_batch(settings: BatchSettings) -> Plan:
     """Pair each picture of this shard with its output; settle what needs no work; clean up after killed runs."""
     check_folders(settings)
-    listing = list_folder(settings.input_root, settings.recursive, settings.extensions, settings.patterns)
+    listing = list_folder(settings.input_root, settings.recursive, settings.extensions, settings.patterns, settings.output_root)
     plan = Plan(filtered=listing.filtered)
     for folder, reason in listing.unlisted:
         plan.settled.append(BatchRecord(folder, None, "failed", f"{display_path(folder)}: cannot list this folder ({reason})"))
@@ -230,10 +239,8 @@ def plan_batch(settings: BatchSettings) -> Plan:
             claimed[destination] = source
             plan.jobs.append(Job(source, destination))
     for folder in {destination.parent for destination in claimed}:
-        for temporary, meant_for in abandoned_temporaries(folder):
-            if meant_for in claimed:
-                log.info("removing %s, left by a run that was stopped mid-write", display_path(temporary))
-                temporary.unlink(missing_ok=True)
+        for temporary in remove_abandoned_temporaries(folder, claimed):
+            log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
     return plan
 
 
@@ -262,6 +269,7 @@ class InFlight:
     prepared: PreparedImage
     width: int
     height: int
+    metadata: Metadata
 
 
 class Recorder:
@@ -287,14 +295,18 @@ class Recorder:
         self.add(BatchRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started))
 
 
-def colorize_jobs(colorizer: Colorizer, jobs: list[Job], recorder: Recorder, workers: int = 1, batch_size: int = 1) -> None:
+def colorize_jobs(
+    colorizer: Colorizer, jobs: list[Job], recorder: Recorder, workers: int = 1, batch_size: int = 1,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> None:
     """The three stages of colorization.stream over the jobs; a picture that fails is reported and the rest go on."""
 
     def read_and_prepare(job: Job) -> InFlight | None:
         started = time.perf_counter()
         try:
-            image = read_image(job.source)
-            return InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0])
+            picture = read_picture(job.source, max_pixels)
+            image = picture.image
+            return InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0], picture.metadata)
         except Exception as error:  # one bad file must not stop the archive
             recorder.fail(job, started, error)
             return None
@@ -311,8 +323,8 @@ def colorize_jobs(colorizer: Colorizer, jobs: list[Job], recorder: Recorder, wor
         job = item.job
         try:
             colour = colorizer.compose(item.prepared, ab)
-            job.destination.parent.mkdir(parents=True, exist_ok=True)
-            write_image(job.destination, colour)
+            create_parent(job.destination)
+            write_image(job.destination, colour, item.metadata)
             del colour
             recorder.add(BatchRecord(
                 job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
@@ -324,6 +336,11 @@ def colorize_jobs(colorizer: Colorizer, jobs: list[Job], recorder: Recorder, wor
     run_stages(jobs, read_and_prepare, predict, compose_and_write, workers=workers, batch_size=batch_size)
 
 
+def nothing_found(records: list[BatchRecord]) -> bool:
+    """No picture matched: every line is a file or folder left out, none is work to do, done, kept or failed."""
+    return not any(record.status != "skipped" or record.reason == ALREADY_DONE for record in records)
+
+
 @dataclass
 class BatchSummary:
     records: list[BatchRecord]
@@ -332,6 +349,12 @@ class BatchSummary:
     shard: tuple[int, int]
     filtered: int = 0
     terminated: bool = False
+    report_error: str = ""
+    """Why the report could not be written (a full disk...): the summary line is still printed, with this after it."""
+
+    @property
+    def found_nothing(self) -> bool:
+        return nothing_found(self.records)
 
     def count(self, status: str, reason: str | None = None) -> int:
         return sum(r.status == status and (reason is None or r.reason == reason) for r in self.records)
@@ -408,8 +431,8 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
     for record in plan.settled:
         if record.status == "failed":
             log.error("error: %s", record.reason)
-    if not plan.jobs and not plan.settled:
-        log.warning("warning: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
+    if not plan.jobs and nothing_found(plan.settled):
+        log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     colorizer = load_colorizer() if plan.jobs else None
     started = time.perf_counter()
     terminated = False
@@ -417,7 +440,7 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
         recorder = Recorder(bar)
         try:
             if colorizer is not None:
-                colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size)
+                colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size, settings.max_pixels)
         except KeyboardInterrupt as interruption:
             terminated = isinstance(interruption, Terminated)
             log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
@@ -432,5 +455,8 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
         terminated,
     )
     if settings.report is not None:
-        write_report(settings.report, summary, settings)
+        try:
+            write_report(settings.report, summary, settings)
+        except ColorizationError as error:
+            summary.report_error = str(error)
     return summary

@@ -17,6 +17,10 @@ class UsageError(ColorizationError):
     """The command line asks for something impossible (exit code 2)."""
 
 
+class OutputError(ColorizationError):
+    """One output cannot be written where it was asked for (its folder cannot be created, no permission)."""
+
+
 class VideoError(ColorizationError):
     """One video could not be read, colorized or written."""
 

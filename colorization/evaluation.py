@@ -18,6 +18,7 @@ from .batch import list_folder
 from .errors import UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image
 from .model import annealing_scale
+from .outputs import create_parent
 from .paths import display_path
 from .pipeline import Colorizer, split_alpha, to_unit_float
 
@@ -62,7 +63,7 @@ def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | 
     result = colorizer.colorize(colour)
     if save_to is not None:
         destination = (save_to / name).with_suffix(".png")
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        create_parent(destination)
         write_image(destination, result)
     result = to_unit_float(result)
     grey = grey_of(original)

@@ -559,7 +559,10 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
     else:
         forbidden = None
     if forbidden:
-        raise ModelFileError(f"{shown} {problem}: run {command} (automatic download is off: {forbidden})")
+        raise ModelFileError(
+            f"{shown} {problem}: run {command} (automatic download is off: {forbidden}"
+            + ("" if problem == MISSING else f"; {fetch_command()} --check names every damaged file") + ")"
+        )
     total = human_size(sum(release.size for release in releases))
     log.warning(
         "%s %s: downloading the release files (%s) into %s; --no-download or %s=1 turns this off",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ColorizationError
-from .image_io import read_image, side_by_side, write_image
-from .outputs import compare_path
+from .image_io import DEFAULT_MAX_PIXELS, read_picture, side_by_side, write_image
+from .outputs import compare_path, create_parent
 from .paths import display_path
 from .pipeline import Colorizer
 
@@ -24,25 +24,29 @@ class ImageResult:
     seconds: float = 0.0
 
 
-def colorize_file(colorizer: Colorizer, source: Path, destination: Path, compare: bool = False) -> ImageResult:
+def colorize_file(
+    colorizer: Colorizer, source: Path, destination: Path, compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ImageResult:
     started = time.perf_counter()
     try:
-        image = read_image(source)
-        colour = colorizer.colorize(image)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        write_image(destination, colour)
+        picture = read_picture(source, max_pixels)
+        colour = colorizer.colorize(picture.image)
+        create_parent(destination)
+        write_image(destination, colour, picture.metadata)
         if compare:
-            write_image(compare_path(destination), side_by_side(image, colour))
+            write_image(compare_path(destination), side_by_side(picture.image, colour))
     except ColorizationError as error:
         return ImageResult(source, destination, "failed", str(error), time.perf_counter() - started)
     return ImageResult(source, destination, "done", seconds=time.perf_counter() - started)
 
 
-def colorize_files(colorizer: Colorizer, pairs: list[tuple[Path, Path]], compare: bool = False) -> list[ImageResult]:
+def colorize_files(
+    colorizer: Colorizer, pairs: list[tuple[Path, Path]], compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[ImageResult]:
     """Colorize each (input, output) pair from `outputs.plan_outputs`, reporting each failure and going on."""
     results = []
     for source, destination in pairs:
-        result = colorize_file(colorizer, source, destination, compare)
+        result = colorize_file(colorizer, source, destination, compare, max_pixels)
         if result.status == "done":
             log.info("%s -> %s (%.2f s)", display_path(source), display_path(destination), result.seconds)
         else:

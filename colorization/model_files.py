@@ -178,7 +178,24 @@ def sniff_bytes(head: bytes) -> str | None:
 
 def sniff(path: Path) -> str | None:
     with open(path, "rb") as handle:
-        return sniff_bytes(handle.read(512))
+        head = handle.read(512)
+    return sniff_bytes(head) or (caffemodel_start_problem(head) if path.suffix.lower() == ".caffemodel" else None)
+
+
+PROTOBUF_WIRE_TYPES = (0, 1, 2, 5)
+
+
+def caffemodel_start_problem(head: bytes) -> str | None:
+    """A caffemodel is a protobuf message: its first byte is a field tag (a field number above 0 and a known wire
+    type). Zeros (a blanked or unfinished download) and other data are named here, in a moment, instead of after
+    reading the whole file."""
+    if not head:
+        return "empty (0 bytes), not a Caffe model"
+    if not head.strip(b"\x00"):
+        return "all zero bytes at its start, not a Caffe model (an unfinished or blanked download)"
+    if head[0] >> 3 == 0 or head[0] & 7 not in PROTOBUF_WIRE_TYPES:
+        return "not a Caffe model: it does not start with a protobuf field"
+    return None
 
 
 MISSING = "is missing"
@@ -187,7 +204,8 @@ MISSING = "is missing"
 def release_file_problem(path: Path, release: ReleaseFile, verify_hash: bool = False) -> str | None:
     """What keeps a file on disk from being `release` ("is missing", "is a Git LFS pointer...", ...), or None.
 
-    Size and content sniffing are cheap enough for every load; the full SHA-256 reads 129 MB, so it is asked for.
+    Size and content sniffing are cheap enough for every load, and so is the SHA-256 of the small files (the
+    prototxt, the points), so a same-size edit is named; the caffemodel's reads 129 MB, so it is asked for.
     """
     if not path.is_file():
         return MISSING
@@ -197,7 +215,7 @@ def release_file_problem(path: Path, release: ReleaseFile, verify_hash: bool = F
     size = path.stat().st_size
     if size != release.size:
         return f"is {size} bytes, not the {release.size} of the release file (truncated or a different file)"
-    if verify_hash and sha256_of(path) != release.sha256:
+    if (verify_hash or not release.name.endswith(".caffemodel")) and sha256_of(path) != release.sha256:
         return "has the release file's size but not its SHA-256 (damaged or a different file)"
     return None
 
@@ -215,15 +233,22 @@ def check_model_file(model_file: ModelFile) -> None:
     problem = release_file_problem(path, release)
     if problem:
         also = " (or pass --model-dir DIR)" if problem == MISSING else ""
-        raise ModelFileError(f"{shown} {problem}: run {fetch_command()}{also}")
+        check = "" if problem == MISSING else " --check (it names every damaged file), then without --check to fetch it again"
+        raise ModelFileError(f"{shown} {problem}: run {fetch_command()}{check}{also}")
+
+
+NPY_MAGIC = b"\x93NUMPY"
 
 
 def load_points(path: Path) -> np.ndarray:
     """The 313 ab cluster centres as float32, refusing pickles and wrong shapes."""
     shown = display_path(path)
     try:
+        with open(path, "rb") as handle:
+            if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
+                raise ModelFileError(f"{shown} is not a NumPy .npy file (empty or other data): run {fetch_command()}")
         points = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError) as error:
         raise ModelFileError(f"{shown} is not a NumPy array file ({error}): run {fetch_command()}") from None
     if points.shape != (CLUSTER_COUNT, 2):
         raise ModelFileError(

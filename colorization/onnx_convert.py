@@ -168,6 +168,8 @@ def spatial(params: dict, field: str, separate: str, default: int) -> tuple[int,
 
 def geometry(params: dict) -> tuple:
     """(outputs, group, kernel, pad, stride, dilation) of a Caffe convolution_param, with Caffe's defaults."""
+    if first(params, "num_output") is None:
+        raise ModelFileError("a Convolution layer of the prototxt has no num_output (misspelt?): check the prototxt")
     return (
         int(first(params, "num_output")),
         int(first(params, "group", 1)),

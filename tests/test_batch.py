@@ -1,6 +1,7 @@
 """batch_colorize.py as users run it on folder trees: what is written where, what is skipped, failures, reports,
 shards, interruptions (kill -9 and Ctrl-C) and exit codes; and the threaded pipeline against the one-image path."""
 import csv
+import errno
 import json
 import os
 import signal
@@ -394,3 +395,48 @@ def test_same_names_in_many_folders_spread_evenly_over_the_shards(tmp_path):
     for jobs in shards:
         fronts = sum(job.source.name == "front.jpg" for job in jobs)
         assert 0.4 < fronts / len(jobs) < 0.6, "both names in every shard"
+
+
+def test_a_link_to_itself_is_one_failure_and_the_rest_is_done(tmp_path, dominant_model, capfd):
+    root = tmp_path / "tree"
+    put_picture(root / "good.jpg")
+    (root / "self.jpg").symlink_to("self.jpg")
+    out = tmp_path / "out"
+    for _ in range(2):  # and a rerun ends the same way, not with an interrupted reader
+        assert run_in_process(root, out, *model_arguments(dominant_model)) == 1
+        errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "self.jpg" in errors[0] and "symbolic links" in errors[0]
+    assert files_under(out) == ["good.jpg"]
+
+
+def test_a_link_to_the_output_folder_is_never_read(tmp_path, dominant_model, capfd):
+    root, out = tmp_path / "tree", tmp_path / "out"
+    put_picture(root / "photo.jpg")
+    (root / "outlink").symlink_to(out, target_is_directory=True)
+    report = tmp_path / "report.json"
+    for _ in range(3):
+        assert run_in_process(root, out, "--report", report, *model_arguments(dominant_model)) == 0
+    assert files_under(out) == ["photo.jpg"]
+    skipped = {row["input"]: row["reason"] for row in json.loads(report.read_text())["files"] if row["status"] == "skipped"}
+    assert skipped[str(root / "outlink")] == "a link to the output folder: outputs are never read as inputs"
+    assert "1 output folder" in capfd.readouterr().err
+
+
+def test_a_pattern_that_matches_nothing_says_so_and_exits_1(tree, tmp_path, dominant_model, capfd):
+    assert run_in_process(tree, tmp_path / "out", "--pattern", "*.nothing", *model_arguments(dominant_model)) == 1
+    assert "error: no pictures in" in capfd.readouterr().err
+
+
+def test_a_report_the_full_disk_refuses_still_leaves_the_summary(tree, tmp_path, dominant_model, capfd, monkeypatch):
+    import colorization.batch
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(colorization.batch, "write_bytes_atomically", disk_full)
+    code = run_in_process(tree, tmp_path / "out", "--report", tmp_path / "report.csv", *model_arguments(dominant_model))
+    err = capfd.readouterr().err
+    assert code == 1
+    assert err.splitlines()[-2].startswith("5 done, ")
+    assert err.splitlines()[-1] == f"error: --report {tmp_path / 'report.csv'}: cannot write (No space left on device)"
+    assert len(files_under(tmp_path / "out")) == 5

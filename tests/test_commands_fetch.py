@@ -198,7 +198,26 @@ def test_first_use_repairs_a_damaged_release_file(tiny_registry, tmp_path, monke
     assert (dest / CAFFEMODELS["release"].name).read_bytes() == (tiny_registry / CAFFEMODELS["release"].name).read_bytes()
 
 
-def test_verify_checks_the_hash_of_managed_files_only_when_asked(tiny_registry, tmp_path, monkeypatch):
+def test_verify_checks_the_hash_of_the_weights_only_when_asked(tiny_registry, tmp_path, monkeypatch):
+    dest = tmp_path / "models"
+    dest.mkdir()
+    for name in RELEASE_NAMES:
+        (dest / name).write_bytes((tiny_registry / name).read_bytes())
+    caffemodel = dest / CAFFEMODELS["release"].name
+    damaged = bytearray(caffemodel.read_bytes())
+    damaged[-1] ^= 1  # the last weight's last byte: still a valid model of the right size, only the hash can tell
+    caffemodel.write_bytes(bytes(damaged))
+    options.colorizer_from_args(colorize_args("--model-dir", dest))
+    with pytest.raises(ModelFileError) as raised:
+        options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
+    assert f"{caffemodel.name} has the release file's size but not its SHA-256" in str(raised.value)
+    assert "automatic download is off: COLORIZE_NO_DOWNLOAD is set" in str(raised.value)
+    allow_downloads(monkeypatch, str(tiny_registry))
+    options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
+    assert caffemodel.read_bytes() == (tiny_registry / caffemodel.name).read_bytes()
+
+
+def test_small_release_files_are_always_hash_checked(tiny_registry, tmp_path):
     dest = tmp_path / "models"
     dest.mkdir()
     for name in RELEASE_NAMES:
@@ -206,14 +225,10 @@ def test_verify_checks_the_hash_of_managed_files_only_when_asked(tiny_registry, 
     damaged = bytearray((dest / POINTS.name).read_bytes())
     damaged[-1] ^= 1  # still a valid 313x2 array of the right size: only the hash can tell
     (dest / POINTS.name).write_bytes(bytes(damaged))
-    options.colorizer_from_args(colorize_args("--model-dir", dest))
     with pytest.raises(ModelFileError) as raised:
-        options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
+        options.colorizer_from_args(colorize_args("--model-dir", dest))
     assert f"{POINTS.name} has the release file's size but not its SHA-256" in str(raised.value)
-    assert "automatic download is off: COLORIZE_NO_DOWNLOAD is set" in str(raised.value)
-    allow_downloads(monkeypatch, str(tiny_registry))
-    options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
-    assert (dest / POINTS.name).read_bytes() == (tiny_registry / POINTS.name).read_bytes()
+    assert "fetch_models.py --check names every damaged file" in str(raised.value)
 
 
 def test_explicit_files_are_never_hash_checked_nor_fetched(tiny_registry, dominant_model, tmp_path, monkeypatch):

@@ -1,13 +1,14 @@
 import io
 import struct
+import zlib
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from colorization.errors import ImageError
-from colorization.image_io import apply_orientation, exif_orientation, read_image, write_image
+from colorization.image_io import apply_orientation, exif_orientation, read_image, read_picture, write_image
 
 
 def exif_segment(orientation: int, byte_order: str = "<") -> bytes:
@@ -153,3 +154,107 @@ def test_missing_file(tmp_path):
 def test_folder_given_as_image_points_to_batch(tmp_path):
     with pytest.raises(ImageError, match="is a folder: use batch_colorize.py"):
         read_image(tmp_path)
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header of any size: the pixel limit must refuse it from the header, before decoding a row."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b"")
+
+
+def test_pixel_limit_refuses_a_bomb_from_its_header(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb_png(20000, 20000))
+    monkeypatch.setattr(cv2, "imdecode", lambda *args: pytest.fail("decoded despite the pixel limit"))
+    with pytest.raises(ImageError) as raised:
+        read_image(path)
+    assert str(raised.value).endswith("20000x20000 is 400 megapixels, above the limit of 100: pass --max-pixels N to allow more, 0 for no limit")
+
+
+@pytest.mark.parametrize("limit, allowed", [(0, True), (50 * 40, True), (50 * 40 - 1, False)])
+def test_pixel_limit_is_adjustable_and_zero_means_none(tmp_path, limit, allowed):
+    path = tmp_path / "small.png"
+    cv2.imwrite(str(path), np.zeros((40, 50), np.uint8))
+    if allowed:
+        assert read_image(path, max_pixels=limit).shape == (40, 50)
+    else:
+        with pytest.raises(ImageError, match="above the limit"):
+            read_image(path, max_pixels=limit)
+
+
+def test_pixel_limit_holds_for_formats_pillow_does_not_read(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.zeros((40, 50), np.uint8))
+    monkeypatch.setattr(Image, "open", lambda *args: (_ for _ in ()).throw(OSError("unknown format")))
+    with pytest.raises(ImageError, match="above the limit"):
+        read_image(path, max_pixels=100)
+
+
+def test_single_frame_gif_is_read(tmp_path):
+    path = tmp_path / "old.gif"
+    Image.fromarray(np.full((20, 30), 90, np.uint8)).save(path)
+    image = read_image(path)
+    assert image.shape[:2] == (20, 30) and int(image[..., 0].mean()) == 90
+
+
+def test_animated_gif_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "anim.gif"
+    frames = [Image.fromarray(np.full((20, 30), value, np.uint8)) for value in (40, 140, 240)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0)
+    with pytest.raises(ImageError) as raised:
+        read_image(path)
+    assert "anim.gif is animated (3 frames): colorize it as a film" in str(raised.value)
+
+
+def photo_with_metadata(path, orientation=6, dpi=(300, 300)):
+    """A JPEG as a camera writes it: date taken, camera, description, GPS, an ICC profile, DPI, rotated 90 degrees."""
+    image = Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (40, 1))).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F], exif[0x0110], exif[0x010E] = "Kodak", "Brownie", "Grandpa at the lake"
+    exif.get_ifd(0x8769)[0x9003] = "1952:07:14 15:30:00"
+    exif.get_ifd(0x8825).update({1: "N", 2: (46.0, 12.0, 30.0)})
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image.save(path, exif=exif.tobytes(), icc_profile=icc, dpi=dpi, quality=95)
+    return icc
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+def test_metadata_is_carried_with_orientation_set_to_normal(tmp_path, extension):
+    source, output = tmp_path / "scan.jpg", tmp_path / f"colour{extension}"
+    icc = photo_with_metadata(source)
+    picture = read_picture(source)
+    assert picture.image.shape[:2] == (64, 40), "pixels made upright"
+    write_image(output, picture.image, picture.metadata)
+    with Image.open(output) as written:
+        exif = written.getexif()
+        assert exif[0x0112] == 1
+        assert (exif[0x010F], exif[0x0110], exif[0x010E]) == ("Kodak", "Brownie", "Grandpa at the lake")
+        assert exif.get_ifd(0x8769)[0x9003] == "1952:07:14 15:30:00"
+        assert exif.get_ifd(0x8825)[1] == "N"
+        assert written.info["icc_profile"] == icc
+        assert tuple(round(value) for value in written.info["dpi"]) == (300, 300)
+        assert written.size == (40, 64)
+
+
+def test_sixteen_bit_png_keeps_its_depth_and_dpi(tmp_path):
+    source, output = tmp_path / "deep.png", tmp_path / "out.png"
+    Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(source, dpi=(600, 600))
+    picture = read_picture(source)
+    assert picture.image.dtype == np.uint16
+    write_image(output, picture.image, picture.metadata)
+    assert cv2.imread(str(output), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    with Image.open(output) as written:
+        assert tuple(round(value) for value in written.info["dpi"]) == (600, 600)
+
+
+def test_tiff_output_keeps_the_dpi(tmp_path):
+    source, output = tmp_path / "scan.jpg", tmp_path / "out.tif"
+    photo_with_metadata(source, orientation=1, dpi=(1200, 1200))
+    picture = read_picture(source)
+    write_image(output, picture.image, picture.metadata)
+    with Image.open(output) as written:
+        assert tuple(round(value) for value in written.info["dpi"]) == (1200, 1200)

@@ -1,6 +1,11 @@
+import shutil
+import time
+
 import cv2
 import numpy as np
 import pytest
+
+from tests.support.release_model import release_architecture
 
 from colorization import Colorizer, ModelFileError, ModelFiles
 from colorization.errors import ColorizationError
@@ -8,10 +13,10 @@ from colorization.model_files import CAFFEMODELS, default_model_dir, MODEL_DIR_E
 
 
 def release_dir_with(tmp_path, caffemodel_bytes: bytes):
-    """A model directory with a given caffemodel body and genuine-looking (right-size) other files."""
+    """A model directory with a given caffemodel body, the genuine prototxt and a wrong points file."""
     directory = tmp_path / "models"
     directory.mkdir()
-    (directory / PROTOTXT.name).write_bytes(b"#" * PROTOTXT.size)
+    shutil.copy(release_architecture(tmp_path)["prototxt"], directory / PROTOTXT.name)
     np.save(directory / POINTS.name, np.zeros((313, 2), np.int64))
     (directory / CAFFEMODELS["release"].name).write_bytes(caffemodel_bytes)
     return directory
@@ -64,7 +69,7 @@ def test_pickled_points_are_refused(tmp_path, dominant_model):
 @pytest.mark.parametrize("engine, expected", [("caffe", "OpenCV could not read"), ("auto", "is not a valid caffemodel")])
 def test_explicit_caffemodel_is_not_size_checked_but_must_parse(tmp_path, dominant_model, engine, expected):
     garbage = tmp_path / "garbage.caffemodel"
-    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    garbage.write_bytes(b"\x0a" + np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
     message = load_error(**{**dominant_model, "caffemodel": garbage}, engine=engine)
     assert expected in message and "garbage.caffemodel" in message
 
@@ -112,3 +117,47 @@ def test_models_live_in_the_clone_or_in_the_user_cache_once_installed(tmp_path, 
     assert model_files.fetch_command() == "colorize-fetch"
     monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "mine"))
     assert ModelFiles.resolve().prototxt.path == tmp_path / "mine" / PROTOTXT.name
+
+
+def test_same_size_edit_of_the_release_prototxt_is_named(tmp_path):
+    directory = release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000)
+    prototxt = directory / PROTOTXT.name
+    edited = prototxt.read_bytes().replace(b"Convolution", b"Convolutoin", 1)
+    assert len(edited) == PROTOTXT.size
+    prototxt.write_bytes(edited)
+    message = load_error(model_dir=directory)
+    assert "colorization_deploy_v2.prototxt (and 2 more) has the release file's size but not its SHA-256" in message
+
+
+@pytest.mark.parametrize("engine", ["caffe", "auto"])
+@pytest.mark.parametrize("typo", [("Convolution", "Convolutoin"), ("num_output", "num_ouptut")])
+def test_prototxt_typo_is_one_model_error(tmp_path, dominant_model, engine, typo):
+    misspelt = tmp_path / "misspelt.prototxt"
+    misspelt.write_text(dominant_model["prototxt"].read_text().replace(*typo))
+    message = load_error(**{**dominant_model, "prototxt": misspelt}, engine=engine)
+    assert "misspelt.prototxt" in message or "num_output" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage\n", b"\x93NUMPY"])
+def test_empty_or_garbage_points_file_is_one_model_error(tmp_path, dominant_model, content):
+    points = tmp_path / "points.npy"
+    points.write_bytes(content)
+    message = load_error(**{**dominant_model, "points": points})
+    assert "points.npy is not a NumPy" in message
+
+
+def test_all_zero_caffemodel_of_the_release_size_fails_at_once(tmp_path):
+    directory = release_dir_with(tmp_path, b"")
+    with open(directory / CAFFEMODELS["release"].name, "wb") as handle:
+        handle.truncate(CAFFEMODELS["release"].size)  # sparse: the release's size, all zeros
+    started = time.perf_counter()
+    message = load_error(model_dir=directory)
+    assert time.perf_counter() - started < 5
+    assert "all zero bytes" in message and "python fetch_models.py --check names every damaged file" in message
+
+
+def test_random_bytes_named_as_a_custom_caffemodel_fail_at_once(tmp_path, dominant_model):
+    garbage = tmp_path / "garbage.caffemodel"
+    garbage.write_bytes(b"\x00\x07" + bytes(range(256)) * 20)
+    message = load_error(**{**dominant_model, "caffemodel": garbage})
+    assert "garbage.caffemodel is not a Caffe model: it does not start with a protobuf field" in message

@@ -19,6 +19,8 @@ from tests.support import REPO
 from colorization import Colorizer
 from colorization.commands import options
 from colorization.commands import video as video_command
+from colorization.atomic import PARTIAL_MARKER
+from colorization.errors import VideoError
 from colorization.video.ffmpeg import format_time, probe
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
@@ -451,3 +453,54 @@ def test_time_format():
 def test_one_output_file_for_several_films_is_a_usage_error(ntsc_clip, silent_clip, tmp_path):
     result = run_video("-i", ntsc_clip, "-i", silent_clip, "-o", tmp_path / "both.mp4", "--model-dir", tmp_path)
     assert result.returncode == 2 and "2 inputs need a folder" in result.stderr
+
+
+def dead_process_id() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_temporary_left_by_kill_9_is_removed_by_the_next_run(ntsc_clip, tmp_path, dominant_model):
+    left = tmp_path / f".film{PARTIAL_MARKER}{dead_process_id()}.mp4"
+    left.write_bytes(b"half a film")
+    other = tmp_path / f".other{PARTIAL_MARKER}{dead_process_id()}.mp4"
+    other.write_bytes(b"another output's")
+    result = run_video("-i", ntsc_clip, "-o", tmp_path / "film.mp4", *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    assert not left.exists() and other.exists()
+    assert (tmp_path / "film.mp4").is_file()
+
+
+def test_existing_output_is_kept_unless_overwrite(ntsc_clip, tmp_path, dominant_model):
+    output = tmp_path / "film.mp4"
+    output.write_bytes(b"kept")
+    result = run_video("-i", ntsc_clip, "-o", output, *model_arguments(dominant_model))
+    assert result.returncode == 0 and output.read_bytes() == b"kept"
+    assert "exists (--overwrite to replace it)" in result.stderr and "1 skipped (output exists)" in result.stderr
+    result = run_video("-i", ntsc_clip, "-o", output, "--overwrite", *model_arguments(dominant_model))
+    assert result.returncode == 0 and output.stat().st_size > 1000
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_the_other_film_is_done(ntsc_clip, silent_clip, tmp_path, dominant_model):
+    (tmp_path / "taken").write_bytes(b"a file where a folder should be")
+    result = run_video(
+        "-i", ntsc_clip, silent_clip, "-o", f"{tmp_path / 'taken' / 'sub'}/", *model_arguments(dominant_model)
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and all("cannot create its folder" in line and "is a file" in line for line in errors)
+    result = run_video("-i", ntsc_clip, silent_clip, "--suffix", "_c", *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_read_only_folder_gives_the_reason_not_a_cleanup_traceback(tmp_path, monkeypatch):
+    from colorization import atomic
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(atomic.Path, "unlink", refuse)
+    with pytest.raises(VideoError, match="ffmpeg says: Permission denied"):
+        with atomic.atomic_output(tmp_path / "x.mp4"):
+            raise VideoError("could not write x.mp4: ffmpeg says: Permission denied")

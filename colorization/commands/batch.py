@@ -64,8 +64,9 @@ def build_parser(prog: str | None = None):
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--output-ext", type=output_extension, metavar="EXT", help="write every output as EXT, e.g. png (default: auto, each input's own type)")
     outputs.add_argument("--suffix", default="", help="added to each output's name, e.g. _colour (default: none, the input's name)")
-    outputs.add_argument("--overwrite", action="store_true", help="colorize again files whose output exists (default: skip them)")
+    options.add_existing_output_options(outputs, "colorize again files whose output exists")
     outputs.add_argument("--report", type=Path, metavar="FILE.csv|FILE.json", help="write one line per file: status, reason, output, size, time")
+    options.add_picture_limit_option(choice)
     speed = parser.add_argument_group("speed")
     speed.add_argument("--workers", type=options.count, default=default_workers(), metavar="N", help="threads reading and threads writing beside the network, N of each")
     speed.add_argument("--batch-size", type=options.count, default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
@@ -96,13 +97,17 @@ def main(argv=None, prog: str | None = None) -> int:
         report=args.report,
         workers=args.workers,
         batch_size=args.batch_size,
+        max_pixels=args.max_pixels,
     )
     summary = colorize_folder(settings, lambda: options.colorizer_from_args(args), quiet=args.quiet)
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
+    if summary.report_error:
+        print(f"error: {summary.report_error}", file=sys.stderr)
     if summary.count("interrupted"):
         return options.EXIT_TERMINATED if summary.terminated else options.EXIT_INTERRUPTED
-    return options.EXIT_SOME_FAILED if summary.count("failed") else options.EXIT_OK
+    failed = summary.count("failed") or summary.report_error or summary.found_nothing
+    return options.EXIT_SOME_FAILED if failed else options.EXIT_OK
 
 
 def entry() -> None:

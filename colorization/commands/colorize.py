@@ -1,24 +1,33 @@
 """colorize: one or a few black-and-white photos."""
 from __future__ import annotations
 
-import logging
 import sys
-from pathlib import Path
 
 from ..image_files import colorize_files
 from ..image_io import WRITE_FORMATS
-from ..outputs import plan_outputs
+from ..outputs import plan_outputs, sort_outputs
 from . import options
 
 DEFAULT_SUFFIX = "_colorized"
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Colorize one or a few black-and-white photos: {prog} -i photo.jpg")
-    parser.add_argument("-i", "--input", action="append", required=True, type=Path, metavar="IMAGE", help="image to colorize (repeatable)")
-    parser.add_argument("-o", "--output", type=Path, metavar="FILE_OR_DIR", help="output file for one input, or folder for several (default: beside each input)")
-    parser.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each input's name to name its output")
+    parser = options.new_parser(
+        prog,
+        "Colorize one or a few black-and-white photos: {prog} -i photo.jpg (or -i scans/*.jpg -o colour/)\n\n"
+        "The date, camera, place, colour profile and DPI of each photo are kept in JPEG and PNG outputs. An input type\n"
+        "that cannot be written (GIF, PGM...) gives a PNG. Outputs that exist are kept and their inputs skipped\n"
+        "unless --overwrite.",
+    )
+    options.add_file_options(
+        parser, "IMAGE", "images to colorize (several, and repeatable)",
+        "output file for one input, or folder for several; a trailing / makes it a folder (created if needed) "
+        "(default: beside each input)",
+        DEFAULT_SUFFIX,
+    )
     parser.add_argument("--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side")
+    options.add_existing_output_options(parser)
+    options.add_picture_limit_option(parser)
     options.add_model_options(parser)
     options.add_verbosity_options(parser)
     return parser
@@ -26,14 +35,15 @@ def build_parser(prog: str | None = None):
 
 def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
-    pairs = plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS)
-    colorizer = options.colorizer_from_args(args)
-    results = colorize_files(colorizer, pairs, args.compare)
-    failed = sum(result.status == "failed" for result in results)
-    options.log.log(
-        logging.WARNING if failed else logging.INFO,
-        "%d colorized, %d failed (backend: %s)", len(results) - failed, failed, colorizer.device,
-    )
+    plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS), args.overwrite)
+    options.report_output_plan(plan)
+    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels) if colorizer else []
+    failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
+    if not args.quiet:
+        backend = f" (backend: {colorizer.device})" if colorizer else ""
+        skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
+        print(f"{len(results) + len(plan.impossible) - failed} colorized{skipped}, {failed} failed{backend}", file=sys.stderr)
     return options.EXIT_SOME_FAILED if failed else options.EXIT_OK
 
 

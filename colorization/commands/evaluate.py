@@ -18,6 +18,7 @@ import numpy as np
 from ..atomic import write_bytes_atomically
 from ..errors import ColorizationError, UsageError
 from ..evaluation import Score, find_photos, score_photo, settings_summary
+from ..outputs import output_problem
 from ..paths import display_path
 from ..progress import progress_bar
 from . import options
@@ -44,7 +45,10 @@ def write_csv(path: Path, scores: list[Score], settings: str) -> None:
     writer = csv.writer(text)
     writer.writerow([field.name for field in fields(Score)] + ["settings"])
     writer.writerows([*astuple(score), settings] for score in scores)
-    write_bytes_atomically(path, text.getvalue().encode())
+    try:
+        write_bytes_atomically(path, text.getvalue().encode())
+    except OSError as error:
+        raise ColorizationError(f"--csv {display_path(path)}: cannot write ({error.strerror or error})") from None
 
 
 def build_parser(prog: str | None = None):
@@ -64,6 +68,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     photos = find_photos(args.folder, args.recursive)[: args.limit]
+    for flag, planned in (("--csv", args.csv), ("--save-to", args.save_to and args.save_to / "photo.png")):
+        problem = planned is not None and output_problem(planned)
+        if problem:
+            raise UsageError(f"{flag}: {problem}")
     colorizer = options.colorizer_from_args(args)
     scores, failed = [], 0
     with progress_bar(len(photos), "photo", "evaluating", args.quiet) as bar:

@@ -9,15 +9,19 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import cv2
 
 from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
 from ..errors import ColorizationError, Terminated
+from ..image_io import DEFAULT_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import MODEL_DIR_ENV, VARIANTS
+from ..outputs import EXISTS_NOTE
+from ..paths import display_path
 from ..pipeline import CONVERSIONS, Colorizer
 from ..upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
 
@@ -44,7 +48,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-EXIT_CODES = "exit codes: 0 all done, 1 some inputs failed, 2 usage or model error, 130 interrupted (Ctrl-C), 143 terminated"
+EXIT_CODES = "exit codes: 0 all done, 1 some inputs failed (or none found), 2 usage or model error, 130 interrupted (Ctrl-C), 143 terminated"
 
 
 def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> argparse.ArgumentParser:
@@ -65,6 +69,48 @@ def count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
     return value
+
+
+def pixel_count(text: str) -> int:
+    """A whole number of pixels, 0 for no limit, for argparse."""
+    try:
+        value = int(float(text))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of pixels, e.g. 200000000, or 0 for no limit")
+    return value
+
+
+def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
+    """-i, -o and --suffix, the same in colorize and video: -i takes several files at once (`-i scans/*.jpg`) and
+    is repeatable; -o stays text, so that a trailing / (a folder to create) is not lost."""
+    parser.add_argument("-i", "--input", nargs="+", action="extend", required=True, type=Path, metavar=inputs, help=input_help)
+    parser.add_argument("-o", "--output", metavar="FILE_OR_DIR/", help=output_help)
+    parser.add_argument("--suffix", default=suffix, help="added to each input's name to name its output")
+
+
+def add_picture_limit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
+        help="refuse pictures larger than N pixels, read from the file's header before decoding (0: no limit)",
+    )
+
+
+def add_existing_output_options(parser, redo: str = "colorize again inputs whose output exists") -> None:
+    """The one rule for outputs that exist, in every command: kept and skipped, so a rerun finishes the rest."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--skip-existing", dest="overwrite", action="store_false", help="keep outputs that exist and skip their inputs (the default): a rerun does only what is missing")
+    group.add_argument("--overwrite", dest="overwrite", action="store_true", help=f"{redo}, replacing the output")
+    parser.set_defaults(overwrite=False)
+
+
+def report_output_plan(plan) -> None:
+    """Before the model loads: one line for each output kept as it is and for each that cannot be written."""
+    for source, destination in plan.existing:
+        log.warning("skipped %s: %s %s", display_path(source), display_path(destination), EXISTS_NOTE)
+    for _, _, problem in plan.impossible:
+        log.error("error: %s", problem)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

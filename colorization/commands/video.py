@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from ..outputs import plan_outputs
+from ..outputs import plan_outputs, sort_outputs
 from ..temporal import DEFAULT_STRENGTH
 from ..video import VideoOptions, colorize_videos, preview_videos
 from ..video.colorize import DEFAULT_SUFFIX, preview_folder
@@ -36,14 +36,19 @@ def positive_seconds(text: str) -> float:
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Colorize black-and-white films frame by frame, with their sound: {prog} -i reel.mp4")
-    parser.add_argument("-i", "--input", action="append", required=True, type=Path, metavar="VIDEO", help="film to colorize (repeatable)")
-    parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE_OR_DIR",
-        help="output file for one input, or folder for several; with --preview, the folder for the stills "
-        "(default: NAME_colorized.EXT, or NAME_preview/, beside each input)",
+    parser = options.new_parser(
+        prog,
+        "Colorize black-and-white films frame by frame, with their sound: {prog} -i reel.mp4\n\n"
+        "Outputs that exist are kept and their inputs skipped unless --overwrite; a film stopped half-way (even by\n"
+        "kill -9) leaves no file under its final name, and its hidden temporary is removed by the next run.",
     )
-    parser.add_argument("--suffix", default=DEFAULT_SUFFIX, help="added to each input's name to name its output")
+    options.add_file_options(
+        parser, "VIDEO", "films to colorize (several, and repeatable); an animated GIF is one too",
+        "output file for one input, or folder for several (a trailing / makes it a folder); with --preview, "
+        "the folder for the stills (default: NAME_colorized.EXT, or NAME_preview/, beside each input)",
+        DEFAULT_SUFFIX,
+    )
+    options.add_existing_output_options(parser, "colorize again films whose output exists")
     span = parser.add_argument_group("what to colorize")
     span.add_argument("--start", type=time_position, metavar="TIME", help="begin here: seconds (90.5) or a timecode (1:30.5, 0:01:30)")
     span.add_argument("--end", type=time_position, metavar="TIME", help="stop here (same forms as --start)")
@@ -70,20 +75,28 @@ def main(argv=None, prog: str | None = None) -> int:
         audio=args.audio, smoothing=args.smooth_strength if args.smooth else 0.0,
     )
     if args.preview:
-        pairs = [(source, preview_folder(source, args.output)) for source in args.input]
+        pairs = [(source, preview_folder(source, None if args.output is None else Path(args.output))) for source in args.input]
+        plan = sort_outputs(pairs, args.overwrite, folders=True)
         check_options(settings, [])
-        colorizer = options.colorizer_from_args(args)
-        results = preview_videos(colorizer, pairs, settings, args.preview, args.quiet)
     else:
-        pairs = plan_outputs(args.input, args.output, args.suffix)
-        check_options(settings, [destination for _, destination in pairs])
-        colorizer = options.colorizer_from_args(args)
-        results = colorize_videos(colorizer, pairs, settings, args.quiet)
-    failed = sum(result.status == "failed" for result in results)
+        plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix), args.overwrite)
+        check_options(settings, [destination for _, destination in plan.todo])
+    options.report_output_plan(plan)
+    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    if colorizer is None:
+        results = []
+    elif args.preview:
+        results = preview_videos(colorizer, plan.todo, settings, args.preview, args.quiet)
+    else:
+        results = colorize_videos(colorizer, plan.todo, settings, args.quiet)
+    failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
     damaged = sum(bool(result.problems) for result in results)
+    backend = f" (backend: {colorizer.device})" if colorizer else ""
+    skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
     options.log.log(
-        logging.WARNING if failed or damaged else logging.INFO,
-        "%d done (%d with problems), %d failed (backend: %s)", len(results) - failed, damaged, failed, colorizer.device,
+        logging.WARNING if failed or damaged or plan.existing else logging.INFO,
+        "%d done (%d with problems)%s, %d failed%s",
+        len(results) + len(plan.impossible) - failed, damaged, skipped, failed, backend,
     )
     return options.EXIT_SOME_FAILED if failed or damaged else options.EXIT_OK
 

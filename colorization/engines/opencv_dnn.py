@@ -97,22 +97,23 @@ class CaffeEngine(OpenCVEngine):
     def __init__(self, files: ModelFiles, scale: float, backend: str = "cpu"):
         if not caffe_importer_available():
             raise ColorizationError(OPENCV5_MESSAGE.format(version=cv2.__version__))
+        points = load_points(files.points.path)
         try:
             net = cv2.dnn.readNetFromCaffe(str(files.prototxt.path), str(files.caffemodel.path))
+            layer_names = set(net.getLayerNames())
+            missing = [layer for layer in (OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER) if layer not in layer_names]
+            if not missing:  # getLayer creates the layers: a misspelt type fails here
+                net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))]
+                net.getLayer(net.getLayerId(SCALE_LAYER)).blobs = [np.full((1, points.shape[0]), scale, np.float32)]
         except cv2.error as error:
             raise ModelFileError(
                 f"OpenCV could not read {display_path(files.prototxt.path)} with {display_path(files.caffemodel.path)} "
                 f"({error_reason(error)}): check both files belong to the colorization model"
             ) from None
-        layer_names = set(net.getLayerNames())
-        for required in (OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER):
-            if required not in layer_names:
-                raise ModelFileError(
-                    f"{display_path(files.prototxt.path)} has no layer {required!r}: it is not a colorization model prototxt"
-                )
-        points = load_points(files.points.path)
-        net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))]
-        net.getLayer(net.getLayerId(SCALE_LAYER)).blobs = [np.full((1, points.shape[0]), scale, np.float32)]
+        if missing:
+            raise ModelFileError(
+                f"{display_path(files.prototxt.path)} has no layer {missing[0]!r}: it is not a colorization model prototxt"
+            )
         self.bind(net, backend)
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:

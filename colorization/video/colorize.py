@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import atomic_output
+from ..atomic import atomic_output, remove_abandoned_temporaries
 from ..engines.base import error_reason
-from ..errors import VideoError
+from ..errors import ImageError, OutputError, VideoError
 from ..image_io import write_image
+from ..outputs import create_parent
 from ..paths import display_path
 from ..pipeline import Colorizer
 from ..progress import progress_bar
@@ -101,7 +102,9 @@ def colorize_video(
     result = VideoResult(source, destination, audio=audio.description)
     smoother = TemporalSmoother(options.smoothing)
     independent, output = FlickerMeter(), FlickerMeter()
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    create_parent(destination)
+    for temporary in remove_abandoned_temporaries(destination.parent, [destination]):
+        log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
     with atomic_output(destination) as temporary, VideoReader(info, start, duration) as reader, \
             VideoWriter(info, temporary, destination, options, audio, start, duration) as writer, \
             progress_bar(expected, "frame", display_path(source), quiet) as progress:
@@ -155,7 +158,7 @@ def preview_video(
     info = probe(source)
     start, duration, expected = resolve_span(info, options.start, options.end)
     result = PreviewResult(source, folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    create_parent(folder / still_name(source.stem, start))
     total = None if expected is None else int(expected / info.rate / every) + 1
     with VideoReader(info, start, duration, still_every=every) as reader, \
             progress_bar(total, "still", display_path(source), quiet) as progress:
@@ -176,7 +179,7 @@ def colorize_each(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], "
     for source, destination in pairs:
         try:
             result = work(source, destination)
-        except VideoError as error:
+        except (VideoError, OutputError, ImageError) as error:
             log.error("error: %s", error)
             results.append(failed(source, destination, str(error)))
             continue

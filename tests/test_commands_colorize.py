@@ -120,3 +120,94 @@ def test_single_input_into_existing_folder(picture, dominant_model, tmp_path):
     result = run_colorize("-i", picture, "-o", folder, *model_arguments(dominant_model))
     assert result.returncode == 0, result.stderr
     assert [p.name for p in folder.iterdir()] == ["grandpa_colorized.jpg"]
+
+
+def test_several_files_after_one_i_and_repeats(picture, dominant_model, tmp_path):
+    second, third = (put_grey(tmp_path / name) for name in ("b.png", "c.png"))
+    result = run_colorize("-i", picture, second, "-i", third, *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    assert all(path.with_name(f"{path.stem}_colorized{path.suffix}").is_file() for path in (picture, second, third))
+    assert result.stderr == "3 colorized, 0 failed (backend: CPU)\n"
+
+
+def put_grey(path, value=120):
+    cv2.imwrite(str(path), np.full((30, 40), value, np.uint8))
+    return path
+
+
+def test_trailing_slash_makes_a_new_folder_for_one_input(picture, dominant_model, tmp_path):
+    result = run_colorize("-i", picture, "-o", f"{tmp_path / 'new_folder'}/", *model_arguments(dominant_model))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new_folder" / "grandpa_colorized.jpg").is_file()
+
+
+def test_existing_output_is_kept_unless_overwrite(picture, dominant_model):
+    output = picture.with_name("grandpa_colorized.jpg")
+    output.write_bytes(b"kept")
+    result = run_colorize("-i", picture, *model_arguments(dominant_model))
+    assert result.returncode == 0 and output.read_bytes() == b"kept"
+    assert "skipped" in result.stderr and "--overwrite" in result.stderr
+    assert result.stderr.splitlines()[-1] == "0 colorized, 1 skipped (output exists), 0 failed"
+    result = run_colorize("-i", picture, "--overwrite", *model_arguments(dominant_model))
+    assert result.returncode == 0 and output.read_bytes()[:2] == b"\xff\xd8"
+    assert run_colorize("--help").stdout.count("--skip-existing") >= 1
+
+
+@pytest.mark.parametrize("output", ["file.png/sub/", "file.png/sub/out.png"])
+def test_output_folder_that_cannot_be_created_fails_before_the_model_loads(picture, tmp_path, output):
+    (tmp_path / "file.png").write_bytes(b"a file")
+    # No model files at all: the impossible output must be reported without loading one.
+    result = run_colorize("-i", picture, "-o", f"{tmp_path}/{output}", "--model-dir", tmp_path / "no-models", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    shown = output if output.endswith(".png") else output + "grandpa_colorized.jpg"
+    assert result.stderr.splitlines() == [f"error: {shown}: cannot create its folder, file.png is a file", "0 colorized, 1 failed"]
+
+
+def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done(picture, dominant_model, tmp_path, monkeypatch):
+    from colorization import image_files
+    from colorization.commands import colorize as colorize_command
+    from colorization.commands import options
+
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self.name == "refused":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    second = put_grey(tmp_path / "b.png")
+    pairs = [(picture, tmp_path / "refused" / "a.jpg"), (second, tmp_path / "fine" / "b.png")]
+    results = image_files.colorize_files(options.colorizer_from_args(
+        colorize_command.build_parser().parse_args(["-i", str(picture), *model_arguments(dominant_model)])), pairs)
+    assert [result.status for result in results] == ["failed", "done"]
+    assert results[0].reason.endswith("a.jpg: cannot create its folder (Permission denied)")
+
+
+def test_gif_gives_a_png_and_an_animated_one_is_refused(dominant_model, tmp_path):
+    from PIL import Image
+
+    still, animated = tmp_path / "old.gif", tmp_path / "anim.gif"
+    Image.fromarray(np.full((20, 30), 90, np.uint8)).save(still)
+    frames = [Image.fromarray(np.full((20, 30), value, np.uint8)) for value in (40, 240)]
+    frames[0].save(animated, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    result = run_colorize("-i", still, animated, *model_arguments(dominant_model))
+    assert result.returncode == 1
+    assert tmp_path.joinpath("old_colorized.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(tmp_path.glob("anim_colorized*"))
+    assert "anim.gif is animated (2 frames)" in result.stderr
+
+
+def test_a_link_to_itself_is_one_line(dominant_model, tmp_path):
+    (tmp_path / "self.jpg").symlink_to("self.jpg")
+    result = run_colorize("-i", tmp_path / "self.jpg", *model_arguments(dominant_model))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {tmp_path / 'self.jpg'}: cannot read (Too many levels of symbolic links)"
+    ]
+
+
+def test_max_pixels_flag(picture, dominant_model):
+    result = run_colorize("-i", picture, "--max-pixels", "1000", *model_arguments(dominant_model))
+    assert result.returncode == 1 and "above the limit" in result.stderr and "--max-pixels" in result.stderr
+    assert run_colorize("-i", picture, "--max-pixels", "0", *model_arguments(dominant_model)).returncode == 0
