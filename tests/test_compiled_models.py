@@ -95,3 +95,54 @@ def test_only_the_most_recently_used_compiled_models_are_kept(dominant_model, bu
 def compiled_graph_path(model: dict, temperature: float):
     files = ModelFiles.resolve(**model)
     return files.caffemodel.path.parent / compiled_models.compiled_name(files, 224, compiled_models.cache_key(files, 1 / temperature, 224))
+
+
+@pytest.fixture
+def no_full_hash(monkeypatch):
+    """A start with nothing changed never reads the weights through: SHA-256 is for --verify and fetching."""
+    from colorization import fetch, model_files
+
+    def refuse(path, *arguments):
+        pytest.fail(f"hashed {path} on a start")
+
+    monkeypatch.setattr(model_files, "sha256_of", refuse)
+    monkeypatch.setattr(fetch, "sha256_of", refuse)
+
+
+def test_a_start_with_nothing_changed_reads_no_weights_through(dominant_model, build_counter, no_full_hash):
+    Colorizer.load(**dominant_model, engine="onnx")
+    Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 1
+
+
+def test_touched_weights_are_compiled_again(dominant_model, build_counter, no_full_hash):
+    import os
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    caffemodel = dominant_model["caffemodel"]
+    status = caffemodel.stat()
+    os.utime(caffemodel, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
+    Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 2
+
+
+def test_weights_replaced_by_another_file_of_the_same_size_and_time_are_compiled_again(
+    dominant_model, build_counter, release_points, tmp_path
+):
+    import os
+
+    from tests.support.tiny_model import write_tiny_model
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    caffemodel = dominant_model["caffemodel"]
+    before = caffemodel.stat()
+    bias = np.full(313, -5.0, np.float32)
+    bias[np.flatnonzero((release_points == (-30, 40)).all(axis=1))[0]] = 20.0
+    other = write_tiny_model(tmp_path / "other", bias, release_points)["caffemodel"]
+    assert other.stat().st_size == before.st_size
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(other, caffemodel)  # a new inode under the old name, with the old size and modification time
+    colorizer = Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 2
+    ab = colorizer.engine.forward(np.zeros((1, 1, 224, 224), np.float32))
+    np.testing.assert_allclose(ab[0, :, 0, 0], [-30, 40], atol=1e-3)

@@ -98,7 +98,7 @@ def main(argv=None, prog: str | None = None) -> int:
         workers=args.workers,
         batch_size=args.batch_size,
     )
-    summary = colorize_folder(settings, lambda: options.colorizer_from_args(args), quiet=args.quiet)
+    summary = colorize_folder(settings, lambda: options.colorizer_from_args(args, workload="batch"), quiet=args.quiet)
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
     if summary.count("interrupted"):

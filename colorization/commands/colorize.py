@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 from ..image_files import colorize_files
@@ -25,12 +26,16 @@ def build_parser(prog: str | None = None):
 
 
 def main(argv=None, prog: str | None = None) -> int:
+    imports = options.seconds_since_process_start()
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     options.configure_logging(args)
     pairs = plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS)
-    colorizer = options.colorizer_from_args(args)
+    started = time.perf_counter()
+    colorizer = options.colorizer_from_args(args, workload=len(pairs))
+    load = time.perf_counter() - started
     results = colorize_files(colorizer, pairs, args.compare)
+    options.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == "done"])
     failed = sum(result.status == "failed" for result in results)
     options.log.log(
         logging.WARNING if failed else logging.INFO,

@@ -65,7 +65,7 @@ def main(argv=None, prog: str | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     photos = find_photos(args.folder, args.recursive)[: args.limit]
-    colorizer = options.colorizer_from_args(args)
+    colorizer = options.colorizer_from_args(args, workload=max(1, len(photos)))
     scores, failed = [], 0
     with progress_bar(len(photos), "photo", "evaluating", args.quiet) as bar:
         for path in photos:

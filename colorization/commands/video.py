@@ -73,12 +73,12 @@ def main(argv=None, prog: str | None = None) -> int:
     if args.preview:
         pairs = [(source, preview_folder(source, args.output)) for source in args.input]
         check_options(settings, [])
-        colorizer = options.colorizer_from_args(args)
+        colorizer = options.colorizer_from_args(args, workload="batch")
         results = preview_videos(colorizer, pairs, settings, args.preview, args.quiet)
     else:
         pairs = plan_outputs(args.input, args.output, args.suffix)
         check_options(settings, [destination for _, destination in pairs])
-        colorizer = options.colorizer_from_args(args)
+        colorizer = options.colorizer_from_args(args, workload="video")
         results = colorize_videos(colorizer, pairs, settings, args.quiet)
     failed = sum(result.status == "failed" for result in results)
     damaged = sum(bool(result.problems) for result in results)
