@@ -6,6 +6,7 @@ the few most recently used are kept.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -62,6 +63,11 @@ def compiled_name(files: ModelFiles, size: int, key: str) -> str:
     return f"{files.caffemodel.path.stem}.{size}px.{key[:16]}.onnx"
 
 
+def runtime_copy_path(path: Path, runtime: str, key: str) -> Path:
+    """Where a runtime keeps its own optimized form of the compiled model `path`; it goes when `path` goes."""
+    return path.with_name(f"{path.stem}.{runtime}-{key[:16]}.onnx")
+
+
 def mark_used(path: Path) -> None:
     """Set the access time (kept apart from the build time, the modification time) for `remove_least_recently_used`."""
     try:
@@ -83,10 +89,11 @@ def remove_least_recently_used(directory: Path, stem: str) -> None:
         except OSError:
             continue
     for _, path in sorted(compiled, reverse=True)[KEEP_COMPILED:]:
-        try:
-            path.unlink()
-        except OSError:
-            continue
+        for removed in [path, *directory.glob(f"{glob.escape(path.stem)}.*-*.onnx")]:
+            try:
+                removed.unlink()
+            except OSError:
+                continue
         log.info("removed the least recently used compiled model %s", display_path(path))
 
 

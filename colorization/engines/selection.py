@@ -6,6 +6,7 @@ beside the compiled model so that later runs load only the one that suits their 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -19,15 +20,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..atomic import write_bytes_atomically
-from ..compiled_models import compiled_model
+from ..atomic import atomic_output, write_bytes_atomically
+from ..compiled_models import compiled_model, runtime_copy_path
 from ..errors import ColorizationError
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import ModelFiles
 from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
-from .base import Engine
+from .base import Engine, error_reason
 from .opencv_dnn import CaffeEngine, OnnxEngine, caffe_importer_available, cuda_available, opencl_available
 
 log = logging.getLogger("colorization")
@@ -174,6 +175,33 @@ def milliseconds_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def onnxruntime_optimized(path: Path) -> Path:
+    """ONNX Runtime's optimized form of the compiled model, saved beside it the first time: loading it skips the
+    graph optimisation that is most of ONNX Runtime's load. Its blocked layers suit this processor and this ONNX
+    Runtime only, hence the key; where it cannot be made, the compiled model itself."""
+    onnxruntime = ort.import_onnxruntime()
+    key = hashlib.sha256(json.dumps([onnxruntime.__version__, processor_name(), platform.machine()]).encode()).hexdigest()
+    optimized = runtime_copy_path(path, "onnxruntime", key)
+    if optimized.is_file():
+        return optimized
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        with atomic_output(optimized) as temporary:
+            options.optimized_model_filepath = str(temporary)
+            onnxruntime.InferenceSession(str(path), options, providers=[ort.CPU_PROVIDER])
+    except Exception as error:  # ONNX Runtime raises its own exception types; the plain compiled model still runs
+        log.info("ONNX Runtime could not save its optimized model (%s): loading the compiled one", error_reason(error))
+        return path
+    return optimized
+
+
+def load_compiled(name: str, path: Path, size: int, backend: str) -> Engine:
+    """The engine `name` on the compiled model (for ONNX Runtime on the CPU, its optimized form)."""
+    model = onnxruntime_optimized(path) if name == "onnxruntime" and backend == "cpu" else path
+    return ENGINES[name](model, size, backend)
+
+
 def measure_engines(path: Path, size: int, backend: str, candidates: tuple[str, ...]) -> tuple[dict[str, Engine], dict[str, EngineCost]]:
     """Each candidate loaded and timed: its load, its first forward, then the median of interleaved rounds of
     forwards, so that a burst of other work on the machine falls on every engine alike."""
@@ -181,7 +209,7 @@ def measure_engines(path: Path, size: int, backend: str, candidates: tuple[str, 
     engines, load, first = {}, {}, {}
     for name in candidates:
         started = time.perf_counter()
-        engines[name] = ENGINES[name](path, size, backend)
+        engines[name] = load_compiled(name, path, size, backend)
         load[name] = milliseconds_since(started)
         started = time.perf_counter()
         engines[name].forward(sample)
@@ -330,7 +358,7 @@ def chosen_engine(path: Path, size: int, backend: str, candidates: tuple[str, ..
         costs = median_costs(record.measurements)
         name = cheapest(costs, pictures)
         started = time.perf_counter()
-        engine = ENGINES[name](path, size, backend)
+        engine = load_compiled(name, path, size, backend)
         times = ForwardTimes(engine, time.perf_counter() - started)
     else:
         started = time.perf_counter()
@@ -399,4 +427,4 @@ def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, siz
         return CaffeEngine(files, scale, opencv_backend_for(requested))
     if len(candidates) > 1:
         return chosen_engine(path, size, backend, candidates, workload)
-    return ENGINES[candidates[0]](path, size, backend)
+    return load_compiled(candidates[0], path, size, backend)
