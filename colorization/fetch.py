@@ -106,6 +106,13 @@ def mirror_location(mirror: str, release: ReleaseFile) -> str:
     return str(Path(mirror).expanduser() / release.name)
 
 
+def progress_bar(*arguments, **options):
+    """colorization.progress's bar, imported by the first fetch that shows one (tqdm is no part of a start)."""
+    from .progress import progress_bar as bar
+
+    return bar(*arguments, **options)
+
+
 def human_size(size: int) -> str:
     if size < 1024:
         return f"{size} bytes"
@@ -187,8 +194,7 @@ class Fetcher:
         self.directory = Path(directory)
         self.settings = settings
         self.quiet = quiet
-        # requests and tqdm are imported by the fetch that needs them: a start with the files in place never does.
-        import requests
+        import requests  # here, not at the top: a start with the files in place imports neither it nor tqdm
 
         self.session = requests.Session()
         user_agent = f"zhang-colorization-fetch (python-requests {requests.__version__})"
@@ -239,8 +245,6 @@ class Fetcher:
         return None
 
     def progress(self, release: ReleaseFile, initial: int):
-        from .progress import progress_bar
-
         return progress_bar(release.size, "B", release.name, self.quiet, unit_scale=True, unit_divisor=1024, initial=initial)
 
     def copy(self, source: Path, release: ReleaseFile, part: Path) -> None:

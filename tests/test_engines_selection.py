@@ -289,3 +289,23 @@ def test_unknown_engine_or_backend_is_refused(dominant_model):
         Colorizer.load(**dominant_model, engine="tensorrt")
     with pytest.raises(ColorizationError, match="unknown backend 'tpu'"):
         Colorizer.load(**dominant_model, engine="onnxruntime", backend="tpu")
+
+
+def test_a_cached_photo_start_imports_no_downloader_progress_bar_or_onnx(dominant_model, tmp_path, photos):
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+    from tests.support.tiny_model import model_arguments
+
+    picture = tmp_path / "photo.png"
+    cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
+    Colorizer.load(**dominant_model, workload="photo")  # compiled and measured: what follows is a cached start
+    script = (
+        "import sys\nfrom colorization.commands import colorize\n"
+        f"assert colorize.main({['-i', str(picture), *model_arguments(dominant_model)]!r}) == 0\n"
+        "print(sorted(name for name in ('requests', 'tqdm', 'onnx', 'urllib3') if name in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
