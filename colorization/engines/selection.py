@@ -45,7 +45,7 @@ MEASURED_ROUNDS = 3
 """Forwards of each engine after its first, interleaved, whose median is its per-picture cost."""
 KEPT_MEASUREMENTS = 5
 DISAGREEMENT = 2.0
-"""How many times slower (or faster) than measured a run's own forwards may be before the engines are measured again."""
+"""How many times slower than measured a run's own forwards may be before they can ask for a new measurement."""
 STEADY_SAMPLE = 5
 """Forwards after the first whose median a run compares with the measured per-picture cost."""
 WORKLOAD_PICTURES = {"photo": 1, "batch": 100, "video": 1000, "server": math.inf}
@@ -262,7 +262,6 @@ class EngineChoiceRecord:
         self.path = path.parent / ENGINE_CHOICE_FILE
         self.model = path
         self.description = machine_description(path, candidates)
-        self.candidates = candidates
         record = read_records(self.path).get(self.description)
         self.measurements = recorded_measurements(record, candidates)
         self.remeasure = record.get("remeasure") if isinstance(record, dict) else ""
@@ -294,8 +293,7 @@ class ForwardTimes:
     """An engine's forwards in this process, timed where they run (its methods wrapped on the instance, so it keeps
     its type): for -v's start-up breakdown, and to check the engine measurement against what really happens."""
 
-    def __init__(self, engine: Engine, load_seconds: float, first_done: bool = False):
-        self.load_seconds = load_seconds
+    def __init__(self, engine: Engine, first_done: bool = False):
         self.first_done = first_done
         """True when the first forward ran while loading (measuring the engines), so none here is the first."""
         self.seconds: list[float] = []
@@ -361,18 +359,16 @@ def chosen_engine(path: Path, size: int, backend: str, candidates: tuple[str, ..
     if record.measurements and not record.remeasure:
         costs = median_costs(record.measurements)
         name = cheapest(costs, pictures)
-        started = time.perf_counter()
         engine = load_compiled(name, path, size, backend)
-        times = ForwardTimes(engine, time.perf_counter() - started)
+        times = ForwardTimes(engine)
     else:
-        started = time.perf_counter()
         engines, measured = measure_engines(path, size, backend, candidates)
         record.add(measured)
         costs = median_costs(record.measurements)
         name = cheapest(costs, pictures)
         engine = engines.pop(name)
         engines.clear()
-        times = ForwardTimes(engine, time.perf_counter() - started, first_done=True)
+        times = ForwardTimes(engine, first_done=True)
     count = "an open-ended run" if math.isinf(pictures) else f"{pictures:g} picture{'s' if pictures != 1 else ''}"
     kind = f" ({workload})" if isinstance(workload, str) else ""
     log.info(
@@ -401,10 +397,9 @@ def load_engine(
         raise ColorizationError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     expected_pictures(workload)
     files.check()
-    started = time.perf_counter()
     loaded = build_engine(files, engine, backend, scale, size, workload)
     if not hasattr(loaded, "forward_times"):
-        ForwardTimes(loaded, time.perf_counter() - started)
+        ForwardTimes(loaded)
     log.info("engine: %s", loaded.description)
     return loaded
 
