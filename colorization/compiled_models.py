@@ -1,11 +1,12 @@
 """The cache of compiled models: each Caffe model and option set translated to ONNX once (a few seconds) and reused.
 
 A compiled file lives beside the caffemodel (or in a per-user cache when that folder is read-only), named by a hash
-of the sources and the options, so a different temperature, size or source file gets its own, and only the few most
-recently used are kept.
+of the sources' identity and the options, so a different temperature, size or source file gets its own, and only
+the few most recently used are kept.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from .atomic import write_bytes_atomically
 from .caffe_format import first, parse_prototxt, read_caffemodel
 from .errors import ModelFileError
 from .model import OUTPUT_LAYER, SCALE_LAYER
-from .model_files import ModelFiles, fetch_command, load_points, sha256_of, user_cache_dir
+from .model_files import ModelFiles, fetch_command, load_points, user_cache_dir
 from .onnx_convert import ConversionError, convert
 from .paths import display_path
 
@@ -30,12 +31,21 @@ CACHE_ENV = "COLORIZE_CACHE_DIR"
 KEEP_COMPILED = 4
 
 
+def file_identity(path: Path) -> list[int]:
+    """What tells this file's bytes apart without reading them: size, modification time (ns) and which file it is
+    (device and inode), as `make` would. Reading the 129 MB weights on every start would cost more than the rest of
+    the start-up; a file rewritten in place, or replaced by another of the same size, changes its time or inode."""
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns, status.st_dev, status.st_ino]
+
+
 def cache_key(files: ModelFiles, scale: float, size: int) -> str:
+    """The compiled model's key: the sources' identity (the full SHA-256 is for --verify and fetching) and options."""
     description = {
         "converter": CONVERTER_VERSION,
-        "prototxt": sha256_of(files.prototxt.path),
-        "caffemodel": sha256_of(files.caffemodel.path),
-        "points": sha256_of(files.points.path),
+        "prototxt": file_identity(files.prototxt.path),
+        "caffemodel": file_identity(files.caffemodel.path),
+        "points": file_identity(files.points.path),
         "scale": float(scale).hex(),
         "size": size,
     }
@@ -51,6 +61,11 @@ def cache_directories(files: ModelFiles) -> list[Path]:
 
 def compiled_name(files: ModelFiles, size: int, key: str) -> str:
     return f"{files.caffemodel.path.stem}.{size}px.{key[:16]}.onnx"
+
+
+def runtime_copy_path(path: Path, runtime: str, key: str) -> Path:
+    """Where a runtime keeps its own optimized form of the compiled model `path`; it goes when `path` goes."""
+    return path.with_name(f"{path.stem}.{runtime}-{key[:16]}.onnx")
 
 
 def mark_used(path: Path) -> None:
@@ -74,10 +89,11 @@ def remove_least_recently_used(directory: Path, stem: str) -> None:
         except OSError:
             continue
     for _, path in sorted(compiled, reverse=True)[KEEP_COMPILED:]:
-        try:
-            path.unlink()
-        except OSError:
-            continue
+        for removed in [path, *directory.glob(f"{glob.escape(path.stem)}.*-*.onnx")]:
+            try:
+                removed.unlink()
+            except OSError:
+                continue
         log.info("removed the least recently used compiled model %s", display_path(path))
 
 

@@ -17,9 +17,8 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import requests
 
 from .errors import ModelFileError, UsageError
 from .model_files import (
@@ -36,7 +35,9 @@ from .model_files import (
     sniff_bytes,
 )
 from .paths import display_path
-from .progress import progress_bar
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("colorization")
 
@@ -45,7 +46,6 @@ MIRRORS_ONLY_ENV = "COLORIZE_MIRRORS_ONLY"
 NO_DOWNLOAD_ENV = "COLORIZE_NO_DOWNLOAD"
 MIRROR_SEPARATOR = ";"
 PART_SUFFIX = ".part"
-USER_AGENT = f"zhang-colorization-fetch (python-requests {requests.__version__})"
 GONE_STATUSES = {401: "unauthorized", 403: "forbidden", 404: "not found", 410: "gone"}
 
 
@@ -106,6 +106,13 @@ def mirror_location(mirror: str, release: ReleaseFile) -> str:
     return str(Path(mirror).expanduser() / release.name)
 
 
+def progress_bar(*arguments, **options):
+    """colorization.progress's bar, imported by the first fetch that shows one (tqdm is no part of a start)."""
+    from .progress import progress_bar as bar
+
+    return bar(*arguments, **options)
+
+
 def human_size(size: int) -> str:
     if size < 1024:
         return f"{size} bytes"
@@ -120,6 +127,8 @@ def network_failure(error: requests.RequestException, timeout: float) -> Excepti
     A host that cannot be reached at all (no name, refused, no answer) is not retried: on an offline machine every
     source fails at once instead of after minutes of pauses. Stalls and drops during a transfer are retried.
     """
+    import requests
+
     text = str(error)
     errno_reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
     reason = errno_reason.group(1).strip() if errno_reason else type(error).__name__
@@ -207,8 +216,11 @@ class Fetcher:
         self.directory = Path(directory)
         self.settings = settings
         self.quiet = quiet
+        import requests  # here, not at the top: a start with the files in place imports neither it nor tqdm
+
         self.session = requests.Session()
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+        user_agent = f"zhang-colorization-fetch (python-requests {requests.__version__})"
+        self.session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
 
     def close(self) -> None:
         self.session.close()
@@ -314,6 +326,8 @@ class Fetcher:
                 raise SourceFailed(str(mismatch)) from None
 
     def download_once(self, url: str, release: ReleaseFile, part: Path) -> None:
+        import requests
+
         offset = part.stat().st_size if part.is_file() else 0
         if offset > release.size:
             discard(part)
@@ -345,6 +359,8 @@ class Fetcher:
             self.receive(response, release, part, offset)
 
     def receive(self, response: requests.Response, release: ReleaseFile, part: Path, offset: int) -> None:
+        import requests
+
         digest = hashlib.sha256()
         if offset:
             with open(part, "rb") as earlier:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .engines import Engine, load_engine
+from .engines.selection import DEFAULT_WORKLOAD
 from .errors import ColorizationError
 from .fetch import ensure_release_files
 from .model import DEFAULT_SIZE, LightnessNormalisation, annealed_mean, annealing_scale, check_size
@@ -205,15 +206,19 @@ class Colorizer:
         download: bool = True,
         verify: bool = False,
         quiet: bool = False,
+        workload: "str | float" = DEFAULT_WORKLOAD,
     ) -> "Colorizer":
         """The one way to a ready model: resolve the files, fetch missing release files (unless `download` is
-        False), load the engine; every setting is checked before anything slow happens."""
+        False), load the engine; every setting is checked before anything slow happens.
+
+        `workload` ("photo", "batch", "video", "server" or a picture count) is what `engine="auto"` weighs: for one
+        photo the engine that starts soonest, for many the one with the fastest forward."""
         colour = ColourSettings.of(upsample, saturation, conversion)
         scale = annealing_scale(temperature)
         check_size(size)
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
         ensure_release_files(files, download=download, verify=verify, quiet=quiet)
-        network = load_engine(files, engine, backend, scale, size)
+        network = load_engine(files, engine, backend, scale, size, workload)
         return cls(network, load_points(files.points.path), scale, size, colour)
 
     @property

@@ -21,7 +21,12 @@ def build_counter(monkeypatch):
 
 
 def compiled_files(model: dict) -> list:
-    return sorted(model["caffemodel"].parent.glob("*.onnx"))
+    """The compiled models (without the runtimes' optimized copies of them)."""
+    return sorted(path for path in model["caffemodel"].parent.glob("*.onnx") if "-" not in path.name)
+
+
+def runtime_copies(model: dict) -> list:
+    return sorted(path for path in model["caffemodel"].parent.glob("*.onnxruntime-*.onnx"))
 
 
 def test_compiled_once_beside_the_caffemodel_and_reused(dominant_model, build_counter):
@@ -65,7 +70,7 @@ def test_annealing_scale_is_baked_into_the_graph(dominant_model, temperature, sc
 def test_cache_folder_can_be_chosen(dominant_model, tmp_path, monkeypatch):
     monkeypatch.setenv(compiled_models.CACHE_ENV, str(tmp_path / "cache"))
     Colorizer.load(**dominant_model, engine="onnxruntime")
-    assert len(list((tmp_path / "cache").glob("tiny.224px.*.onnx"))) == 1
+    assert len(list((tmp_path / "cache").glob("tiny.224px.????????????????.onnx"))) == 1
     assert compiled_files(dominant_model) == []
 
 
@@ -95,3 +100,98 @@ def test_only_the_most_recently_used_compiled_models_are_kept(dominant_model, bu
 def compiled_graph_path(model: dict, temperature: float):
     files = ModelFiles.resolve(**model)
     return files.caffemodel.path.parent / compiled_models.compiled_name(files, 224, compiled_models.cache_key(files, 1 / temperature, 224))
+
+
+@pytest.fixture
+def no_full_hash(monkeypatch):
+    """A start with nothing changed never reads the weights through: SHA-256 is for --verify and fetching."""
+    from colorization import fetch, model_files
+
+    def refuse(path, *arguments):
+        pytest.fail(f"hashed {path} on a start")
+
+    monkeypatch.setattr(model_files, "sha256_of", refuse)
+    monkeypatch.setattr(fetch, "sha256_of", refuse)
+
+
+def test_a_start_with_nothing_changed_reads_no_weights_through(dominant_model, build_counter, no_full_hash):
+    Colorizer.load(**dominant_model, engine="onnx")
+    Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 1
+
+
+def test_touched_weights_are_compiled_again(dominant_model, build_counter, no_full_hash):
+    import os
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    caffemodel = dominant_model["caffemodel"]
+    status = caffemodel.stat()
+    os.utime(caffemodel, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
+    Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 2
+
+
+def test_weights_replaced_by_another_file_of_the_same_size_and_time_are_compiled_again(
+    dominant_model, build_counter, release_points, tmp_path
+):
+    import os
+
+    from tests.support.tiny_model import write_tiny_model
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    caffemodel = dominant_model["caffemodel"]
+    before = caffemodel.stat()
+    bias = np.full(313, -5.0, np.float32)
+    bias[np.flatnonzero((release_points == (-30, 40)).all(axis=1))[0]] = 20.0
+    other = write_tiny_model(tmp_path / "other", bias, release_points)["caffemodel"]
+    assert other.stat().st_size == before.st_size
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(other, caffemodel)  # a new inode under the old name, with the old size and modification time
+    colorizer = Colorizer.load(**dominant_model, engine="onnx")
+    assert len(build_counter) == 2
+    ab = colorizer.engine.forward(np.zeros((1, 1, 224, 224), np.float32))
+    np.testing.assert_allclose(ab[0, :, 0, 0], [-30, 40], atol=1e-3)
+
+
+
+@pytest.fixture
+def onnxruntime_loads(monkeypatch) -> list:
+    """The model file each ONNX Runtime engine is made with."""
+    from colorization.engines import selection
+    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+
+    paths = []
+    monkeypatch.setitem(selection.ENGINES, "onnxruntime", lambda path, *arguments: paths.append(path) or OnnxRuntimeEngine(path, *arguments))
+    return paths
+
+
+def test_onnxruntime_runs_its_own_optimized_copy_made_once(dominant_model, onnxruntime_loads):
+    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+
+    colorizer = Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
+    (copy,) = runtime_copies(dominant_model)
+    (compiled,) = compiled_files(dominant_model)
+    made = copy.stat().st_mtime_ns
+    Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
+    assert onnxruntime_loads == [copy, copy] and copy.stat().st_mtime_ns == made
+    blob = np.random.default_rng(0).uniform(-50, 50, (1, 1, 224, 224)).astype(np.float32)
+    np.testing.assert_allclose(colorizer.engine.forward(blob), OnnxRuntimeEngine(compiled, 224).forward(blob), atol=1e-4)
+
+
+def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
+    Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu", temperature=0.3)
+    (copy,) = runtime_copies(dominant_model)
+    for temperature in (0.4, 0.5, 0.6, 0.7):
+        Colorizer.load(**dominant_model, engine="onnx", temperature=temperature)
+    assert len(compiled_files(dominant_model)) == compiled_models.KEEP_COMPILED and not copy.exists()
+
+
+def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(dominant_model, onnxruntime_loads, monkeypatch):
+    from colorization.engines import selection
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(selection, "atomic_output", refuse)
+    Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
+    assert onnxruntime_loads == compiled_files(dominant_model) and runtime_copies(dominant_model) == []

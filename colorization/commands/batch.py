@@ -99,7 +99,7 @@ def main(argv=None, prog: str | None = None) -> int:
         batch_size=args.batch_size,
         max_pixels=args.max_pixels,
     )
-    summary = colorize_folder(settings, lambda: options.colorizer_from_args(args), quiet=args.quiet)
+    summary = colorize_folder(settings, lambda: options.colorizer_from_args(args, workload="batch"), quiet=args.quiet)
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
     if summary.report_error:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 from ..image_files import colorize_files
 from ..image_io import WRITE_FORMATS
@@ -34,11 +36,16 @@ def build_parser(prog: str | None = None):
 
 
 def main(argv=None, prog: str | None = None) -> int:
+    imports = options.seconds_since_process_start()
     args = options.parse_arguments(build_parser(prog), argv)
     plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS), args.overwrite)
     options.report_output_plan(plan)
-    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    started = time.perf_counter()
+    colorizer = options.colorizer_from_args(args, workload=len(plan.todo)) if plan.todo else None
+    load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels) if colorizer else []
+    if colorizer:
+        options.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == "done"])
     failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
     if not args.quiet:
         backend = f" (backend: {colorizer.device})" if colorizer else ""

@@ -72,7 +72,7 @@ def main(argv=None, prog: str | None = None) -> int:
         problem = planned is not None and output_problem(planned)
         if problem:
             raise UsageError(f"{flag}: {problem}")
-    colorizer = options.colorizer_from_args(args)
+    colorizer = options.colorizer_from_args(args, workload=max(1, len(photos)))
     scores, failed = [], 0
     with progress_bar(len(photos), "photo", "evaluating", args.quiet) as bar:
         for path in photos:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import statistics
 import sys
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ import cv2
 
 from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
+from ..engines.selection import DEFAULT_WORKLOAD
 from ..errors import ColorizationError, Terminated
 from ..image_io import DEFAULT_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
@@ -208,8 +211,9 @@ def configure_logging(args: argparse.Namespace) -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
-    """The colorizer the options ask for; missing or damaged release files are fetched first (or the command is named)."""
+def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> Colorizer:
+    """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
+    or damaged release files are fetched first (or the command is named)."""
     return Colorizer.load(
         args.model_dir,
         prototxt=args.prototxt,
@@ -226,7 +230,33 @@ def colorizer_from_args(args: argparse.Namespace) -> Colorizer:
         download=not args.no_download,
         verify=args.verify,
         quiet=getattr(args, "quiet", False),
+        workload=workload,
     )
+
+
+def seconds_since_process_start() -> float | None:
+    """How long this process has run (Linux's /proc, to 10 ms), so -v can say what the imports cost; None elsewhere."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            start_ticks = int(stat.read().rpartition(")")[2].split()[19])
+            return float(uptime.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def log_start_up(imports: float | None, load: float, colorizer: Colorizer, picture_seconds: list[float]) -> None:
+    """-v's breakdown of a run: imports, model load, first forward, then per picture (the network's share beside)."""
+    times = getattr(colorizer.engine, "forward_times", None)
+    first = times.first_seconds if times else None
+    parts = [f"imports {imports:.2f} s" if imports is not None else "imports not measured here", f"model load {load:.2f} s"]
+    parts.append(f"first forward {first:.2f} s" if first is not None else "first forward during the load")
+    log.info("start-up: %s", ", ".join(parts))
+    if picture_seconds:
+        network = f", network {statistics.median(times.seconds):.2f} s" if times and times.seconds else ""
+        log.info(
+            "per picture: %.2f s (median of %d, reading to writing%s)",
+            statistics.median(picture_seconds), len(picture_seconds), network,
+        )
 
 
 def run(main, argv=None) -> int:

@@ -82,7 +82,7 @@ def main(argv=None, prog: str | None = None) -> int:
         plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix), args.overwrite)
         check_options(settings, [destination for _, destination in plan.todo])
     options.report_output_plan(plan)
-    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    colorizer = options.colorizer_from_args(args, workload="batch" if args.preview else "video") if plan.todo else None
     if colorizer is None:
         results = []
     elif args.preview:

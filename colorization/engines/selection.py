@@ -1,30 +1,34 @@
 """Which engine runs the network, and where: the one place that turns --engine and --backend into a loaded engine.
 
 It owns the fallback rule (a backend this machine lacks is said once, and the CPU runs instead) and, for
-`--engine auto` on the CPU, the timing of the candidate engines, remembered beside the compiled model so that later
-runs load only the winner.
+`--engine auto` on the CPU, the timing of the candidate engines (load, first forward, later forwards), remembered
+beside the compiled model so that later runs load only the one that suits their work: one photo, a folder, a film.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
 import platform
+import statistics
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..atomic import write_bytes_atomically
-from ..compiled_models import compiled_model
+from ..atomic import atomic_output, write_bytes_atomically
+from ..compiled_models import compiled_model, runtime_copy_path
 from ..errors import ColorizationError
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import ModelFiles
 from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
-from .base import Engine
+from .base import Engine, error_reason
 from .opencv_dnn import CaffeEngine, OnnxEngine, caffe_importer_available, cuda_available, opencl_available
 
 log = logging.getLogger("colorization")
@@ -38,6 +42,17 @@ NO_OPENCV_CUDA = "this OpenCV build has no CUDA DNN backend or no GPU is visible
 NO_ORT_CUDA = "this ONNX Runtime has no CUDA provider (pip install onnxruntime-gpu)"
 ENGINE_CHOICE_FILE = "engine-choice.json"
 MEASURED_ROUNDS = 3
+"""Forwards of each engine after its first, interleaved, whose median is its per-picture cost."""
+KEPT_MEASUREMENTS = 5
+DISAGREEMENT = 2.0
+"""How many times slower than measured a run's own forwards may be before they can ask for a new measurement."""
+STEADY_SAMPLE = 5
+"""Forwards after the first whose median a run compares with the measured per-picture cost."""
+WORKLOAD_PICTURES = {"photo": 1, "batch": 100, "video": 1000, "server": math.inf}
+"""How many pictures each kind of run expects to put through the engine it loads: for one photo the start-up
+(load and first forward) is most of the time, for a folder or a film the per-picture cost decides."""
+DEFAULT_WORKLOAD = "server"
+"""A Colorizer made by a program is loaded once and used for many pictures."""
 
 
 def fall_back_to_cpu(requested: str, *reasons: str) -> str:
@@ -72,7 +87,7 @@ def onnxruntime_backend_for(requested: str) -> str:
 
 def auto_candidates(requested: str) -> tuple[tuple[str, ...], str]:
     """The engines that can be fastest for the backend asked for, and the backend to give them; where there are
-    two, `fastest_engine` times them on this machine.
+    two, `chosen_engine` picks by their times on this machine.
 
     On the CPU, which of ONNX Runtime and cv2.dnn wins depends on the processor, hence the timing. ONNX Runtime is
     the pip-installable way onto an NVIDIA GPU; a CUDA build of OpenCV runs the compiled model too (and has FP16);
@@ -122,18 +137,94 @@ def machine_description(path: Path, candidates: tuple[str, ...]) -> str:
     }, sort_keys=True)
 
 
-def median_forward_milliseconds(engines: dict, size: int) -> dict[str, float]:
-    """Interleaved rounds after one warm-up each, so a burst of other work on the machine falls on every engine."""
+@dataclass(frozen=True)
+class EngineCost:
+    """What one engine costs here, in milliseconds: loading the compiled model, its first forward (cv2.dnn prepares
+    its Winograd weights then) and each forward after it."""
+
+    load: float
+    first: float
+    steady: float
+
+    def total(self, pictures: float) -> float:
+        return math.inf if math.isinf(pictures) else self.load + self.first + (pictures - 1) * self.steady
+
+    def summary(self, pictures: float) -> str:
+        total = "" if math.isinf(pictures) else f"{self.total(pictures) / 1000:.2f} s = "
+        return f"{total}load {self.load:.0f} + first {self.first:.0f} + {self.steady:.0f} ms per later picture"
+
+
+def expected_pictures(workload: "str | float") -> float:
+    """How many pictures a command will put through the engine it loads (see WORKLOAD_PICTURES)."""
+    if isinstance(workload, str):
+        if workload not in WORKLOAD_PICTURES:
+            raise ColorizationError(f"unknown workload {workload!r}: choose one of {', '.join(WORKLOAD_PICTURES)} or a picture count")
+        return WORKLOAD_PICTURES[workload]
+    if not workload >= 1:
+        raise ColorizationError(f"a workload of {workload!r} pictures: give at least 1")
+    return float(workload)
+
+
+def cheapest(costs: dict[str, EngineCost], pictures: float) -> str:
+    """The engine that puts `pictures` pictures through soonest, start-up included; for an open-ended run (a server)
+    the one with the fastest forward."""
+    return min(costs, key=lambda name: (costs[name].total(pictures), costs[name].steady))
+
+
+def milliseconds_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def onnxruntime_optimized(path: Path) -> Path:
+    """ONNX Runtime's optimized form of the compiled model, saved beside it the first time: loading it skips the
+    graph optimisation that is most of ONNX Runtime's load. Its blocked layers suit this processor and this ONNX
+    Runtime only, hence the key; where it cannot be made, the compiled model itself."""
+    onnxruntime = ort.import_onnxruntime()
+    key = hashlib.sha256(json.dumps([onnxruntime.__version__, processor_name(), platform.machine()]).encode()).hexdigest()
+    optimized = runtime_copy_path(path, "onnxruntime", key)
+    if optimized.is_file():
+        return optimized
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        with atomic_output(optimized) as temporary:
+            options.optimized_model_filepath = str(temporary)
+            onnxruntime.InferenceSession(str(path), options, providers=[ort.CPU_PROVIDER])
+    except Exception as error:  # ONNX Runtime raises its own exception types; the plain compiled model still runs
+        log.info("ONNX Runtime could not save its optimized model (%s): loading the compiled one", error_reason(error))
+        return path
+    return optimized
+
+
+def model_for(name: str, path: Path, backend: str) -> Path:
+    """The file engine `name` loads for the compiled model `path`: for ONNX Runtime on the CPU, its optimized form."""
+    return onnxruntime_optimized(path) if name == "onnxruntime" and backend == "cpu" else path
+
+
+def load_compiled(name: str, path: Path, size: int, backend: str) -> Engine:
+    return ENGINES[name](model_for(name, path, backend), size, backend)
+
+
+def measure_engines(path: Path, size: int, backend: str, candidates: tuple[str, ...]) -> tuple[dict[str, Engine], dict[str, EngineCost]]:
+    """Each candidate loaded and timed: its load, its first forward, then the median of interleaved rounds of
+    forwards, so that a burst of other work on the machine falls on every engine alike."""
     sample = np.zeros((1, 1, size, size), np.float32)
-    for engine in engines.values():
-        engine.forward(sample)
-    times = {name: [] for name in engines}
+    engines, load, first = {}, {}, {}
+    models = {name: model_for(name, path, backend) for name in candidates}  # made once, not part of a load
+    for name in candidates:
+        started = time.perf_counter()
+        engines[name] = ENGINES[name](models[name], size, backend)
+        load[name] = milliseconds_since(started)
+        started = time.perf_counter()
+        engines[name].forward(sample)
+        first[name] = milliseconds_since(started)
+    later: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(MEASURED_ROUNDS):
         for name, engine in engines.items():
-            start = time.perf_counter()
+            started = time.perf_counter()
             engine.forward(sample)
-            times[name].append((time.perf_counter() - start) * 1000)
-    return {name: float(np.median(values)) for name, values in times.items()}
+            later[name].append(milliseconds_since(started))
+    return engines, {name: EngineCost(load[name], first[name], statistics.median(later[name])) for name in candidates}
 
 
 def read_records(record_path: Path) -> dict:
@@ -144,51 +235,176 @@ def read_records(record_path: Path) -> dict:
     return records if isinstance(records, dict) else {}
 
 
-def fastest_engine(path: Path, size: int, backend: str, candidates: tuple[str, ...]):
-    """The candidate engine that runs this compiled model fastest here: timed once (a few forwards each) and
-    remembered beside the compiled model (ENGINE_CHOICE_FILE; deleting it measures again)."""
-    record_path = path.parent / ENGINE_CHOICE_FILE
-    description = machine_description(path, candidates)
-    records = read_records(record_path)
-    record = records.get(description)
-    remembered = record.get("engine") if isinstance(record, dict) else None
-    if remembered in candidates:
-        log.info("engine: %s, measured the fastest here (%s)", remembered, display_path(record_path))
-        return ENGINES[remembered](path, size, backend)
-    engines = {name: ENGINES[name](path, size, backend) for name in candidates}
-    milliseconds = median_forward_milliseconds(engines, size)
-    fastest = min(milliseconds, key=milliseconds.get)
-    log.info(
-        "engine: measured one forward here: %s; %s is the fastest (remembered in %s)",
-        ", ".join(f"{name} {value:.0f} ms" for name, value in milliseconds.items()), fastest, display_path(record_path),
-    )
-    records = {
-        key: value for key, value in records.items()
-        if isinstance(value, dict) and (path.parent / str(value.get("model", ""))).is_file()
+def recorded_measurements(record, candidates: tuple[str, ...]) -> list[dict[str, EngineCost]]:
+    """The complete, well-formed measurements of a record (anything else in it is ignored, as if never measured)."""
+    measurements = []
+    for measurement in record.get("measurements", []) if isinstance(record, dict) else []:
+        try:
+            measurements.append({name: EngineCost(**measurement[name]) for name in candidates})
+        except (KeyError, TypeError):
+            continue
+    return measurements
+
+
+def median_costs(measurements: list[dict[str, EngineCost]]) -> dict[str, EngineCost]:
+    """Each engine's cost, each part the median over the measurements: one taken on a busy machine does not decide."""
+    return {
+        name: EngineCost(*(statistics.median(getattr(m[name], part) for m in measurements) for part in ("load", "first", "steady")))
+        for name in measurements[0]
     }
-    records[description] = {"engine": fastest, "model": path.name, "milliseconds": milliseconds}
-    try:
-        write_bytes_atomically(record_path, json.dumps(records, indent=1, sort_keys=True).encode())
-    except OSError as error:
-        log.info("cannot remember the engine choice in %s (%s)", display_path(record_path), error.strerror or error)
-    return engines[fastest]
+
+
+class EngineChoiceRecord:
+    """The engine measurements of one compiled model on this machine, kept beside it in ENGINE_CHOICE_FILE (one
+    entry per machine description; deleting the file measures again)."""
+
+    def __init__(self, path: Path, candidates: tuple[str, ...]):
+        self.path = path.parent / ENGINE_CHOICE_FILE
+        self.model = path
+        self.description = machine_description(path, candidates)
+        record = read_records(self.path).get(self.description)
+        self.measurements = recorded_measurements(record, candidates)
+        self.remeasure = record.get("remeasure") if isinstance(record, dict) else ""
+        """Why a run asked for a new measurement; empty when none did."""
+
+    def update(self, **changes) -> None:
+        """Rewrite this machine's entry (dropping entries of compiled models that are gone); a failure is only said."""
+        records = {
+            key: value for key, value in read_records(self.path).items()
+            if isinstance(value, dict) and (self.path.parent / str(value.get("model", ""))).is_file()
+        }
+        entry = records.get(self.description) if isinstance(records.get(self.description), dict) else {}
+        records[self.description] = {**entry, "model": self.model.name, **changes}
+        try:
+            write_bytes_atomically(self.path, json.dumps(records, indent=1, sort_keys=True).encode())
+        except OSError as error:
+            log.info("cannot remember the engine measurement in %s (%s)", display_path(self.path), error.strerror or error)
+
+    def add(self, measurement: dict[str, EngineCost]) -> None:
+        self.measurements = [*self.measurements, measurement][-KEPT_MEASUREMENTS:]
+        self.update(measurements=[{name: asdict(cost) for name, cost in m.items()} for m in self.measurements], remeasure="")
+
+    def ask_to_remeasure(self, reason: str) -> None:
+        log.info("engine: %s: measuring the engines again on the next start", reason)
+        self.update(remeasure=reason)
+
+
+class ForwardTimes:
+    """An engine's forwards in this process, timed where they run (its methods wrapped on the instance, so it keeps
+    its type): for -v's start-up breakdown, and to check the engine measurement against what really happens."""
+
+    def __init__(self, engine: Engine, first_done: bool = False):
+        self.first_done = first_done
+        """True when the first forward ran while loading (measuring the engines), so none here is the first."""
+        self.seconds: list[float] = []
+        """Per picture, one entry per forward call."""
+        self.checks: list = []
+        for method_name in ("forward", "forward_scores"):
+            setattr(engine, method_name, self.timed(getattr(engine, method_name)))
+        engine.forward_times = self
+
+    def timed(self, method):
+        def timed_forward(centred_lightness: np.ndarray) -> np.ndarray:
+            started = time.perf_counter()
+            output = method(centred_lightness)
+            self.seconds.append((time.perf_counter() - started) / max(1, len(centred_lightness)))
+            for check in list(self.checks):
+                check(self)
+            return output
+
+        return timed_forward
+
+    @property
+    def first_seconds(self) -> float | None:
+        return None if self.first_done or not self.seconds else self.seconds[0]
+
+    @property
+    def later_seconds(self) -> list[float]:
+        return self.seconds if self.first_done else self.seconds[1:]
+
+
+def check_against(record: EngineChoiceRecord, costs: dict[str, EngineCost], name: str, pictures: float, times: ForwardTimes) -> None:
+    """Compare this run's first forward, and the median of its next STEADY_SAMPLE, with the measurement: when one
+    is DISAGREEMENT times slower than measured and, put in the measurement's place, would have made another engine
+    the choice for this work, the measurement no longer describes this machine (taken when it was quiet, or the
+    machine has changed), and the next start measures again. A run merely slowed along with every engine keeps it."""
+    pending = ["first", "steady"]
+
+    def check(times: ForwardTimes) -> None:
+        if pending[0] == "first":
+            observed = times.first_seconds
+        elif len(times.later_seconds) >= STEADY_SAMPLE:
+            observed = statistics.median(times.later_seconds)
+        else:
+            return
+        part = pending.pop(0)
+        recorded = getattr(costs[name], part)
+        observed *= 1000
+        if observed > recorded * DISAGREEMENT and cheapest({**costs, name: replace(costs[name], **{part: observed})}, pictures) != name:
+            what = "first forward took" if part == "first" else "forwards take"
+            record.ask_to_remeasure(f"{name}'s {what} {observed:.0f} ms here against {recorded:.0f} ms measured")
+            pending.clear()
+        if not pending:
+            times.checks.remove(check)
+
+    times.checks.append(check)
+
+
+def chosen_engine(path: Path, size: int, backend: str, candidates: tuple[str, ...], workload: "str | float") -> Engine:
+    """The candidate that puts the workload's pictures through soonest here, by the measurement beside the compiled
+    model (taken the first time, again when a run disagrees with it); -v says why."""
+    pictures = expected_pictures(workload)
+    record = EngineChoiceRecord(path, candidates)
+    measured = None
+    if record.measurements and not record.remeasure:
+        costs = median_costs(record.measurements)
+        name = cheapest(costs, pictures)
+        engine = load_compiled(name, path, size, backend)
+        times = ForwardTimes(engine)
+    else:
+        engines, measured = measure_engines(path, size, backend, candidates)
+        record.add(measured)
+        costs = median_costs(record.measurements)
+        name = cheapest(costs, pictures)
+        engine = engines.pop(name)
+        engines.clear()
+        times = ForwardTimes(engine, first_done=True)
+    count = "an open-ended run" if math.isinf(pictures) else f"{pictures:g} picture{'s' if pictures != 1 else ''}"
+    kind = f" ({workload})" if isinstance(workload, str) else ""
+    log.info(
+        "engine: %s for %s%s: %s; medians of %d measurement(s)%s in %s",
+        name, count, kind, "; ".join(f"{other} {costs[other].summary(pictures)}" for other in sorted(costs, key=lambda n: n != name)),
+        len(record.measurements), ", one just now" if measured else "", display_path(record.path),
+    )
+    if measured is None:
+        check_against(record, costs, name, pictures, times)
+    return engine
 
 
 def load_engine(
-    files: ModelFiles, engine: str = "auto", backend: str = "auto", scale: float = RELEASE_SCALE, size: int = DEFAULT_SIZE
+    files: ModelFiles,
+    engine: str = "auto",
+    backend: str = "auto",
+    scale: float = RELEASE_SCALE,
+    size: int = DEFAULT_SIZE,
+    workload: "str | float" = DEFAULT_WORKLOAD,
 ) -> Engine:
-    """The engine asked for (`auto`: see auto_candidates), loaded with these files, annealing scale and input size."""
+    """The engine asked for (`auto`: see auto_candidates and chosen_engine), loaded with these files, annealing scale
+    and input size, its forwards timed (`engine.forward_times`)."""
     if engine not in ENGINE_CHOICES:
         raise ColorizationError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINE_CHOICES)}")
     if backend not in BACKENDS:
         raise ColorizationError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    expected_pictures(workload)
     files.check()
-    loaded = build_engine(files, engine, backend, scale, size)
+    loaded = build_engine(files, engine, backend, scale, size, workload)
+    if not hasattr(loaded, "forward_times"):
+        ForwardTimes(loaded)
     log.info("engine: %s", loaded.description)
     return loaded
 
 
-def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, size: int) -> Engine:
+def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, size: int, workload: "str | float") -> Engine:
     if engine == "caffe":
         return CaffeEngine(files, scale, opencv_backend_for(backend))
     if engine == "onnxruntime" and ort.import_onnxruntime() is None:
@@ -209,5 +425,5 @@ def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, siz
         log.info("%s: running the Caffe engine instead", error)
         return CaffeEngine(files, scale, opencv_backend_for(requested))
     if len(candidates) > 1:
-        return fastest_engine(path, size, backend, candidates)
-    return ENGINES[candidates[0]](path, size, backend)
+        return chosen_engine(path, size, backend, candidates, workload)
+    return load_compiled(candidates[0], path, size, backend)
