@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from colorization import metrics  # noqa: E402
 from colorization.image_io import READ_EXTENSIONS, read_image  # noqa: E402
-from colorization.pipeline import split_alpha, to_unit_float, upsample_ab  # noqa: E402
+from colorization.composition import upsample_ab  # noqa: E402
+from colorization.pipeline import split_alpha, to_unit_float  # noqa: E402
 from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling  # noqa: E402
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"

@@ -3,7 +3,9 @@
 Multiplying ab by a factor pushes bright and dark colours out of what sRGB can show, and the conversion back then
 clips channels one by one, which shifts hue and flattens detail. Instead every pixel's ab is scaled by the factor or
 by the largest factor that keeps its colour inside sRGB at its own L and hue, whichever is smaller. That largest
-chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses.
+chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses. The default
+(guided) mode applies the same rule at factor 1, so colour the net predicts outside sRGB keeps the photo's lightness;
+reference mode at factor 1 leaves ab as predicted and clips as OpenCV's sample does.
 """
 from __future__ import annotations
 
@@ -62,19 +64,24 @@ def max_chroma_table() -> np.ndarray:
     return (low * GAMUT_MARGIN).astype(np.float32)
 
 
-def saturate(lightness: np.ndarray, ab: np.ndarray, factor: float) -> np.ndarray:
-    """ab (H, W, 2) scaled by `factor`, each pixel held inside sRGB at its L; factor 1 returns ab untouched."""
-    if factor == 1:
-        return ab
+def chroma_limit(lightness: np.ndarray, hue: np.ndarray) -> np.ndarray:
+    """The table interpolated at each pixel's L and hue (degrees, -180..180), in NumPy rather than cv2.remap, whose
+    result for a pixel depends on how the picture is cut into blocks: a band then gives exactly the whole's values."""
+    rows = np.clip(np.asarray(lightness, np.float32) * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT)
+    columns = np.mod(hue, np.float32(360)) * np.float32(HUE_STEPS_PER_DEGREE)
     table = max_chroma_table()
-    a, b = np.ascontiguousarray(ab[:, :, 0]), np.ascontiguousarray(ab[:, :, 1])
-    chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
-    limit = cv2.remap(
-        table,
-        np.ascontiguousarray(hue * np.float32(HUE_STEPS_PER_DEGREE)),
-        np.ascontiguousarray(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    row, column = np.minimum(rows.astype(np.intp), table.shape[0] - 2), np.minimum(columns.astype(np.intp), table.shape[1] - 2)
+    down, right = rows - row.astype(np.float32), columns - column.astype(np.float32)
+    top = table[row, column] + (table[row, column + 1] - table[row, column]) * right
+    bottom = table[row + 1, column] + (table[row + 1, column + 1] - table[row + 1, column]) * right
+    return top + (bottom - top) * down
+
+
+def fit_in_gamut(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """a and b scaled by `factor` or by the largest factor that keeps the pixel inside sRGB at its own L and hue,
+    whichever is smaller: only chroma gives way, so converting to RGB needs no clipping and L stays the input's."""
+    chroma = np.sqrt(a * a + b * b)
+    limit = chroma_limit(lightness, np.degrees(np.arctan2(b, a)))
     scale = np.minimum(np.float32(factor), limit / np.maximum(chroma, np.float32(1e-6)))
-    return ab * scale[:, :, None]
+    return a * scale, b * scale
+

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from colorization import ColorizationError, Colorizer, cli, metrics, upsampling
-from colorization.pipeline import upsample_ab
+from colorization.composition import upsample_ab
 from colorization.upsampling import DEFAULT_UPSAMPLE, Upsampling
 
 HEIGHT, WIDTH, EDGE = 300, 400, 173
