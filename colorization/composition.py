@@ -11,12 +11,17 @@ cv2.resize so that reference mode stays exactly OpenCV's sample.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from .errors import ColorizationError
 from .saturation import fit_in_gamut
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_grid
+
+if TYPE_CHECKING:
+    from .pipeline import PreparedImage
 
 CONVERSIONS = ("reference", "fast")
 """How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
@@ -100,7 +105,7 @@ class BandedResize:
 
 
 def compose(
-    prepared,
+    prepared: "PreparedImage",
     ab: np.ndarray,
     upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
     saturation: float = 1.0,

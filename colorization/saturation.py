@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 from .errors import ColorizationError
