@@ -2,7 +2,8 @@
 
     python -m benchmarks.batch_benchmark                 # 20 synthetic 4000x3000 grey JPEGs
     python -m benchmarks.batch_benchmark --images DIR    # your own pictures
-    python -m benchmarks.batch_benchmark --stages        # also the time of each stage for one picture
+    python -m benchmarks.batch_benchmark --stages        # also the time of each stage for one picture, and what
+                                                         # compose adds to peak memory and page faults
 
 The sample loop is benchmarks/opencv_sample.py one picture at a time (imread, colorize, imwrite), in this process;
 batch_colorize.py runs as users run it, a separate process (its start-up and model loading count against it), whose
@@ -141,10 +142,31 @@ def compare_jpeg_outputs(sample_folder: Path, batch_folder: Path, images: list[P
     print(f"  timed JPEG outputs: max difference {worst}, mean {mean:.4f} grey levels")
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since the last reset_peak_rss (Linux's VmHWM)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+
+
+def reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def compose_memory(colorizer: Colorizer, prepared, ab) -> tuple[float, int]:
+    """How much compose raises the peak resident memory (MiB) and how many minor page faults it takes."""
+    reset_peak_rss()
+    before, faults = peak_rss_mib(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    colorizer.compose(prepared, ab)
+    return peak_rss_mib() - before, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
 def time_stages(model: dict, path: Path, work: Path, engine: str, upsample: str, repeats: int = 3) -> None:
-    """The best of a few runs of each stage on one picture, for each conversion."""
-    print(f"stages for one {path.name} (best of {repeats}, ms):")
-    print(f"  {'conversion':10s} {'read':>7s} {'prepare':>8s} {'forward':>8s} {'compose':>8s} {'write':>7s} {'total':>7s}")
+    """The best of a few runs of each stage on one picture, for each conversion, and compose's memory."""
+    print(f"stages for one {path.name} (best of {repeats}, ms; compose's rise of peak memory and its page faults):")
+    print(
+        f"  {'conversion':10s} {'read':>7s} {'prepare':>8s} {'forward':>8s} {'compose':>8s} {'write':>7s} {'total':>7s}"
+        f" {'compose MiB':>12s} {'faults':>7s}"
+    )
     for conversion in ("reference", "fast"):
         colorizer = Colorizer.load(**model, conversion=conversion, engine=engine, upsample=upsample)
         best = np.full(5, np.inf)
@@ -161,7 +183,12 @@ def time_stages(model: dict, path: Path, work: Path, engine: str, upsample: str,
             write_image(work / f"stages{path.suffix}", colour)
             marks.append(time.perf_counter())
             best = np.minimum(best, np.diff(marks))
-        print(f"  {conversion:10s} " + " ".join(f"{value * 1000:7.0f} " for value in best) + f"{best.sum() * 1000:7.0f}")
+        del colour
+        memory, faults = compose_memory(colorizer, prepared, ab)
+        print(
+            f"  {conversion:10s} " + " ".join(f"{value * 1000:7.0f} " for value in best) + f"{best.sum() * 1000:7.0f}"
+            + f" {memory:12.0f} {faults:7d}"
+        )
 
 
 def main() -> int:

@@ -5,7 +5,10 @@ Independent of any model's weights: for every real colour photo, its true ab at 
 to the grid the net predicts (56x56 for a 224 input of the whole picture), brought back with each method, guided
 by the photo's own full-resolution L, and compared with the truth: PSNR of ab (peak 255, the span of a and b),
 RMS ab error within 3 pixels of an L edge (where bilinear colour bleeds), and on how many photos the method beats
-bilinear. Time is the upsampling step alone on a 12 MP (4000x3000) picture, best of --repeat runs, as wall-clock
+bilinear. Then the whole colour work (compose: upsampling, gamut, 8-bit BGR) of each of our methods is scored the
+same way on its output picture, with how far the output's lightness moved from the photo's (mean |L out - L in| in
+grey levels, L on 0..255), also for a colour-rich prediction (random vivid ab on the same grid, much of it outside
+sRGB), which is where clipping R, G and B changes L. Time is the upsampling step alone on a 12 MP (4000x3000) picture, best of --repeat runs, as wall-clock
 and as CPU time of all threads (steadier on a busy machine; above wall-clock when work runs in parallel); with the release
 prototxt available the whole colorize step at 12 MP is timed too, against the OpenCV sample's loop.
 
@@ -24,8 +27,10 @@ import cv2
 import numpy as np
 
 from colorization import metrics
+from colorization.composition import upsample_ab
 from colorization.image_io import READ_EXTENSIONS, read_image
-from colorization.pipeline import split_alpha, to_unit_float, upsample_ab
+from colorization.composition import compose
+from colorization.pipeline import PreparedImage, split_alpha, to_unit_float
 from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"
@@ -137,6 +142,35 @@ def measure(method, photos, cells: int):
     return np.array(scores)
 
 
+def vivid_prediction(cells: int, seed: int) -> np.ndarray:
+    """Strong colour of every hue on the net's grid, as a confident net predicts: much of it sRGB cannot show."""
+    return np.random.default_rng(seed).uniform(-110, 110, (cells, cells, 2)).astype(np.float32)
+
+
+def composed_quality(upsample: str, photos, cells: int) -> np.ndarray:
+    """Per photo: PSNR of the output picture's ab against the truth, and the mean lightness change in grey levels of
+    the output for the true colour and for a colour-rich prediction."""
+    scores = []
+    for index, (_, lightness, truth) in enumerate(photos):
+        prepared = PreparedImage(lightness, None, None, np.dtype(np.uint8))
+        row = []
+        for coarse in (cv2.resize(truth, (cells, cells), interpolation=cv2.INTER_AREA), vivid_prediction(cells, index)):
+            output = cv2.cvtColor(to_unit_float(compose(prepared, coarse, upsample)), cv2.COLOR_BGR2Lab)
+            row += [metrics.psnr(np.ascontiguousarray(output[:, :, 1:]), truth, metrics.AB_PEAK), np.abs(output[:, :, 0] - lightness).mean() * 2.55]
+        scores.append([row[0], row[1], row[3]])
+    return np.array(scores)
+
+
+def print_composed_quality(photos, cells: int) -> None:
+    print("\nthe whole colour work (compose, 8-bit output) scored the same way:")
+    header = f"{'upsample':<10} {'PSNR ab dB':>10} {'L change, true colour':>22} {'L change, colour-rich':>22}"
+    print(header)
+    print("-" * len(header))
+    for upsample in ("bilinear", "guided"):
+        scores = composed_quality(upsample, photos, cells).mean(axis=0)
+        print(f"{upsample:<10} {scores[0]:10.2f} {scores[1]:22.2f} {scores[2]:22.2f}")
+
+
 def time_method(method, photos, cells: int, repeat: int, size=TIMING_SIZE) -> float:
     _, lightness, truth = max(photos, key=lambda photo: photo[1].size)
     big = cv2.resize(lightness, size, interpolation=cv2.INTER_CUBIC)
@@ -225,6 +259,7 @@ def main(argv=None) -> int:
         )
         if args.per_image:
             print("    " + "  ".join(f"{photo[0]} {psnr:.2f}" for photo, psnr in zip(photos, scores[:, 0])))
+    print_composed_quality(photos, args.cells)
     if not args.no_colorize_timing:
         time_whole_colorize(args.reference_dir, args.repeat)
     return 0

@@ -12,21 +12,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .composition import CONVERSIONS, FULL_SCALE, compose
 from .engines import Engine, load_engine
 from .engines.selection import DEFAULT_WORKLOAD
 from .errors import ColorizationError
 from .fetch import ensure_release_files
 from .model import DEFAULT_SIZE, LightnessNormalisation, annealed_mean, annealing_scale, check_size
 from .model_files import ModelFiles, load_points
-from .saturation import check_saturation, saturate
-from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_upsample
-
-CONVERSIONS = ("reference", "fast")
-"""How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
-`fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
-to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
-the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
-FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+from .saturation import check_saturation
+from .upsampling import DEFAULT_UPSAMPLE, Upsampling
 
 
 @dataclass
@@ -65,23 +59,6 @@ def to_unit_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.float32:
         return image
     raise ColorizationError(f"images of {image.dtype} samples are not supported: use 8- or 16-bit images")
-
-
-def from_unit_float(image: np.ndarray, dtype: np.dtype, conversion: str = "reference") -> np.ndarray:
-    """Clip to [0, 1] and round to the input's sample type, so 16 bits in gives 16 bits out.
-
-    Works in `image`'s own buffer (the caller's temporary), which keeps the values of clip(image * full + 0.5)
-    exactly while sparing two fresh full-size float buffers."""
-    if conversion == "fast" and dtype == np.uint8:
-        # OpenCV's Lab2BGR already clips to [0, 1]; one pass rounding half to even instead of half up.
-        return cv2.convertScaleAbs(image, alpha=255.0)
-    if dtype == np.float32:
-        return np.clip(image, 0.0, 1.0)
-    full = np.float32(FULL_SCALE[np.dtype(dtype)])
-    np.multiply(image, full, out=image)
-    np.add(image, np.float32(0.5), out=image)
-    np.clip(image, 0.0, full, out=image)
-    return image.astype(dtype)
 
 
 def prepare(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
@@ -126,36 +103,6 @@ def prepare_fast(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
         cv2.extractChannel(cv2.cvtColor(cv2.merge([small, small, small]), cv2.COLOR_BGR2Lab), 0)
     )
     return PreparedImage(lightness, network_input, alpha, image.dtype)
-
-
-def upsample_ab(
-    ab: np.ndarray, width: int, height: int, method: "str | Upsampling" = "bilinear", lightness: np.ndarray | None = None
-) -> np.ndarray:
-    """The 1/4-resolution ab prediction brought to the image's size: bilinear is the reference everyone uses,
-    guided follows the edges of the full-resolution `lightness` (see colorization/upsampling.py)."""
-    upsampling = Upsampling.of(method)
-    if upsampling.method == "bilinear":
-        return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
-    if lightness is None or lightness.shape != (height, width):
-        raise ColorizationError("guided upsampling needs the full-resolution L of the picture")
-    return guided_upsample(ab, lightness, upsampling.spatial_sigma, upsampling.range_sigma)
-
-
-def compose(
-    prepared: PreparedImage,
-    ab: np.ndarray,
-    upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
-    saturation: float = 1.0,
-    conversion: str = "reference",
-) -> np.ndarray:
-    """Join the upsampled ab with the ORIGINAL full-resolution L, back to BGR in the input's sample type."""
-    height, width = prepared.lightness.shape
-    ab_full = saturate(prepared.lightness, upsample_ab(ab, width, height, upsample, prepared.lightness), saturation)
-    lab = cv2.merge([prepared.lightness, ab_full])
-    bgr = from_unit_float(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), prepared.dtype, conversion)
-    if prepared.alpha is None:
-        return bgr
-    return cv2.merge([bgr, prepared.alpha])
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 Multiplying ab by a factor pushes bright and dark colours out of what sRGB can show, and the conversion back then
 clips channels one by one, which shifts hue and flattens detail. Instead every pixel's ab is scaled by the factor or
 by the largest factor that keeps its colour inside sRGB at its own L and hue, whichever is smaller. That largest
-chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses.
+chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses. The default
+(guided) mode applies the same rule at factor 1, so colour the net predicts outside sRGB keeps the photo's lightness;
+reference mode at factor 1 leaves ab as predicted and clips as OpenCV's sample does.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 from .errors import ColorizationError
@@ -62,19 +63,53 @@ def max_chroma_table() -> np.ndarray:
     return (low * GAMUT_MARGIN).astype(np.float32)
 
 
-def saturate(lightness: np.ndarray, ab: np.ndarray, factor: float) -> np.ndarray:
-    """ab (H, W, 2) scaled by `factor`, each pixel held inside sRGB at its L; factor 1 returns ab untouched."""
-    if factor == 1:
-        return ab
+@lru_cache(maxsize=1)
+def signed_hue_table() -> np.ndarray:
+    """max_chroma_table with its columns starting at hue -180 degrees, the range arctan2 gives, flattened for np.take."""
     table = max_chroma_table()
-    a, b = np.ascontiguousarray(ab[:, :, 0]), np.ascontiguousarray(ab[:, :, 1])
-    chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
-    limit = cv2.remap(
-        table,
-        np.ascontiguousarray(hue * np.float32(HUE_STEPS_PER_DEGREE)),
-        np.ascontiguousarray(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    scale = np.minimum(np.float32(factor), limit / np.maximum(chroma, np.float32(1e-6)))
-    return ab * scale[:, :, None]
+    half_turn = 180 * HUE_STEPS_PER_DEGREE
+    return np.ascontiguousarray(np.concatenate([table[:, half_turn:], table[:, 1 : half_turn + 1]], axis=1)).ravel()
+
+
+def chroma_limit(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The table interpolated at each pixel's L and hue, in NumPy rather than cv2.remap, whose result for a pixel
+    depends on how the picture is cut into blocks: a band then gives exactly the whole picture's values."""
+    columns_per_row = 360 * HUE_STEPS_PER_DEGREE + 1
+    rows = np.clip(np.asarray(lightness, np.float32) * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT)
+    columns = np.arctan2(b, a)
+    columns *= np.float32(180 * HUE_STEPS_PER_DEGREE / np.pi)
+    columns += np.float32(180 * HUE_STEPS_PER_DEGREE)
+    row = np.minimum(rows.astype(np.int32), 100 * LIGHTNESS_STEPS_PER_UNIT - 1)
+    column = np.minimum(columns.astype(np.int32), columns_per_row - 2)
+    rows -= row
+    columns -= column
+    index = row * columns_per_row + column
+    table = signed_hue_table()
+    top, bottom = np.take(table, index), np.take(table, index + columns_per_row)
+    top += (np.take(table, index + 1) - top) * columns
+    bottom += (np.take(table, index + columns_per_row + 1) - bottom) * columns
+    bottom -= top
+    bottom *= rows
+    bottom += top
+    return bottom
+
+
+@lru_cache(maxsize=1)
+def safe_chroma_table() -> np.ndarray:
+    """For each step of L, a chroma every hue holds anywhere up to the next step: pixels below it need no lookup."""
+    table = max_chroma_table()
+    return np.minimum(table[:-1].min(axis=1), table[1:].min(axis=1))
+
+
+def fit_in_gamut(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """a and b scaled by `factor` or by the largest factor that keeps the pixel inside sRGB at its own L and hue,
+    whichever is smaller: only chroma gives way, so converting to RGB needs no clipping and L stays the input's."""
+    chroma = np.sqrt(a * a + b * b)
+    steps = np.clip(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT - 1).astype(np.int32)
+    outside = np.flatnonzero(chroma * np.float32(factor) > np.take(safe_chroma_table(), steps))
+    scale = np.full_like(chroma, factor)
+    if outside.size:
+        pixels = [np.ravel(plane)[outside] for plane in (lightness, a, b, chroma)]
+        limit = chroma_limit(*pixels[:3])
+        scale.ravel()[outside] = np.minimum(np.float32(factor), limit / np.maximum(pixels[3], np.float32(1e-6)))
+    return a * scale, b * scale

@@ -65,15 +65,15 @@ def cells_before(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
     return before.astype(np.intp) + 1, (position - before).astype(np.float32)
 
 
-def guided_upsample(ab: np.ndarray, lightness: np.ndarray, spatial_sigma: float, range_sigma: float) -> np.ndarray:
-    """ab (h, w, 2) to the size of `lightness` (H, W, Lab L in 0..100), its edges following L's."""
+def guided_grid(ab, lightness: np.ndarray, spatial_sigma: float, range_sigma: float) -> np.ndarray:
+    """The guided colour at its working size: the picture's own up to MAX_WORKING_PIXELS, else a few times smaller,
+    so that bringing it to full size is a plain bilinear resize that can be done in bands."""
     height, width = lightness.shape
     reduction = math.ceil(math.sqrt(height * width / MAX_WORKING_PIXELS))
     if reduction == 1:
         return joint_bilateral_upsample(ab, lightness, spatial_sigma, range_sigma)
     working = (math.ceil(width / reduction), math.ceil(height / reduction))
-    smaller = joint_bilateral_upsample(ab, cv2.resize(lightness, working, interpolation=cv2.INTER_AREA), spatial_sigma, range_sigma)
-    return cv2.resize(smaller, (width, height), interpolation=cv2.INTER_LINEAR)
+    return joint_bilateral_upsample(ab, cv2.resize(lightness, working, interpolation=cv2.INTER_AREA), spatial_sigma, range_sigma)
 
 
 def joint_bilateral_upsample(ab: np.ndarray, lightness: np.ndarray, spatial_sigma: float, range_sigma: float) -> np.ndarray:

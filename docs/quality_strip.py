@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from colorization.image_io import read_image, write_image
-from colorization.pipeline import compose, prepare, split_alpha, to_unit_float
+from colorization.composition import compose
+from colorization.pipeline import prepare, split_alpha, to_unit_float
 
 LABEL_HEIGHT = 28
 SATURATIONS = (0.0, 0.6, 1.0, 1.5, 2.5)

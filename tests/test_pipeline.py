@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
-from colorization.pipeline import compose, from_unit_float, prepare, prepare_fast
+from colorization.composition import compose, from_unit_float
+from colorization.pipeline import prepare, prepare_fast
 from tests.support import DOMINANT_AB
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from colorization import ColorizationError, Colorizer
 from colorization.commands import options
-from colorization.saturation import linear_rgb, max_chroma_table, saturate
+from colorization.saturation import fit_in_gamut, linear_rgb, max_chroma_table
 from tests.support.tiny_model import model_arguments
 
 OPENCV_ROUND_TRIP = 1.0
@@ -21,6 +21,10 @@ def random_lab(shape=(200, 300), chroma=90.0, seed=0):
     lightness = rng.uniform(0, 100, shape).astype(np.float32)
     ab = rng.uniform(-chroma, chroma, shape + (2,)).astype(np.float32)
     return lightness, ab
+
+
+def saturate(lightness, ab, factor):
+    return np.dstack(fit_in_gamut(lightness, ab[:, :, 0], ab[:, :, 1], factor))
 
 
 def round_trip_error(lightness, ab):
@@ -53,9 +57,10 @@ def test_out_of_gamut_colours_are_pulled_in_along_their_hue():
     assert np.hypot(*np.moveaxis(out, -1, 0)).max() <= np.hypot(*np.moveaxis(ab, -1, 0)).max() * 2.0
 
 
-def test_factor_one_leaves_colour_untouched_and_zero_makes_grey():
-    lightness, ab = random_lab()
-    assert saturate(lightness, ab, 1.0) is ab
+def test_factor_one_leaves_colour_inside_srgb_untouched_and_zero_makes_grey():
+    lightness, ab = random_lab(chroma=10.0)
+    lightness = np.clip(lightness, 30, 70)
+    assert np.array_equal(saturate(lightness, ab, 1.0), ab)
     assert np.abs(saturate(lightness, ab, 0.0)).max() == 0
 
 
@@ -91,14 +96,15 @@ def test_saturation_through_the_pipeline_adds_colour(dominant_model, photos):
 
 
 def test_saturated_output_keeps_the_photos_lightness_where_plain_clipping_does_not(lightness_model, photos):
-    """A clipped channel changes L; held inside sRGB, every pixel keeps the input's L (within 8-bit rounding)."""
+    """A clipped channel changes L; held inside sRGB, every pixel keeps the input's L (within 8-bit rounding): at any
+    factor other than 1, and at factor 1 too in the default guided mode; reference mode at 1 clips as the sample."""
     lightness = lab_of(photos[0])[:, :, 0]
     changed = {}
-    for factor in (1.0, 2.5):
-        output = Colorizer.load(**lightness_model, saturation=factor).colorize(photos[0])
-        changed[factor] = np.mean(np.abs(lab_of(output)[:, :, 0] - lightness) > 1.0)
-    assert changed[1.0] > 0.01, "the lightness model predicts colours sRGB cannot hold: plain output clips"
-    assert changed[2.5] < 0.001
+    for upsample, factor in (("bilinear", 1.0), ("bilinear", 2.5), ("guided", 1.0), ("guided", 2.5)):
+        output = Colorizer.load(**lightness_model, upsample=upsample, saturation=factor).colorize(photos[0])
+        changed[upsample, factor] = np.mean(np.abs(lab_of(output)[:, :, 0] - lightness) > 1.0)
+    assert changed["bilinear", 1.0] > 0.01, "the lightness model predicts colours sRGB cannot hold: plain output clips"
+    assert max(changed["bilinear", 2.5], changed["guided", 1.0], changed["guided", 2.5]) < 0.001
 
 
 def test_saturation_option_in_a_script(tmp_path, dominant_model, photos):

@@ -5,7 +5,7 @@ import pytest
 
 from colorization import ColorizationError, Colorizer, metrics, upsampling
 from colorization.commands import options
-from colorization.pipeline import upsample_ab
+from colorization.composition import upsample_ab
 from colorization.upsampling import DEFAULT_UPSAMPLE, Upsampling
 
 HEIGHT, WIDTH, EDGE = 300, 400, 173
