@@ -151,3 +151,22 @@ def test_help_ends_with_exit_codes_and_the_reference(name):
     lines = command_reference.build_parser(name).format_help().strip().splitlines()
     assert "docs/commands.md" in lines[-1]
     assert any("exit codes" in line.lower() and "2 usage" in line for line in lines[-3:])
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_links_between_pages_lead_somewhere(page):
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+://", target):
+            continue
+        path, _, fragment = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{page.name} links to {target}, which does not exist"
+        if fragment:
+            headings = re.findall(r"^#+ (.*)$", linked.read_text(encoding="utf-8"), re.M)
+            assert fragment in {anchor(heading) for heading in headings}, f"{page.name} links to {target}: no such heading"
