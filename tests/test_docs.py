@@ -7,13 +7,14 @@ import shlex
 import shutil
 from pathlib import Path
 
-import numpy as np
+import cv2
 import pytest
 
 from colorization.commands import COMMANDS
 from docs import command_reference
 from tests.support import REPO
-from tests.support.tiny_model import model_arguments, write_tiny_model
+from tests.support.checks import mean_chroma
+from tests.support.tiny_model import model_arguments
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SCRIPTS = {
@@ -104,12 +105,11 @@ RUNNABLE = [example for example in EXAMPLES if any(argument.startswith(BUNDLED) 
 
 
 @pytest.fixture
-def bundled_copy(tmp_path, monkeypatch, release_points):
-    """A folder holding a copy of examples/, as the working directory, and the tiny model for the release files."""
+def bundled_copy(tmp_path, monkeypatch, dominant_model):
+    """A copy of examples/ in the working directory, and the tiny model (one warm colour) for the release files."""
     shutil.copytree(REPO / "examples", tmp_path / "work" / "examples")
     monkeypatch.chdir(tmp_path / "work")
-    bias = np.zeros(313, np.float32)
-    return write_tiny_model(tmp_path / "model", bias, release_points)
+    return dominant_model
 
 
 def files_below(folder: Path) -> set[Path]:
@@ -129,7 +129,9 @@ def test_bundled_example_runs(page, name, arguments, bundled_copy):
     assert code == 0, f"{page}: `{name} {shlex.join(arguments)}` exited {code}"
     written = files_below(Path.cwd()) - before
     assert written, f"{page}: `{name} {shlex.join(arguments)}` wrote nothing"
-    assert all(path.stat().st_size > 0 for path in written)
+    for path in written:
+        picture = cv2.imread(str(path))
+        assert picture is not None and mean_chroma(picture) > 2, f"{page}: `{name} {shlex.join(arguments)}` wrote {path.name} without colour"
 
 
 def test_commands_reference_is_generated_from_the_parsers():
