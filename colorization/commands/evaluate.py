@@ -51,8 +51,14 @@ def write_csv(path: Path, scores: list[Score], settings: str) -> None:
         raise ColorizationError(f"--csv {display_path(path)}: cannot write ({error.strerror or error})") from None
 
 
+EPILOG = (
+    "exit codes: 0 all scored, 1 some photos could not be read, 2 usage or model error (or no colour photo in DIR), "
+    f"130 interrupted (Ctrl-C), 143 terminated\n{options.REFERENCE}"
+)
+
+
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Score colorization settings on your own colour photos: {prog} DIR [options]")
+    parser = options.new_parser(prog, "Score colorization settings on your own colour photos: {prog} DIR [options]", EPILOG)
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of colour photos to use as ground truth")
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--limit", type=int, metavar="N", help="score only the first N pictures (sorted by name)")

@@ -12,7 +12,8 @@ DESCRIPTION = """Fetch the release model files, verified by size and SHA-256, tr
 EPILOG = f"""
 Sources, in order: --from files, --mirror URLs/folders, ${fetch.MIRRORS_ENV} (separated by '{fetch.MIRROR_SEPARATOR}'),
 then the public places each file has been published. A file is accepted only when its size and SHA-256 match.
-Exit codes: 0 all files in place and verified, 1 some files missing or damaged, 2 usage error.
+exit codes: 0 all files in place and verified, 1 some files missing or damaged, 2 usage error
+{options.REFERENCE}
 """
 
 

@@ -51,7 +51,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-EXIT_CODES = "exit codes: 0 all done, 1 some inputs failed (or none found), 2 usage or model error, 130 interrupted (Ctrl-C), 143 terminated"
+REFERENCE = "full reference: docs/commands.md in the source repository"
+EXIT_CODES = (
+    "exit codes: 0 all done, 1 some inputs failed (or none found), 2 usage or model error, 130 interrupted (Ctrl-C), 143 terminated\n"
+    + REFERENCE
+)
 
 
 def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> argparse.ArgumentParser:

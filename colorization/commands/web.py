@@ -14,8 +14,14 @@ DEFAULT_PORT = 8000
 PORTS_TRIED = 20
 
 
+EPILOG = (
+    "exit codes: 0 stopped with Ctrl-C, 2 usage error (a bad option, no free port; a model problem is shown on the page), "
+    f"143 terminated\n{options.REFERENCE}"
+)
+
+
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}")
+    parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
     server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
