@@ -14,6 +14,7 @@ import numpy as np
 
 from .composition import CONVERSIONS, FULL_SCALE, compose
 from .engines import Engine, load_engine
+from .engines.base import check_precision
 from .engines.selection import DEFAULT_WORKLOAD
 from .errors import ColorizationError
 from .fetch import ensure_release_files
@@ -154,18 +155,21 @@ class Colorizer:
         verify: bool = False,
         quiet: bool = False,
         workload: "str | float" = DEFAULT_WORKLOAD,
+        precision: str = "fp32",
     ) -> "Colorizer":
         """The one way to a ready model: resolve the files, fetch missing release files (unless `download` is
         False), load the engine; every setting is checked before anything slow happens.
 
         `workload` ("photo", "batch", "video", "server" or a picture count) is what `engine="auto"` weighs: for one
-        photo the engine that starts soonest, for many the one with the fastest forward."""
+        photo the engine that starts soonest, for many the one with the fastest forward. `precision` ("fp32", the
+        reference, "bf16" or "fp16") runs where the engine and device have it, else fp32, said once."""
+        check_precision(precision)
         colour = ColourSettings.of(upsample, saturation, conversion)
         scale = annealing_scale(temperature)
         check_size(size)
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
         ensure_release_files(files, download=download, verify=verify, quiet=quiet)
-        network = load_engine(files, engine, backend, scale, size, workload)
+        network = load_engine(files, engine, backend, scale, size, workload, precision)
         return cls(network, load_points(files.points.path), scale, size, colour)
 
     @property
@@ -182,8 +186,9 @@ class Colorizer:
 
     @property
     def device(self) -> str:
-        """Where the network runs, for people."""
-        return self.engine.device
+        """Where the network runs, for people, with the precision when it is not the reference fp32."""
+        precision = getattr(self.engine, "precision", "fp32")
+        return self.engine.device if precision == "fp32" else f"{self.engine.device}, {precision}"
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
         return prepare_fast(image, self.size) if self.conversion == "fast" else prepare(image, self.size)

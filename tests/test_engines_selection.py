@@ -13,6 +13,12 @@ from colorization.engines.onnxruntime import OnnxRuntimeEngine
 from colorization.engines.opencv_dnn import CaffeEngine, OnnxEngine, opencv_backend
 
 
+@pytest.fixture(autouse=True)
+def without_openvino(monkeypatch):
+    """These tests are about choosing between ONNX Runtime and cv2.dnn; OpenVINO's place is in test_engines_openvino."""
+    monkeypatch.setattr(selection.openvino, "import_openvino", lambda: None)
+
+
 def warnings_of(caplog) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
 
@@ -69,7 +75,9 @@ def test_onnxruntime_without_the_backend_warns_once(monkeypatch, caplog, request
 
 
 def test_registry_names_every_engine():
-    assert selection.ENGINES == {"caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": OnnxRuntimeEngine}
+    assert selection.ENGINES == {
+        "caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": OnnxRuntimeEngine, "openvino": selection.openvino.OpenVinoEngine,
+    }
     assert all(name == engine.name for name, engine in selection.ENGINES.items())
 
 

@@ -20,7 +20,7 @@ def without_caffe_importer(monkeypatch):
 
 def test_auto_picks_a_working_onnx_engine(without_caffe_importer, dominant_model, photos):
     colorizer = Colorizer.load(**dominant_model)
-    assert colorizer.engine.name in ("onnx", "onnxruntime")
+    assert colorizer.engine.name in ("onnx", "onnxruntime", "openvino")
     (ab,) = colorizer.predict_ab([colorizer.prepare(photos[0])])
     np.testing.assert_allclose(ab, np.broadcast_to(np.float32(DOMINANT_AB), ab.shape), atol=1e-3)
 

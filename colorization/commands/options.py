@@ -17,6 +17,7 @@ import cv2
 
 from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
+from ..engines.base import PRECISIONS
 from ..engines.selection import DEFAULT_WORKLOAD
 from ..errors import ColorizationError, Terminated
 from ..image_io import DEFAULT_MAX_PIXELS
@@ -140,7 +141,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         choices=ENGINE_CHOICES,
         default="auto",
         help="what runs the network: caffe (the release files in cv2.dnn), onnx (their compiled, faster form in cv2.dnn), "
-        "onnxruntime (that form in ONNX Runtime, if installed); auto takes the fastest this machine has",
+        "onnxruntime (that form in ONNX Runtime, if installed), openvino (in OpenVINO Runtime, if installed; also Intel "
+        "GPUs); auto takes the fastest this machine has",
+    )
+    inference.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="arithmetic of the network: fp32 is the reference; bf16 (CPUs with AVX512-BF16 or AMX, through OpenVINO) "
+        "and fp16 (CUDA, Intel GPUs) are faster and slightly different; one the engine or device lacks runs fp32",
     )
     inference.add_argument(
         "--temperature",
@@ -235,6 +244,7 @@ def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFA
         verify=args.verify,
         quiet=getattr(args, "quiet", False),
         workload=workload,
+        precision=args.precision,
     )
 
 

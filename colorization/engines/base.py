@@ -1,8 +1,10 @@
 """What every engine is: the one contract the pipeline relies on, whichever runtime runs the network."""
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from ..errors import ColorizationError
@@ -17,6 +19,8 @@ class Engine(Protocol):
     """
 
     name: str
+    precision: str
+    """The arithmetic that runs: "fp32" (the reference), "bf16" or "fp16"."""
     device: str
     """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
     description: str
@@ -27,6 +31,10 @@ class Engine(Protocol):
     def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray: ...
 
 
+log = logging.getLogger("colorization")
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+"""The arithmetic of the forward pass: fp32 is the reference; the reduced ones run where an engine and device have them."""
 CPU = "CPU"
 CUDA_FP32 = "CUDA (NVIDIA GPU, FP32)"
 CUDA_FP16 = "CUDA (NVIDIA GPU, FP16)"
@@ -44,3 +52,21 @@ def check_input_size(blob: np.ndarray, size: int) -> None:
         raise ColorizationError(
             f"the compiled model takes {size}x{size} input, not {blob.shape[3]}x{blob.shape[2]}: load one for that size"
         )
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ColorizationError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    return precision
+
+
+def precision_unavailable(precision: str, reason: str) -> str:
+    """Say once, at load, that a reduced precision cannot run here; the engine then runs the reference fp32."""
+    log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason)
+    return "fp32"
+
+
+def thread_count() -> int:
+    """The runtimes other than cv2.dnn get as many threads as cv2.dnn (by default one per core this process may
+    use), so that cv2.setNumThreads is the one knob for all of them."""
+    return max(1, cv2.getNumThreads())

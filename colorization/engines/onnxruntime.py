@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
-from .base import CPU, CUDA_FP32, check_input_size, error_reason
+from .base import CPU, CUDA_FP32, check_input_size, error_reason, precision_unavailable, thread_count
 
 log = logging.getLogger("colorization")
 
@@ -34,18 +34,16 @@ def available_providers() -> list[str]:
     return onnxruntime.get_available_providers() if onnxruntime else []
 
 
-def thread_count() -> int:
-    """As many threads as cv2.dnn (by default one per core this process may use): cv2.setNumThreads is the one knob."""
-    return max(1, cv2.getNumThreads())
-
-
 class OnnxRuntimeEngine:
     name = "onnxruntime"
+    precision = "fp32"
 
-    def __init__(self, path: Path, size: int, backend: str = "cpu"):
+    def __init__(self, path: Path, size: int, backend: str = "cpu", precision: str = "fp32"):
         onnxruntime = import_onnxruntime()
         if onnxruntime is None:
             raise ColorizationError(MISSING)
+        if precision != "fp32":
+            precision_unavailable(precision, "ONNX Runtime runs this model in fp32 only (bf16: --engine openvino)")
         self.size = size
         self.version = onnxruntime.__version__
         providers = [CUDA_PROVIDER, CPU_PROVIDER] if backend == "cuda" else [CPU_PROVIDER]
@@ -72,7 +70,7 @@ class OnnxRuntimeEngine:
 
     @property
     def description(self) -> str:
-        return f"ONNX Runtime {self.version}, backend: {self.device}"
+        return f"ONNX Runtime {self.version}, backend: {self.device}, precision: {self.precision}"
 
     def run(self, centred_lightness: np.ndarray, output: str) -> np.ndarray:
         check_input_size(centred_lightness, self.size)

@@ -13,7 +13,7 @@ from ..errors import ColorizationError, ModelFileError
 from ..model import OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 from ..model_files import ModelFiles, load_points
 from ..paths import display_path
-from .base import CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason
+from .base import CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, precision_unavailable
 
 log = logging.getLogger("colorization")
 
@@ -69,9 +69,15 @@ class OpenCVEngine:
     name = ""
     model_kind = ""
 
-    def bind(self, net: "cv2.dnn.Net", backend: str) -> None:
+    def bind(self, net: "cv2.dnn.Net", backend: str, precision: str = "fp32") -> None:
+        """fp16 is cv2.dnn's CUDA FP16 target, its only reduced precision."""
+        if precision == "fp16" and backend == "cuda":
+            backend = "cuda-fp16"
+        elif precision != "fp32" and backend != "cuda-fp16":
+            precision_unavailable(precision, f"cv2.dnn runs {precision} only as fp16 on CUDA (bf16: --engine openvino)")
         self.net = net
         self.backend = opencv_backend(backend)
+        self.precision = "fp16" if backend == "cuda-fp16" else "fp32"
         net.setPreferableBackend(self.backend.backend_id)
         net.setPreferableTarget(self.backend.target_id)
 
@@ -81,7 +87,7 @@ class OpenCVEngine:
 
     @property
     def description(self) -> str:
-        return f"{self.model_kind} in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}"
+        return f"{self.model_kind} in cv2.dnn (OpenCV {cv2.__version__}), backend: {self.device}, precision: {self.precision}"
 
     def run(self, centred_lightness: np.ndarray, layer: str) -> np.ndarray:
         self.net.setInput(centred_lightness)
@@ -94,7 +100,7 @@ class CaffeEngine(OpenCVEngine):
     name = "caffe"
     model_kind = "Caffe model"
 
-    def __init__(self, files: ModelFiles, scale: float, backend: str = "cpu"):
+    def __init__(self, files: ModelFiles, scale: float, backend: str = "cpu", precision: str = "fp32"):
         if not caffe_importer_available():
             raise ColorizationError(OPENCV5_MESSAGE.format(version=cv2.__version__))
         points = load_points(files.points.path)
@@ -114,7 +120,7 @@ class CaffeEngine(OpenCVEngine):
             raise ModelFileError(
                 f"{display_path(files.prototxt.path)} has no layer {missing[0]!r}: it is not a colorization model prototxt"
             )
-        self.bind(net, backend)
+        self.bind(net, backend, precision)
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
         return self.run(centred_lightness, OUTPUT_LAYER)
@@ -129,7 +135,7 @@ class OnnxEngine(OpenCVEngine):
     name = "onnx"
     model_kind = "ONNX model"
 
-    def __init__(self, path: Path, size: int, backend: str = "cpu"):
+    def __init__(self, path: Path, size: int, backend: str = "cpu", precision: str = "fp32"):
         self.size = size
         # OpenCV 5 has two engines: the classic one runs this model faster and keeps the GPU backends.
         opencv_engine = (cv2.dnn.ENGINE_CLASSIC,) if hasattr(cv2.dnn, "ENGINE_CLASSIC") else ()
@@ -139,7 +145,7 @@ class OnnxEngine(OpenCVEngine):
             raise ModelFileError(
                 f"OpenCV could not read the compiled model {display_path(path)} ({error_reason(error)}): delete it to rebuild it"
             ) from None
-        self.bind(net, backend)
+        self.bind(net, backend, precision)
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
         check_input_size(centred_lightness, self.size)

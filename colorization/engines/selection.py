@@ -28,18 +28,23 @@ from ..model_files import ModelFiles
 from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
-from .base import Engine, error_reason
+from . import openvino
+from .base import Engine, check_precision, error_reason, precision_unavailable, thread_count
 from .opencv_dnn import CaffeEngine, OnnxEngine, caffe_importer_available, cuda_available, opencl_available
 
 log = logging.getLogger("colorization")
 
-ENGINES = {"caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": ort.OnnxRuntimeEngine}
+ENGINES = {"caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": ort.OnnxRuntimeEngine, "openvino": openvino.OpenVinoEngine}
 """Every engine by name; all but `caffe` run the compiled model."""
 ENGINE_CHOICES = ("auto", *ENGINES)
 BACKENDS = ("auto", "cuda", "cuda-fp16", "opencl", "cpu")
 CAFFE_NEEDS_OPENCV4 = "install a 4.x build with pip install 'opencv-contrib-python<5' for --engine caffe"
 NO_OPENCV_CUDA = "this OpenCV build has no CUDA DNN backend or no GPU is visible (pip wheels are built without CUDA)"
 NO_ORT_CUDA = "this ONNX Runtime has no CUDA provider (pip install onnxruntime-gpu)"
+AUTO_PRECISION_REASON = {
+    "bf16": "no engine here runs bf16 (--engine openvino does, on a processor with AVX512-BF16 or AMX: pip install openvino)",
+    "fp16": "no engine here runs fp16 (cv2.dnn on CUDA, OpenVINO on an Intel GPU)",
+}
 ENGINE_CHOICE_FILE = "engine-choice.json"
 MEASURED_ROUNDS = 3
 """Forwards of each engine after its first, interleaved, whose median is its per-picture cost."""
@@ -85,23 +90,27 @@ def onnxruntime_backend_for(requested: str) -> str:
     return "cpu"
 
 
-def auto_candidates(requested: str) -> tuple[tuple[str, ...], str]:
+def auto_candidates(requested: str, precision: str = "fp32") -> tuple[tuple[str, ...], str]:
     """The engines that can be fastest for the backend asked for, and the backend to give them; where there are
     two, `chosen_engine` picks by their times on this machine.
 
     On the CPU, which of ONNX Runtime and cv2.dnn wins depends on the processor, hence the timing. ONNX Runtime is
     the pip-installable way onto an NVIDIA GPU; a CUDA build of OpenCV runs the compiled model too (and has FP16);
-    OpenCL is cv2.dnn's alone. The compiled model is always faster than the Caffe one in cv2.dnn, which remains
-    the fallback for networks the converter does not translate.
+    OpenCL is cv2.dnn's, or OpenVINO's on an Intel GPU, as is bf16 on the CPU. A reduced precision goes to the one
+    engine that has it here, untimed. The compiled model is always faster than the Caffe one in cv2.dnn, which
+    remains the fallback for networks the converter does not translate.
     """
     providers = ort.available_providers()
     wants_cuda = requested in ("auto", "cuda", "cuda-fp16")
-    if requested == "cuda-fp16" and cuda_available():
-        return ("onnx",), requested
+    if (requested == "cuda-fp16" or wants_cuda and precision == "fp16") and cuda_available():
+        return ("onnx",), "cuda-fp16"
     if wants_cuda and ort.CUDA_PROVIDER in providers:
         return ("onnxruntime",), "cuda"
     if wants_cuda and cuda_available():
         return ("onnx",), "cuda" if requested == "auto" else requested
+    with_openvino = openvino.import_openvino() is not None
+    if requested in ("auto", "opencl") and with_openvino and openvino.has_intel_gpu():
+        return ("openvino",), requested
     if requested == "opencl" and opencl_available():
         return ("onnx",), requested
     if requested != "auto" and requested != "cpu":
@@ -109,7 +118,9 @@ def auto_candidates(requested: str) -> tuple[tuple[str, ...], str]:
         if wants_cuda:
             reasons.append(NO_ORT_CUDA if providers else "ONNX Runtime is not installed")
         fall_back_to_cpu(requested, *reasons)
-    return (("onnxruntime", "onnx") if providers else ("onnx",)), "cpu"
+    if with_openvino and precision != "fp32" and precision in openvino.device_precisions(openvino.CPU_DEVICE):
+        return ("openvino",), "cpu"
+    return ("onnxruntime",) * bool(providers) + ("onnx",) + ("openvino",) * with_openvino, "cpu"
 
 
 def processor_name() -> str:
@@ -131,9 +142,10 @@ def machine_description(path: Path, candidates: tuple[str, ...]) -> str:
         "engines": candidates,
         "opencv": cv2.__version__,
         "onnxruntime": onnxruntime.__version__ if onnxruntime else None,
+        "openvino": getattr(openvino.import_openvino(), "__version__", None),
         "processor": processor_name(),
         "cores": os.cpu_count(),
-        "threads": ort.thread_count(),
+        "threads": thread_count(),
     }, sort_keys=True)
 
 
@@ -201,8 +213,8 @@ def model_for(name: str, path: Path, backend: str) -> Path:
     return onnxruntime_optimized(path) if name == "onnxruntime" and backend == "cpu" else path
 
 
-def load_compiled(name: str, path: Path, size: int, backend: str) -> Engine:
-    return ENGINES[name](model_for(name, path, backend), size, backend)
+def load_compiled(name: str, path: Path, size: int, backend: str, precision: str = "fp32") -> Engine:
+    return ENGINES[name](model_for(name, path, backend), size, backend, precision)
 
 
 def measure_engines(path: Path, size: int, backend: str, candidates: tuple[str, ...]) -> tuple[dict[str, Engine], dict[str, EngineCost]]:
@@ -388,6 +400,7 @@ def load_engine(
     scale: float = RELEASE_SCALE,
     size: int = DEFAULT_SIZE,
     workload: "str | float" = DEFAULT_WORKLOAD,
+    precision: str = "fp32",
 ) -> Engine:
     """The engine asked for (`auto`: see auto_candidates and chosen_engine), loaded with these files, annealing scale
     and input size, its forwards timed (`engine.forward_times`)."""
@@ -395,23 +408,32 @@ def load_engine(
         raise ColorizationError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINE_CHOICES)}")
     if backend not in BACKENDS:
         raise ColorizationError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    check_precision(precision)
     expected_pictures(workload)
     files.check()
-    loaded = build_engine(files, engine, backend, scale, size, workload)
+    loaded = build_engine(files, engine, backend, scale, size, workload, precision)
     if not hasattr(loaded, "forward_times"):
         ForwardTimes(loaded)
     log.info("engine: %s", loaded.description)
     return loaded
 
 
-def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, size: int, workload: "str | float") -> Engine:
+def build_engine(
+    files: ModelFiles, engine: str, backend: str, scale: float, size: int, workload: "str | float", precision: str
+) -> Engine:
     if engine == "caffe":
-        return CaffeEngine(files, scale, opencv_backend_for(backend))
+        return CaffeEngine(files, scale, opencv_backend_for(backend), precision)
     if engine == "onnxruntime" and ort.import_onnxruntime() is None:
         raise ColorizationError(ort.MISSING)
+    if engine == "openvino" and openvino.import_openvino() is None:
+        raise ColorizationError(openvino.MISSING)
     requested = backend
     if engine == "auto":
-        candidates, backend = auto_candidates(backend)
+        candidates, backend = auto_candidates(backend, precision)
+        if len(candidates) > 1 and precision != "fp32":
+            precision = precision_unavailable(precision, AUTO_PRECISION_REASON[precision])
+    elif engine == "openvino":
+        candidates = (engine,)
     else:
         candidates = (engine,)
         backend = onnxruntime_backend_for(backend) if engine == "onnxruntime" else opencv_backend_for(backend)
@@ -423,7 +445,7 @@ def build_engine(files: ModelFiles, engine: str, backend: str, scale: float, siz
         if engine != "auto":
             raise ConversionError(f"{error}: use --engine caffe") from None
         log.info("%s: running the Caffe engine instead", error)
-        return CaffeEngine(files, scale, opencv_backend_for(requested))
+        return CaffeEngine(files, scale, opencv_backend_for(requested), precision)
     if len(candidates) > 1:
         return chosen_engine(path, size, backend, candidates, workload)
-    return load_compiled(candidates[0], path, size, backend)
+    return load_compiled(candidates[0], path, size, backend, precision)
