@@ -15,8 +15,8 @@ def fail_forward_when(monkeypatch, failing: Callable[[np.ndarray], bool], messag
     (N, 1, S, S) L - 50 batch) for which `failing` is true, and runs the network as usual otherwise."""
     load = options.colorizer_from_args
 
-    def load_failing(args):
-        colorizer = load(args)
+    def load_failing(args, **keywords):
+        colorizer = load(args, **keywords)
         forward = colorizer.engine.forward
 
         def forward_or_fail(blob: np.ndarray) -> np.ndarray:
