@@ -79,6 +79,17 @@ def count(text: str) -> int:
     return value
 
 
+def non_negative(text: str) -> float:
+    """A number of at least 0 (fractions allowed), for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of at least 0, e.g. 1 or 0.5")
+    return value
+
+
 def pixel_count(text: str) -> int:
     """A whole number of pixels, 0 for no limit, for argparse."""
     try:
@@ -224,11 +235,11 @@ def configure_logging(args: argparse.Namespace) -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> Colorizer:
-    """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
-    or damaged release files are fetched first (or the command is named)."""
-    return Colorizer.load(
-        args.model_dir,
+def colorizer_arguments(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> dict:
+    """Colorizer.load's keyword arguments as the options give them: one place, for this process and for the
+    workers of a Ray cluster alike."""
+    return dict(
+        model_dir=args.model_dir,
         prototxt=args.prototxt,
         caffemodel=args.caffemodel,
         points=args.points,
@@ -245,6 +256,47 @@ def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFA
         quiet=getattr(args, "quiet", False),
         workload=workload,
         precision=args.precision,
+    )
+
+
+def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> Colorizer:
+    """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
+    or damaged release files are fetched first (or the command is named)."""
+    return Colorizer.load(**colorizer_arguments(args, workload))
+
+
+def ray_address(text: str) -> str:
+    """--ray's ADDRESS, checked by the one rule colorization.cluster applies (without importing Ray)."""
+    from ..cluster.runtime import check_address
+
+    try:
+        return check_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """--ray and its pool: the same job spread over a Ray cluster; without --ray, Ray is never imported."""
+    from ..cluster.runtime import DEFAULT_ADDRESS, INSTALL_HINT
+
+    cluster = parser.add_argument_group(
+        "Ray cluster",
+        f"needs Ray ({INSTALL_HINT}); INPUT and OUTPUT must be on a filesystem every node sees (NFS, Lustre, a "
+        "mounted bucket) at the same path",
+    )
+    cluster.add_argument(
+        "--ray", nargs="?", const=DEFAULT_ADDRESS, type=ray_address, metavar="ADDRESS",
+        help="run on Ray: local (a Ray instance on this machine), auto (the cluster this node belongs to), "
+        "ray://HOST:PORT (a remote one); bare --ray follows Ray's own rule (RAY_ADDRESS, else a running local "
+        "cluster, else a new one)",
+    )
+    cluster.add_argument(
+        "--ray-workers", type=count, metavar="N",
+        help="model workers, each loading the network once (default: one per GPU, else one per node)",
+    )
+    cluster.add_argument(
+        "--gpus-per-worker", type=non_negative, metavar="G",
+        help="GPUs each model worker reserves, fractions allowed (default: 1 when the cluster has GPUs, else 0: CPU workers)",
     )
 
 
