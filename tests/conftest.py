@@ -1,4 +1,6 @@
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,16 @@ def mini_model(tmp_path, release_points):
     write_random_caffemodel(files["prototxt"], files["caffemodel"], seed=3)
     np.save(files["points"], release_points)
     return files
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """The address of a Ray head started once for the session (tests/support/ray_cluster.py)."""
+    from tests.support.ray_cluster import start_head, stop_head
+
+    folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    try:
+        yield start_head(folder)
+    finally:
+        stop_head()
+        shutil.rmtree(folder, ignore_errors=True)
