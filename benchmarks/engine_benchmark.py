@@ -2,8 +2,9 @@
 """Forward pass of each engine against the OpenCV sample's Caffe path, at 224x224 batch 1, in one run.
 
 The release architecture with random weights has the release's exact compute. The engines are timed in
-interleaved rounds (sample, onnx, onnxruntime, sample, ...) so that load from other processes falls on all of them
-alike; the ratios are more trustworthy than the absolute times on a shared machine.
+interleaved rounds (sample, onnx, onnxruntime, openvino, sample, ...) so that load from other processes falls on all
+of them alike; the ratios are more trustworthy than the absolute times on a shared machine. Each installed engine
+runs fp32, and OpenVINO also every reduced precision this processor has (bf16 with AVX512-BF16 or AMX).
 
     python -m benchmarks.engine_benchmark [--runs 9] [--threads N]
 """
@@ -23,6 +24,7 @@ from benchmarks.opencv_sample import load_sample_network
 from tests.support.release_model import release_architecture
 from colorization import Colorizer
 from colorization.engines.onnxruntime import import_onnxruntime
+from colorization.engines.openvino import import_openvino
 from colorization.engines.opencv_dnn import caffe_importer_available
 
 SIZE = 224
@@ -41,6 +43,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9, help="timed forwards per engine (median reported; at least 7)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed forwards per engine first")
     parser.add_argument("--threads", type=int, default=cv2.getNumThreads(), help="cv2.dnn threads; ONNX Runtime gets the same count")
+    parser.add_argument("--reduced", nargs="*", default=["bf16"], help="reduced precisions to time in OpenVINO too")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
     parser.add_argument("--work-dir", type=Path, help="where the random-weight caffemodel and its compiled form go (default: a temporary folder)")
     args = parser.parse_args()
@@ -57,11 +60,17 @@ def main() -> int:
                 return sample.forward()
 
             forwards["OpenCV sample (Caffe in cv2.dnn)"] = sample_forward
-        engines = ["onnx"] + (["onnxruntime"] if import_onnxruntime() else [])
-        for engine in engines:
+        engines = [("onnx", "fp32")] + ([("onnxruntime", "fp32")] if import_onnxruntime() else [])
+        if import_openvino():
+            engines += [("openvino", precision) for precision in ("fp32", *args.reduced)]
+        for engine, precision in engines:
             started = time.perf_counter()
-            colorizer = Colorizer.load(**files, engine=engine, backend="cpu")
-            print(f"{engine}: loaded in {time.perf_counter() - started:.1f} s (the first ONNX load compiles)", file=sys.stderr)
+            colorizer = Colorizer.load(**files, engine=engine, backend="cpu", precision=precision)
+            print(f"{engine} {precision}: loaded in {time.perf_counter() - started:.1f} s (the first ONNX load compiles)", file=sys.stderr)
+            ran = getattr(colorizer.engine, "precision", "fp32")
+            if ran != precision:
+                print(f"  {engine} {precision}: not available on this processor (ran {ran}), left out", file=sys.stderr)
+                continue
             forwards[colorizer.engine.description] = colorizer.engine.forward
         for forward in forwards.values():
             for _ in range(args.warmup):
@@ -77,7 +86,7 @@ def main() -> int:
     for name, measured in times.items():
         median = statistics.median(measured)
         ratio = f"{reference / median:5.2f}x the sample" if reference else "(no Caffe importer: no sample to compare)"
-        print(f"  {name:<55} median {median * 1000:7.1f} ms  min {min(measured) * 1000:7.1f} ms  {ratio}")
+        print(f"  {name:<70} median {median * 1000:7.1f} ms  min {min(measured) * 1000:7.1f} ms  {ratio}")
     return 0
 
 

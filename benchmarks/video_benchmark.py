@@ -13,7 +13,7 @@ The short clip is run --repeat times, plain and ours alternating which goes firs
 the result: on a shared virtual machine one run can be 15% slower than the next for the same work, so a single
 pair says little. The long clip, there to show that memory stays flat, runs once.
 
-    python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--engine auto] [--work-dir DIR] [--reference-dir DIR]
+    python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--engine auto] [--precision bf16] [--work-dir DIR] [--reference-dir DIR]
 """
 from __future__ import annotations
 
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the short clip, plain and ours alternating")
     parser.add_argument("--engine", default="caffe", help="video_colorize.py's engine (default: caffe, as the plain loop)")
+    parser.add_argument("--precision", default="fp32", help="video_colorize.py's precision (bf16: OpenVINO on a processor with it)")
     parser.add_argument(
         "--upsample", default="bilinear", help="video_colorize.py's upsampling (default: bilinear, the plain loop's own work)"
     )
@@ -107,12 +108,13 @@ def main() -> None:
     model = release_architecture(work, args.reference_dir)
     model_arguments = [str(model[key]) for key in ("prototxt", "caffemodel", "points")]
     print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
-    print(f"video_colorize.py --engine {args.engine} --upsample {args.upsample}")
+    print(f"video_colorize.py --engine {args.engine} --precision {args.precision} --upsample {args.upsample}")
     print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
     plain_command = [sys.executable, str(Path(__file__).resolve()), "--plain-loop"]
     ours_command = [
         sys.executable, str(REPO / "video_colorize.py"), "-q", "--prototxt", model_arguments[0],
         "--caffemodel", model_arguments[1], "--points", model_arguments[2], "--engine", args.engine, "--upsample", args.upsample,
+        "--precision", args.precision,
     ]
     rss = {}
     for seconds, runs in ((args.seconds, args.repeat), (2 * args.seconds, 1)):

@@ -1,5 +1,6 @@
 import json
 import logging
+import math
 import re
 import time
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
+from colorization.compiled_models import compiled_model
 from colorization.engines import selection
+from colorization.model_files import ModelFiles
 from colorization.engines.onnxruntime import OnnxRuntimeEngine
 from colorization.engines.opencv_dnn import CaffeEngine, OnnxEngine, opencv_backend
 
@@ -179,6 +182,30 @@ def test_one_measurement_serves_a_photo_and_a_folder_each_its_engine(dominant_mo
     assert len(calls) == 1, "the photo run used the folder run's measurement"
     assert "engine: onnxruntime for 1 picture (photo): onnxruntime 0.20 s = load 100 + first 100" in caplog.text
     assert "onnx 1.55 s = load 50 + first 1500 + 200 ms per later picture" in caplog.text
+
+
+def test_of_engines_as_fast_for_the_work_the_one_holding_less_memory_runs(dominant_model, monkeypatch, caplog):
+    with_costs(monkeypatch, onnxruntime=(100, 100, 204, 250), onnx=(50, 1000, 200, 900))
+    with caplog.at_level(logging.INFO, logger="colorization"):
+        assert type(Colorizer.load(**dominant_model, workload="batch").engine) is OnnxRuntimeEngine
+    assert "ms per later picture, 250 MiB" in caplog.text and "ms per later picture, 900 MiB" in caplog.text
+
+
+def test_memory_does_not_outweigh_a_measurable_difference_in_speed():
+    costs = {"small": selection.EngineCost(10, 10, 300, 250), "fast": selection.EngineCost(10, 10, 200, 900)}
+    assert selection.cheapest(costs, 100) == "fast" and selection.cheapest(costs, math.inf) == "fast"
+    costs["fast"] = selection.EngineCost(10, 10, 290, 900)
+    assert selection.cheapest(costs, 100) == "small" and selection.cheapest(costs, math.inf) == "small"
+
+
+def test_measuring_records_each_engines_memory_and_older_records_without_it_still_decide(dominant_model, tmp_path):
+    files = ModelFiles.resolve(**{key: dominant_model[key] for key in ("prototxt", "caffemodel", "points")})
+    path = compiled_model(files, selection.RELEASE_SCALE, 224)
+    _, costs = selection.measure_engines(path, 224, "cpu", ("onnx", "onnxruntime"))
+    assert all(cost.memory is not None and cost.memory >= 0 for cost in costs.values())
+    old = {"measurements": [{"onnx": {"load": 1, "first": 1, "steady": 5}, "onnxruntime": {"load": 1, "first": 1, "steady": 9}}]}
+    (measurement,) = selection.recorded_measurements(old, ("onnx", "onnxruntime"))
+    assert selection.cheapest(selection.median_costs([measurement]), 100) == "onnx"
 
 
 def test_a_workload_is_a_kind_of_run_or_a_picture_count(dominant_model):

@@ -58,6 +58,10 @@ WORKLOAD_PICTURES = {"photo": 1, "batch": 100, "video": 1000, "server": math.inf
 (load and first forward) is most of the time, for a folder or a film the per-picture cost decides."""
 DEFAULT_WORKLOAD = "server"
 """A Colorizer made by a program is loaded once and used for many pictures."""
+NEAR_TIE = 0.05
+"""Engines whose time for the work is within this fraction of the fastest's are as fast, for what one measurement on
+a shared machine can tell; among them the one that holds the least memory runs (cv2.dnn's Winograd weights are
+several times the model's size), so a folder or a film runs in less memory for no measurable loss."""
 
 
 def fall_back_to_cpu(requested: str, *reasons: str) -> str:
@@ -152,18 +156,30 @@ def machine_description(path: Path, candidates: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class EngineCost:
     """What one engine costs here, in milliseconds: loading the compiled model, its first forward (cv2.dnn prepares
-    its Winograd weights then) and each forward after it."""
+    its Winograd weights then) and each forward after it; and the resident memory (MiB) its load and first forward
+    added, None where it could not be read."""
 
     load: float
     first: float
     steady: float
+    memory: float | None = None
 
     def total(self, pictures: float) -> float:
         return math.inf if math.isinf(pictures) else self.load + self.first + (pictures - 1) * self.steady
 
     def summary(self, pictures: float) -> str:
         total = "" if math.isinf(pictures) else f"{self.total(pictures) / 1000:.2f} s = "
-        return f"{total}load {self.load:.0f} + first {self.first:.0f} + {self.steady:.0f} ms per later picture"
+        memory = "" if self.memory is None else f", {self.memory:.0f} MiB"
+        return f"{total}load {self.load:.0f} + first {self.first:.0f} + {self.steady:.0f} ms per later picture{memory}"
+
+
+def resident_mib() -> float | None:
+    """This process's resident memory (Linux's /proc), None elsewhere."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def expected_pictures(workload: "str | float") -> float:
@@ -178,9 +194,16 @@ def expected_pictures(workload: "str | float") -> float:
 
 
 def cheapest(costs: dict[str, EngineCost], pictures: float) -> str:
-    """The engine that puts `pictures` pictures through soonest, start-up included; for an open-ended run (a server)
-    the one with the fastest forward."""
-    return min(costs, key=lambda name: (costs[name].total(pictures), costs[name].steady))
+    """The engine that puts `pictures` pictures through soonest, start-up included (for an open-ended run, a server,
+    the one with the fastest forward); of those within NEAR_TIE of it, the one holding the least memory."""
+    def time_for_work(name: str) -> float:
+        return costs[name].steady if math.isinf(pictures) else costs[name].total(pictures)
+
+    fastest = min(costs, key=lambda name: (costs[name].total(pictures), costs[name].steady))
+    as_fast = [name for name in costs if time_for_work(name) <= time_for_work(fastest) * (1 + NEAR_TIE)]
+    if any(costs[name].memory is None for name in as_fast):
+        return fastest
+    return min(as_fast, key=lambda name: (costs[name].memory, time_for_work(name)))
 
 
 def milliseconds_since(started: float) -> float:
@@ -223,20 +246,26 @@ def measure_engines(path: Path, size: int, backend: str, candidates: tuple[str, 
     sample = np.zeros((1, 1, size, size), np.float32)
     engines, load, first = {}, {}, {}
     models = {name: model_for(name, path, backend) for name in candidates}  # made once, not part of a load
+    memory: dict[str, float | None] = {}
     for name in candidates:
+        before = resident_mib()
         started = time.perf_counter()
         engines[name] = ENGINES[name](models[name], size, backend)
         load[name] = milliseconds_since(started)
         started = time.perf_counter()
         engines[name].forward(sample)
         first[name] = milliseconds_since(started)
+        after = resident_mib()
+        memory[name] = None if before is None or after is None else max(0.0, after - before)
     later: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(MEASURED_ROUNDS):
         for name, engine in engines.items():
             started = time.perf_counter()
             engine.forward(sample)
             later[name].append(milliseconds_since(started))
-    return engines, {name: EngineCost(load[name], first[name], statistics.median(later[name])) for name in candidates}
+    return engines, {
+        name: EngineCost(load[name], first[name], statistics.median(later[name]), memory[name]) for name in candidates
+    }
 
 
 def read_records(record_path: Path) -> dict:
@@ -259,9 +288,17 @@ def recorded_measurements(record, candidates: tuple[str, ...]) -> list[dict[str,
 
 
 def median_costs(measurements: list[dict[str, EngineCost]]) -> dict[str, EngineCost]:
-    """Each engine's cost, each part the median over the measurements: one taken on a busy machine does not decide."""
+    """Each engine's cost, each part the median over the measurements: one taken on a busy machine does not decide.
+    Memory is the median of the measurements that have it (older records do not)."""
+    def median_memory(name: str) -> float | None:
+        known = [m[name].memory for m in measurements if m[name].memory is not None]
+        return statistics.median(known) if known else None
+
     return {
-        name: EngineCost(*(statistics.median(getattr(m[name], part) for m in measurements) for part in ("load", "first", "steady")))
+        name: EngineCost(
+            *(statistics.median(getattr(m[name], part) for m in measurements) for part in ("load", "first", "steady")),
+            median_memory(name),
+        )
         for name in measurements[0]
     }
 
