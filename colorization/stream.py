@@ -30,7 +30,7 @@ def run_stages(
     *,
     workers: int = 1,
     batch_size: int = 1,
-    depth: int = 2,
+    depth: int = 1,
 ) -> None:
     """Run `prepare` on each item in `workers` threads, `predict` on batches of up to `batch_size` prepared items
     in this thread (never waiting to fill a batch), and `finish` on each (prepared, result) pair in `workers` threads.
