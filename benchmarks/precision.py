@@ -110,7 +110,9 @@ def load_rows(files: dict) -> tuple[list[Row], list[str]]:
     for precision in REDUCED:
         candidates, backend = auto_candidates("auto", precision)
         if len(candidates) > 1:
-            unavailable.append(f"{precision}: not available here ({AUTO_PRECISION_REASON[precision]})")
+            openvino_cpu_lacks_it = precision == "bf16" and openvino.import_openvino()
+            reason = openvino.precision_reason(openvino.CPU_DEVICE, precision) if openvino_cpu_lacks_it else AUTO_PRECISION_REASON[precision]
+            unavailable.append(f"{precision}: not available here ({reason})")
             continue
         with Warnings() as warnings:
             colorizer = load(candidates[0], backend, precision)
