@@ -224,16 +224,19 @@ def configure_logging(args: argparse.Namespace) -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> Colorizer:
+def colorizer_from_args(
+    args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD, precision: str | None = None, engine: str | None = None
+) -> Colorizer:
     """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
-    or damaged release files are fetched first (or the command is named)."""
+    or damaged release files are fetched first (or the command is named). `precision` and `engine` replace the
+    options', for a command that loads a second colorizer differing only in them."""
     return Colorizer.load(
         args.model_dir,
         prototxt=args.prototxt,
         caffemodel=args.caffemodel,
         points=args.points,
         variant=args.variant,
-        engine=args.engine,
+        engine=engine or args.engine,
         backend=args.backend,
         temperature=args.temperature,
         size=args.size,
@@ -244,7 +247,7 @@ def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFA
         verify=args.verify,
         quiet=getattr(args, "quiet", False),
         workload=workload,
-        precision=args.precision,
+        precision=precision or args.precision,
     )
 
 
