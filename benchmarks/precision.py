@@ -15,7 +15,6 @@ model shows. With the real weights, pass them:
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -31,7 +30,7 @@ from benchmarks.engine_benchmark import SIZE
 from benchmarks.opencv_sample import load_sample_network
 from colorization import Colorizer, ModelFiles, metrics
 from colorization.engines import openvino
-from colorization.engines.base import PRECISIONS
+from colorization.engines.base import PRECISIONS, unavailable_precision_reasons
 from colorization.engines.opencv_dnn import caffe_importer_available
 from colorization.engines.selection import AUTO_PRECISION_REASON, auto_candidates, processor_name
 from tests.support import IMAGES_ENV, REPO
@@ -50,25 +49,7 @@ class Row:
     """The fp32 colorizer this row is compared with; None for the reference itself."""
 
 
-class Warnings(logging.Handler):
-    """The package's warnings while a precision loads: the reason it cannot run, to print in the table."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        logging.getLogger("colorization").addHandler(self)
-        return self
-
-    def __exit__(self, *exception):
-        logging.getLogger("colorization").removeHandler(self)
-
-
-def test_photos(folder: Path, limit: int) -> list[np.ndarray]:
+def benchmark_photos(folder: Path, limit: int) -> list[np.ndarray]:
     paths = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[:limit]
     if not paths:
         raise SystemExit(f"error: no photos in {folder}: pass --images DIR or set {IMAGES_ENV}")
@@ -114,10 +95,10 @@ def load_rows(files: dict) -> tuple[list[Row], list[str]]:
             reason = openvino.precision_reason(openvino.CPU_DEVICE, precision) if openvino_cpu_lacks_it else AUTO_PRECISION_REASON[precision]
             unavailable.append(f"{precision}: not available here ({reason})")
             continue
-        with Warnings() as warnings:
+        with unavailable_precision_reasons() as reasons:
             colorizer = load(candidates[0], backend, precision)
         if colorizer.engine.precision != precision:
-            reason = warnings.messages[0] if warnings.messages else f"{colorizer.engine.description}"
+            reason = reasons[0] if reasons else f"{colorizer.engine.description} runs fp32"
             unavailable.append(f"{precision}: not available here ({reason})")
             continue
         rows.append(Row(precision, colorizer, load(candidates[0], FP32_BACKEND.get(backend, backend))))
@@ -173,7 +154,7 @@ def main() -> int:
     real.add_argument("--points", help="these 313x2 ab cluster centres")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
-    photos = test_photos(args.images, args.limit)
+    photos = benchmark_photos(args.images, args.limit)
     with tempfile.TemporaryDirectory() as temporary:
         files, weights_note = model_files(args, args.work_dir or Path(temporary))
         rows, unavailable = load_rows(files)
@@ -201,7 +182,7 @@ def main() -> int:
     for index, (row, median) in enumerate(zip(rows, medians)):
         if index in found:
             ab, picture = found[index]
-            cells = f"{ab.mean:8.3f} {ab.p99:9.2f} {ab.max:9.2f}  {picture.mean:8.3f} {picture.p99:8.0f} {picture.max:8.0f}"
+            cells = f"{ab.mean:8.3f} {ab.p99:9.3f} {ab.max:9.3f}  {picture.mean:8.3f} {picture.p99:8.0f} {picture.max:8.0f}"
         else:
             cells = f"{'(what the others are compared with)':^56}"
         ratio = f"{sample_median / median:5.2f}x" if sample_median else "(no Caffe importer: no sample)"

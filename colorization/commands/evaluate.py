@@ -107,7 +107,7 @@ def build_parser(prog: str | None = None):
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--limit", type=int, metavar="N", help="score only the first N pictures (sorted by name)")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write every photo's scores to this CSV file")
-    parser.add_argument("--save-to", type=Path, metavar="DIR", help="also write each colorized result there, as PNG")
+    parser.add_argument("--save-to", type=Path, metavar="DIR", help="also write each colorized result there, as PNG (with --compare-precision P also NAME.P.png)")
     parser.add_argument(
         "--compare-precision", choices=[p for p in PRECISIONS if p != "fp32"], metavar="PRECISION",
         help="also score each photo in this reduced precision (bf16 or fp16), beside fp32 on the same engine, with the "
