@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from . import metrics
 from .batch import list_folder
+from .engines.base import unavailable_precision_reasons
 from .errors import UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image
 from .model import annealing_scale
@@ -53,18 +55,24 @@ def grey_of(original: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
 
 
-def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | None) -> Score | None:
-    """None for a picture without colour; raises ColorizationError for one that cannot be read."""
-    name = path.relative_to(folder)
+def read_truth(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The photo as read and as [0, 1] floats; None for a picture without colour. Raises ColorizationError for one
+    that cannot be read."""
     colour, _ = split_alpha(read_image(path))
     original = to_unit_float(colour)
     if np.abs(cv2.cvtColor(original, cv2.COLOR_BGR2Lab)[:, :, 1:]).mean() < GREY_CHROMA:
         return None
-    result = colorizer.colorize(colour)
+    return colour, original
+
+
+def save_result(save_to: Path | None, name: Path, result: np.ndarray, suffix: str = "") -> None:
     if save_to is not None:
-        destination = (save_to / name).with_suffix(".png")
+        destination = save_to / name.parent / f"{name.stem}{suffix}.png"
         create_parent(destination)
         write_image(destination, result)
+
+
+def score_result(name: Path, result: np.ndarray, original: np.ndarray) -> Score:
     result = to_unit_float(result)
     grey = grey_of(original)
     return Score(
@@ -78,11 +86,67 @@ def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | 
     )
 
 
+def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | None) -> Score | None:
+    """None for a picture without colour; raises ColorizationError for one that cannot be read."""
+    truth = read_truth(path)
+    if truth is None:
+        return None
+    colour, original = truth
+    name = path.relative_to(folder)
+    result = colorizer.colorize(colour)
+    save_result(save_to, name, result)
+    return score_result(name, result, original)
+
+
+@dataclass
+class PrecisionComparison:
+    """One photo scored in fp32 and in a reduced precision, and how close the two results are to each other."""
+
+    reference: Score
+    compared: Score
+    psnr_between: float
+    """PSNR of the reduced precision's picture against fp32's (0-1 scale): infinite when they are identical."""
+
+
+def load_for_comparison(load: Callable[..., Colorizer], precision: str, engine: str) -> tuple[Colorizer, Colorizer]:
+    """fp32 and `precision`, each loaded once by `load(precision=..., engine=...)`, on the same engine when
+    `engine` is auto so that only the arithmetic differs. A precision that cannot run here is refused in one line
+    with the engine's reason, rather than fp32 scored against itself."""
+    with unavailable_precision_reasons() as reasons:
+        compared = load(precision=precision, engine=engine)
+    if compared.engine.precision != precision:
+        reason = reasons[0] if reasons else f"{compared.engine.description} runs fp32"
+        raise UsageError(f"--compare-precision {precision} cannot run here: {reason}; nothing was scored (leave it out to score fp32 alone)")
+    reference = load(precision="fp32", engine=compared.engine.name if engine == "auto" else engine)
+    return reference, compared
+
+
+def compare_photo(
+    reference: Colorizer, compared: Colorizer, folder: Path, path: Path, save_to: Path | None
+) -> PrecisionComparison | None:
+    """Both results from one preparation of the photo; the reduced precision's saved as NAME.PRECISION.png beside
+    fp32's NAME.png. None for a picture without colour; raises ColorizationError for one that cannot be read."""
+    truth = read_truth(path)
+    if truth is None:
+        return None
+    colour, original = truth
+    name = path.relative_to(folder)
+    prepared = reference.prepare(colour)
+    results = [colorizer.compose(prepared, colorizer.predict_ab([prepared])[0]) for colorizer in (reference, compared)]
+    save_result(save_to, name, results[0])
+    save_result(save_to, name, results[1], f".{compared.engine.precision}")
+    return PrecisionComparison(
+        score_result(name, results[0], original),
+        score_result(name, results[1], original),
+        metrics.psnr(to_unit_float(results[1]), to_unit_float(results[0]), 1.0),
+    )
+
+
 def settings_summary(colorizer: Colorizer, variant: str, temperature: float | None) -> str:
     upsample = colorizer.upsample
     detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
     temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
     return (
         f"variant {variant}, temperature {temperature}, saturation {colorizer.saturation:g}, "
-        f"upsample {upsample.method}{detail}, size {colorizer.size}"
+        f"upsample {upsample.method}{detail}, size {colorizer.size}, precision {colorizer.engine.precision}"
     )

@@ -5,6 +5,8 @@ Hasler and Süsstrunk's thresholds (15 "slightly", 33 "moderately", 59 "quite", 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -78,3 +80,18 @@ def edge_region(lightness: np.ndarray, band: int = EDGE_BAND) -> np.ndarray:
 def ab_rmse(estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Root-mean-square ab error in Lab units (over both channels), optionally inside a mask."""
     return float(np.sqrt(mean_squared_error(estimate, truth, mask)))
+
+
+@dataclass(frozen=True)
+class DifferenceStatistics:
+    """How far apart two results are, element by element: the typical, the rare (1 in 100) and the worst."""
+
+    mean: float
+    p99: float
+    max: float
+
+
+def difference_statistics(first: np.ndarray, second: np.ndarray) -> DifferenceStatistics:
+    """Mean, 99th percentile and maximum of |first - second| over every element (pixels and channels alike)."""
+    difference = np.abs(np.asarray(first, np.float64) - np.asarray(second, np.float64)).ravel()
+    return DifferenceStatistics(float(difference.mean()), float(np.percentile(difference, 99)), float(difference.max()))

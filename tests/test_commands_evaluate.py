@@ -1,5 +1,6 @@
 """python -m colorization eval DIR as a user runs it: the table, the CSV, the skipped and the failed."""
 import csv
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from tests.support import REPO
 
 from colorization import metrics
+from colorization.commands import evaluate, options
+from colorization.engines import openvino
 from colorization.evaluation import grey_of
 from tests.support.tiny_model import model_arguments
 from tests.support.checks import mean_chroma
@@ -47,6 +50,7 @@ def test_scores_each_colour_photo_against_its_original(folder, lightness_model, 
     assert "skipped grey.png: it has no colour" in result.stderr.replace(str(folder) + "/", "")
     lines = result.stdout.splitlines()
     assert lines[0].startswith("settings:") and "saturation 1.2" in lines[0] and "upsample guided" in lines[0]
+    assert lines[0].endswith("precision fp32")
     assert [line.split()[0] for line in lines[2:4]] == ["a.png", "b.jpg"]
     assert lines[4].startswith("mean of 2") and lines[5].startswith("grey (no colour)")
 
@@ -81,3 +85,92 @@ def test_folder_without_pictures_is_a_usage_error(tmp_path, dominant_model):
     result = run_evaluate(tmp_path, *model_arguments(dominant_model))
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: no pictures in") and len(result.stderr.strip().splitlines()) == 1
+
+
+def bf16_of(values: np.ndarray) -> np.ndarray:
+    """float32 cut to bfloat16's 8 significant bits, as a bf16 forward rounds what it keeps."""
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32) & np.uint32(0xFFFF0000)
+    return bits.view(np.float32)
+
+
+@pytest.fixture
+def simulated_bf16(monkeypatch):
+    """OpenVINO on a processor with bf16, wherever the tests run: the CPU lists it, and an engine loaded for bf16
+    reports bf16 and returns its fp32 results cut to bf16."""
+    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "bf16"))
+    load = openvino.OpenVinoEngine.__init__
+
+    def load_simulated(engine, path, size, backend="cpu", precision="fp32"):
+        load(engine, path, size, backend, precision)
+        if precision == "bf16":
+            run = engine.run
+            engine.precision = "bf16"
+            engine.run = lambda blob, output: bf16_of(run(blob, output))
+
+    monkeypatch.setattr(openvino.OpenVinoEngine, "__init__", load_simulated)
+
+
+def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, lightness_model, tmp_path, monkeypatch, capsys, simulated_bf16):
+    loaded = []
+    load = options.colorizer_from_args
+
+    def load_counted(args, **keywords):
+        loaded.append((keywords.get("precision"), keywords.get("engine")))
+        return load(args, **keywords)
+
+    monkeypatch.setattr(options, "colorizer_from_args", load_counted)
+    arguments = [folder, "--compare-precision", "bf16", "--csv", tmp_path / "scores.csv", "--save-to", tmp_path / "out"]
+    code = options.run(evaluate.main, [*map(str, arguments), *model_arguments(lightness_model)])
+    assert code == 1, "the broken file failed, the rest was scored"
+    assert loaded == [("bf16", "auto"), ("fp32", "openvino")], "each precision loaded once, fp32 on bf16's engine"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("settings:") and lines[0].endswith("precision fp32")
+    assert "fp32 on OpenVINO" in lines[1] and "bf16 on OpenVINO" in lines[1] and "precision: bf16" in lines[1]
+    assert lines[2].split() == ["photo", "fp32", "PSNR", "fp32", "SSIM", "bf16", "PSNR", "bf16", "SSIM", "bf16", "vs", "fp32", "dB"]
+    assert [line.split()[0] for line in lines[3:5]] == ["a.png", "b.jpg"]
+    assert lines[5].startswith("mean of 2") and lines[6].startswith("grey (no colour)")
+
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    assert [row["name"] for row in rows] == ["a.png", "b.jpg"]
+    assert list(rows[0])[-5:] == ["bf16_psnr", "bf16_ssim", "bf16_colourfulness", "bf16_vs_fp32_psnr", "settings"]
+    for row in rows:
+        original = cv2.imread(str(folder / row["name"])).astype(np.float32) / 255
+        stem = tmp_path / "out" / Path(row["name"]).stem
+        fp32, bf16 = (cv2.imread(f"{stem}{suffix}.png").astype(np.float32) / 255 for suffix in ("", ".bf16"))
+        assert float(row["psnr"]) == pytest.approx(metrics.psnr(fp32, original, 1.0), abs=1e-6)
+        assert float(row["bf16_psnr"]) == pytest.approx(metrics.psnr(bf16, original, 1.0), abs=1e-6)
+        assert float(row["bf16_ssim"]) == pytest.approx(metrics.ssim(bf16, original, 1.0), abs=1e-6)
+        assert float(row["bf16_vs_fp32_psnr"]) == pytest.approx(metrics.psnr(bf16, fp32, 1.0), abs=1e-6)
+        assert 30 < float(row["bf16_vs_fp32_psnr"]) < math.inf, "bf16 moves the colours a little, not a lot"
+    table = dict(zip(["fp32_psnr", "fp32_ssim", "bf16_psnr", "bf16_ssim", "between"], map(float, lines[5].split()[3:])))
+    assert table["bf16_psnr"] == pytest.approx(np.mean([float(row["bf16_psnr"]) for row in rows]), abs=0.006)
+    assert table["between"] == pytest.approx(np.mean([float(row["bf16_vs_fp32_psnr"]) for row in rows]), abs=0.006)
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-q"]])
+def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(folder, lightness_model, monkeypatch, capsys, verbosity):
+    monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
+    arguments = [str(folder), "--compare-precision", "fp16", "--engine", "openvino", *verbosity, *model_arguments(lightness_model)]
+    assert options.run(evaluate.main, arguments) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "", "no fp32-against-fp32 table"
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("error: --compare-precision fp16 cannot run here: OpenVINO runs fp16 on Intel GPUs only")
+    assert line.endswith("nothing was scored (leave it out to score fp32 alone)")
+
+
+def test_precision_is_honoured_and_the_one_that_ran_is_reported(folder, lightness_model, capsys, monkeypatch, simulated_bf16):
+    assert options.run(evaluate.main, [str(folder), "--precision", "bf16", "-q", *model_arguments(lightness_model)]) == 1
+    assert capsys.readouterr().out.splitlines()[0].endswith("precision bf16")
+    monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
+    assert options.run(evaluate.main, [str(folder), "--precision", "fp16", "--engine", "openvino", *model_arguments(lightness_model)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].endswith("precision fp32"), "fp16 fell back to fp32, and the table says so"
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: --precision fp16 asked for") and warnings[0].endswith("running fp32")
+
+
+def test_compare_precision_is_against_fp32_only(folder, lightness_model, capsys):
+    arguments = [str(folder), "--compare-precision", "bf16", "--precision", "fp16", *model_arguments(lightness_model)]
+    assert options.run(evaluate.main, arguments) == 2
+    assert capsys.readouterr().err.strip() == "error: --compare-precision compares with fp32: leave out --precision fp16"

@@ -67,3 +67,21 @@ def test_ab_rmse_inside_a_mask_by_hand():
     # Over the whole picture: mean of squares = (9 + 16) / 8; inside the mask: (9 + 16) / 2.
     assert metrics.ab_rmse(estimate, truth) == pytest.approx(math.sqrt(25 / 8))
     assert metrics.ab_rmse(estimate, truth, mask) == pytest.approx(math.sqrt(25 / 2))
+
+
+def test_difference_statistics_by_hand():
+    # |difference| = 0 for 98 elements, 1 and 5 for the other two: mean 6/100; the 99th percentile lies between the
+    # 99th and 100th sorted values (1 and 5) at 1% of the way, as numpy interpolates: 1 + 0.01 * 4.
+    first = np.zeros((10, 5, 2))
+    second = first.copy()
+    second[3, 2, 1] = -1
+    second[7, 4, 0] = 5
+    statistics = metrics.difference_statistics(first, second)
+    assert statistics.mean == pytest.approx(6 / 100)
+    assert statistics.p99 == pytest.approx(1 + 0.01 * 4)
+    assert statistics.max == 5
+    # 8-bit pictures do not wrap around: 0 against 255 is 255 apart, whichever comes first.
+    black, white = np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 255, np.uint8)
+    assert metrics.difference_statistics(black, white) == metrics.difference_statistics(white, black)
+    assert metrics.difference_statistics(black, white).mean == 255
+    assert metrics.difference_statistics(white, white) == metrics.DifferenceStatistics(0.0, 0.0, 0.0)

@@ -259,10 +259,15 @@ def colorizer_arguments(args: argparse.Namespace, workload: "str | float" = DEFA
     )
 
 
-def colorizer_from_args(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> Colorizer:
+def colorizer_from_args(
+    args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD, precision: str | None = None, engine: str | None = None
+) -> Colorizer:
     """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
-    or damaged release files are fetched first (or the command is named)."""
-    return Colorizer.load(**colorizer_arguments(args, workload))
+    or damaged release files are fetched first (or the command is named). `precision` and `engine` replace the
+    options', for a command that loads a second colorizer differing only in them."""
+    arguments = colorizer_arguments(args, workload)
+    arguments.update({key: value for key, value in (("precision", precision), ("engine", engine)) if value})
+    return Colorizer.load(**arguments)
 
 
 def ray_address(text: str) -> str:

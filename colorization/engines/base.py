@@ -1,6 +1,7 @@
 """What every engine is: the one contract the pipeline relies on, whichever runtime runs the network."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Protocol
 
@@ -60,10 +61,37 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+PRECISION_REASON = "precision_reason"
+"""The attribute of precision_unavailable's log record that holds its reason."""
+
+
 def precision_unavailable(precision: str, reason: str) -> str:
     """Say once, at load, that a reduced precision cannot run here; the engine then runs the reference fp32."""
-    log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason)
+    log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason, extra={PRECISION_REASON: reason})
     return "fp32"
+
+
+@contextlib.contextmanager
+def unavailable_precision_reasons():
+    """The reasons precision_unavailable gives while loading, kept instead of printed: for a caller that will not go
+    on in fp32 and says why in its own one line. They are kept even when the verbosity hides warnings (-q), and
+    only they: the other records are let through as the verbosity says."""
+    reasons: list[str] = []
+    level, shown = log.level, log.getEffectiveLevel()
+
+    def keep(record: logging.LogRecord) -> bool:
+        reason = getattr(record, PRECISION_REASON, None)
+        if reason is not None:
+            reasons.append(reason)
+        return reason is None and record.levelno >= shown
+
+    log.addFilter(keep)
+    log.setLevel(min(shown, logging.WARNING))
+    try:
+        yield reasons
+    finally:
+        log.setLevel(level)
+        log.removeFilter(keep)
 
 
 def thread_count() -> int:
