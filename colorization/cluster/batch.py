@@ -114,12 +114,13 @@ class RayRun:
             )
         self.batch_size = batch_size
         self.tasks_per_worker = tasks_per_worker or max(1, int(room / TASK_CPUS / self.plan.workers))
-        shipment = ship_model(ray, load_arguments)
+        # Kept for the whole run: a restarted actor reads the model from these objects again.
+        self.shipment = ship_model(ray, load_arguments)
         actor = ray.remote(ModelWorker).options(
             num_cpus=ACTOR_CPUS, num_gpus=self.plan.gpus, max_restarts=ACTOR_RESTARTS, max_task_retries=0,
             scheduling_strategy="SPREAD",
         )
-        self.actors = [actor.remote(shipment, self.plan.threads) for _ in range(self.plan.workers)]
+        self.actors = [actor.remote(self.shipment, self.plan.threads) for _ in range(self.plan.workers)]
         try:
             devices = ray.get([worker.device.remote() for worker in self.actors])
         except ray.exceptions.RayError as error:
