@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Protocol
 
 import cv2
 
@@ -28,7 +28,7 @@ from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
 from .outputs import create_parent
 from .paths import display_path
-from .pipeline import Colorizer, PreparedImage
+from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
 from .stream import run_stages
 
@@ -260,6 +260,20 @@ def failure_reason(source: Path, error: BaseException) -> str:
     return message if message.startswith(shown) else f"{shown}: {message}"
 
 
+@dataclass(frozen=True)
+class PictureWork:
+    """What is done to each picture around the network, which needs no network: the same for the threads of one
+    machine and for the CPU tasks of a Ray cluster, so both give the same files."""
+
+    size: int
+    colour: ColourSettings
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    @classmethod
+    def of(cls, colorizer: Colorizer, max_pixels: int = DEFAULT_MAX_PIXELS) -> "PictureWork":
+        return cls(colorizer.size, colorizer.colour, max_pixels)
+
+
 @dataclass
 class InFlight:
     """A picture between the stages: what the network needs and what goes into its report line."""
@@ -270,6 +284,32 @@ class InFlight:
     width: int
     height: int
     metadata: Metadata
+
+
+def read_and_prepare(job: Job, work: PictureWork, started: float) -> InFlight:
+    """Read a picture (refusing one over the pixel limit from its header) and prepare it for the network."""
+    picture = read_picture(job.source, work.max_pixels)
+    image = picture.image
+    prepared = prepare_for(image, work.size, work.colour.conversion)
+    return InFlight(job, started, prepared, image.shape[1], image.shape[0], picture.metadata)
+
+
+def compose_and_write(item: InFlight, ab, work: PictureWork) -> BatchRecord:
+    """Put the network's colour on the picture and write it (atomically, with the input's metadata)."""
+    job = item.job
+    colour = work.colour.compose(item.prepared, ab)
+    create_parent(job.destination)
+    write_image(job.destination, colour, item.metadata)
+    del colour
+    return BatchRecord(
+        job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
+        width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
+    )
+
+
+def failed_record(job: Job, started: float, error: BaseException) -> BatchRecord:
+    log.debug("%s failed", job.source, exc_info=error)
+    return BatchRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started)
 
 
 class Recorder:
@@ -291,8 +331,7 @@ class Recorder:
             log.info("%s -> %s (%.2f s)", display_path(record.source), display_path(record.destination), record.seconds)
 
     def fail(self, job: Job, started: float, error: BaseException) -> None:
-        log.debug("%s failed", job.source, exc_info=error)
-        self.add(BatchRecord(job.source, job.destination, "failed", failure_reason(job.source, error), time.perf_counter() - started))
+        self.add(failed_record(job, started, error))
 
 
 def colorize_jobs(
@@ -300,13 +339,12 @@ def colorize_jobs(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> None:
     """The three stages of colorization.stream over the jobs; a picture that fails is reported and the rest go on."""
+    work = PictureWork.of(colorizer, max_pixels)
 
-    def read_and_prepare(job: Job) -> InFlight | None:
+    def read(job: Job) -> InFlight | None:
         started = time.perf_counter()
         try:
-            picture = read_picture(job.source, max_pixels)
-            image = picture.image
-            return InFlight(job, started, colorizer.prepare(image), image.shape[1], image.shape[0], picture.metadata)
+            return read_and_prepare(job, work, started)
         except Exception as error:  # one bad file must not stop the archive
             recorder.fail(job, started, error)
             return None
@@ -319,21 +357,38 @@ def colorize_jobs(
                 recorder.fail(item.job, item.started, error)
             return []
 
-    def compose_and_write(item: InFlight, ab) -> None:
-        job = item.job
+    def write(item: InFlight, ab) -> None:
         try:
-            colour = colorizer.compose(item.prepared, ab)
-            create_parent(job.destination)
-            write_image(job.destination, colour, item.metadata)
-            del colour
-            recorder.add(BatchRecord(
-                job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
-                width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
-            ))
+            recorder.add(compose_and_write(item, ab, work))
         except Exception as error:  # one bad file must not stop the archive
-            recorder.fail(job, item.started, error)
+            recorder.fail(item.job, item.started, error)
 
-    run_stages(jobs, read_and_prepare, predict, compose_and_write, workers=workers, batch_size=batch_size)
+    run_stages(jobs, read, predict, write, workers=workers, batch_size=batch_size)
+
+
+class FolderRun(Protocol):
+    """The middle of a folder's run, between the plan and the summary: this machine's threads, or a Ray cluster."""
+
+    backend: str
+    """Where the network runs, for the summary line and the report."""
+
+    def colorize(self, jobs: list[Job], recorder: Recorder) -> None: ...
+
+
+@dataclass
+class ThreadedRun:
+    """One network in this process, with threads reading and writing beside it."""
+
+    colorizer: Colorizer
+    settings: BatchSettings
+
+    @property
+    def backend(self) -> str:
+        return self.colorizer.device
+
+    def colorize(self, jobs: list[Job], recorder: Recorder) -> None:
+        settings = self.settings
+        colorize_jobs(self.colorizer, jobs, recorder, settings.workers, settings.batch_size, settings.max_pixels)
 
 
 def nothing_found(records: list[BatchRecord]) -> bool:
@@ -420,8 +475,14 @@ def write_report(path: Path, summary: BatchSummary, settings: BatchSettings) -> 
 
 
 def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colorizer], quiet: bool = False) -> BatchSummary:
-    """Plan, load the network only if there is work, colorize, and write the report; Ctrl-C ends the run early
-    with the files not reached marked `interrupted`."""
+    """Plan, load the network only if there is work, colorize in threads beside it, and write the report."""
+    return run_folder(settings, lambda: ThreadedRun(load_colorizer(), settings), quiet)
+
+
+def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: bool = False) -> BatchSummary:
+    """Plan, `start` the run only if there is work, colorize, and write the report; Ctrl-C ends the run early
+    with the files not reached marked `interrupted`. The plan, the summary and the report are the same whatever
+    runs the middle."""
     check_report_path(settings.report)
     plan = plan_batch(settings)
     try:
@@ -433,14 +494,14 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
             log.error("error: %s", record.reason)
     if not plan.jobs and nothing_found(plan.settled):
         log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
-    colorizer = load_colorizer() if plan.jobs else None
+    run = start() if plan.jobs else None
     started = time.perf_counter()
     terminated = False
     with progress_bar(len(plan.jobs), "image", "colorizing", quiet) as bar:
         recorder = Recorder(bar)
         try:
-            if colorizer is not None:
-                colorize_jobs(colorizer, plan.jobs, recorder, settings.workers, settings.batch_size, settings.max_pixels)
+            if run is not None:
+                run.colorize(plan.jobs, recorder)
         except KeyboardInterrupt as interruption:
             terminated = isinstance(interruption, Terminated)
             log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
@@ -449,7 +510,7 @@ def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colori
     summary = BatchSummary(
         sorted(plan.settled + recorder.records + not_reached, key=lambda record: str(record.source)),
         time.perf_counter() - started,
-        colorizer.device if colorizer is not None else "not loaded, nothing to colorize",
+        run.backend if run is not None else "not loaded, nothing to colorize",
         settings.shard,
         plan.filtered,
         terminated,

@@ -120,6 +120,14 @@ class ColourSettings:
             raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
         return cls(Upsampling.of(upsample), check_saturation(saturation), conversion)
 
+    def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
+        return compose(prepared, ab, self.upsample, self.saturation, self.conversion)
+
+
+def prepare_for(image: np.ndarray, size: int, conversion: str) -> PreparedImage:
+    """The prepare stage a conversion asks for; needs no network, so processes without one (Ray tasks) run it too."""
+    return prepare_fast(image, size) if conversion == "fast" else prepare(image, size)
+
 
 class Colorizer:
     """The public API: load once (the network is the slow part), then colorize many arrays.
@@ -191,20 +199,24 @@ class Colorizer:
         return self.engine.device if precision == "fp32" else f"{self.engine.device}, {precision}"
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
-        return prepare_fast(image, self.size) if self.conversion == "fast" else prepare(image, self.size)
+        return prepare_for(image, self.size, self.conversion)
 
     @staticmethod
-    def blob(prepared: list[PreparedImage]) -> np.ndarray:
-        return np.stack([p.network_input for p in prepared])[:, None, :, :]
+    def blob(network_inputs: list[np.ndarray]) -> np.ndarray:
+        return np.stack(network_inputs)[:, None, :, :]
 
     def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (size/4, size/4, 2) annealed-mean ab."""
-        output = self.engine.forward(self.blob(prepared))
+        return self.predict_ab_of([item.network_input for item in prepared])
+
+    def predict_ab_of(self, network_inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """`predict_ab` from the network inputs alone: all a Ray model worker receives of each picture."""
+        output = self.engine.forward(self.blob(network_inputs))
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def predict_scores(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
-        return list(self.engine.forward_scores(self.blob(prepared)))
+        return list(self.engine.forward_scores(self.blob([item.network_input for item in prepared])))
 
     def decode(self, scores: np.ndarray, temperature: float | None = None) -> np.ndarray:
         """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another."""
@@ -212,8 +224,7 @@ class Colorizer:
         return annealed_mean(scores, self.points, scale)
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray, colour: ColourSettings | None = None) -> np.ndarray:
-        colour = colour or self.colour
-        return compose(prepared, ab, colour.upsample, colour.saturation, colour.conversion)
+        return (colour or self.colour).compose(prepared, ab)
 
     def colorize(self, image: np.ndarray) -> np.ndarray:
         """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""

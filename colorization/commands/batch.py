@@ -68,8 +68,13 @@ def build_parser(prog: str | None = None):
     outputs.add_argument("--report", type=Path, metavar="FILE.csv|FILE.json", help="write one line per file: status, reason, output, size, time")
     options.add_picture_limit_option(choice)
     speed = parser.add_argument_group("speed")
-    speed.add_argument("--workers", type=options.count, default=default_workers(), metavar="N", help="threads reading and threads writing beside the network, N of each")
+    speed.add_argument(
+        "--workers", type=options.count, metavar="N",
+        help="threads reading and threads writing beside the network, N of each (default: 1, or 2 from 4 cores); "
+        "with --ray, reading and writing tasks per model worker (default: as many as the cluster's free CPUs hold)",
+    )
     speed.add_argument("--batch-size", type=options.count, default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
+    options.add_cluster_options(parser)
     options.add_model_options(parser)
     parser.set_defaults(conversion="fast")
     options.add_verbosity_options(parser)
@@ -95,11 +100,20 @@ def main(argv=None, prog: str | None = None) -> int:
         overwrite=args.overwrite,
         shard=args.shard or (1, 1),
         report=args.report,
-        workers=args.workers,
+        workers=args.workers or default_workers(),
         batch_size=args.batch_size,
         max_pixels=args.max_pixels,
     )
-    summary = colorize_folder(settings, lambda: options.colorizer_from_args(args, workload="batch"), quiet=args.quiet)
+    options.check_cluster_options(args)
+    if args.ray is None:
+        summary = colorize_folder(settings, lambda: options.colorizer_from_args(args, workload="batch"), quiet=args.quiet)
+    else:
+        from ..cluster.batch import colorize_folder_on_ray
+
+        summary = colorize_folder_on_ray(
+            settings, args.ray, options.colorizer_arguments(args, workload="batch"), tasks_per_worker=args.workers,
+            workers=args.ray_workers, gpus_per_worker=args.gpus_per_worker, quiet=args.quiet,
+        )
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
     if summary.report_error:
