@@ -139,8 +139,9 @@ def ray_address():
     from tests.support.ray_cluster import start_head, stop_head
 
     folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    address, head = start_head(folder)
     try:
-        yield start_head(folder)
+        yield address
     finally:
-        stop_head()
+        stop_head(head)
         shutil.rmtree(folder, ignore_errors=True)

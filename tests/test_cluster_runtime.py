@@ -99,3 +99,16 @@ def test_ray_missing_is_one_line_naming_the_install(tmp_path, monkeypatch, capfd
     arguments = [str(tmp_path / "scans"), str(tmp_path / "out"), "--ray", "local", *model_arguments(dominant_model)]
     assert options.run(batch.main, arguments) == 2
     assert capfd.readouterr().err.strip() == f"error: --ray needs Ray, which is not installed: {runtime.INSTALL_HINT}"
+
+
+def test_ray_that_cannot_start_here_is_one_line_not_its_traceback(monkeypatch):
+    import ray
+
+    def timed_out(**settings):
+        raise Exception("The current node timed out during startup.\nmore details")
+
+    monkeypatch.setattr(ray, "init", timed_out)
+    with pytest.raises(UsageError, match=r"could not start Ray on this machine \(The current node timed out during startup\.\)") as caught:
+        with runtime.connected("local"):
+            pass
+    assert "\n" not in str(caught.value) and "--ray auto" in str(caught.value)

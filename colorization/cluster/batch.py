@@ -62,18 +62,26 @@ def write_task(item, batch_ab: list, index: int, work: PictureWork) -> BatchReco
 
 
 class ModelWorker:
-    """One network, loaded once from the shipped model, predicting the batches the driver hands it."""
+    """One network, loaded once from the shipped model, predicting the batches the driver hands it.
 
-    def __init__(self, shipment, threads: int | None):
+    The shipment comes with each call rather than to the constructor: Ray restarts a lost actor by running its
+    constructor again, and constructor arguments held in the object store could be gone by then."""
+
+    def __init__(self, threads: int | None):
         if threads is not None:
             cv2.setNumThreads(threads)
-        self.colorizer = load_shipped_colorizer(import_ray(), shipment, workload="batch")
+        self.colorizer = None
 
-    def device(self) -> str:
-        return self.colorizer.device
+    def loaded(self, shipment):
+        if self.colorizer is None:
+            self.colorizer = load_shipped_colorizer(import_ray(), shipment, workload="batch")
+        return self.colorizer
 
-    def predict(self, *network_inputs) -> list:
-        return self.colorizer.predict_ab_of(list(network_inputs))
+    def device(self, shipment) -> str:
+        return self.loaded(shipment).device
+
+    def predict(self, shipment, *network_inputs) -> list:
+        return self.loaded(shipment).predict_ab_of(list(network_inputs))
 
 
 @dataclass
@@ -114,15 +122,15 @@ class RayRun:
             )
         self.batch_size = batch_size
         self.tasks_per_worker = tasks_per_worker or max(1, int(room / TASK_CPUS / self.plan.workers))
-        # Kept for the whole run: a restarted actor reads the model from these objects again.
+        # Kept for the whole run: a restarted actor loads the model from these objects again.
         self.shipment = ship_model(ray, load_arguments)
         actor = ray.remote(ModelWorker).options(
             num_cpus=ACTOR_CPUS, num_gpus=self.plan.gpus, max_restarts=ACTOR_RESTARTS, max_task_retries=0,
             scheduling_strategy="SPREAD",
         )
-        self.actors = [actor.remote(self.shipment, self.plan.threads) for _ in range(self.plan.workers)]
+        self.actors = [actor.remote(self.plan.threads) for _ in range(self.plan.workers)]
         try:
-            devices = ray.get([worker.device.remote() for worker in self.actors])
+            devices = ray.get([worker.device.remote(self.shipment) for worker in self.actors])
         except ray.exceptions.RayError as error:
             raise ColorizationError(f"the model workers could not load the model: {first_line(error)}") from None
         self.backend = f"Ray, {self.plan.describe()}: {', '.join(dict.fromkeys(devices))}"
@@ -173,7 +181,7 @@ class RayRun:
                 while free and ready:
                     batch = [ready.popleft() for _ in range(min(self.batch_size, len(ready)))]
                     index = free.popleft()
-                    predicting[self.actors[index].predict.remote(*(p.network_input for p in batch))] = (index, batch)
+                    predicting[self.actors[index].predict.remote(self.shipment, *(p.network_input for p in batch))] = (index, batch)
                 if not (reading or predicting or writing):
                     raise ColorizationError(
                         "every model worker was lost (see the Ray logs): run the same command again to finish the rest"

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import socket
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +76,9 @@ def connected(address: str):
     """Ray, connected to (or started at) `address` for the duration of the block, and shut down after it."""
     ray = import_ray()
     runtime_env = {"py_modules": [str(package_folder())]}
-    settings = {"logging_level": logging.WARNING, "log_to_driver": False, "runtime_env": runtime_env}
+    # Ray's own notices (token set-up, object sizes) only with -v; a failure still reaches the user as our one line.
+    level = logging.INFO if log.isEnabledFor(logging.INFO) else logging.ERROR
+    settings = {"logging_level": level, "log_to_driver": False, "runtime_env": runtime_env}
     if address not in ("local", "auto", DEFAULT_ADDRESS):
         check_reachable(address)
     try:
@@ -86,8 +88,16 @@ def connected(address: str):
             ray.init(**settings)
         else:
             ray.init(address=address, **settings)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise unreachable(address, (str(error).strip().splitlines() or [type(error).__name__])[0]) from None
+    except Exception as error:  # Ray raises bare Exception when its processes do not come up in time
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        with suppress(Exception):
+            ray.shutdown()
+        if address == "local":
+            raise UsageError(
+                f"could not start Ray on this machine ({reason}): try again when the machine is less busy, "
+                "or start it once with `ray start --head` and pass --ray auto"
+            ) from None
+        raise unreachable(address, reason) from None
     try:
         yield ray
     finally:
