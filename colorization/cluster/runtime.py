@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ log = logging.getLogger("colorization")
 DEFAULT_ADDRESS = "default"
 """Bare `--ray`: Ray's own rule (RAY_ADDRESS, else a cluster started on this machine, else a new local one)."""
 INSTALL_HINT = "pip install 'zhang-colorization[cluster]' (or pip install -r requirements-cluster.txt)"
+PROBE_SECONDS = 5
+"""How long `connected` waits for a named address to answer before saying it cannot be reached."""
 NODE_MODEL_FOLDER = "colorization-ray-models"
 """Below the node's temporary folder: where a worker writes the model it got from the object store."""
 
@@ -45,6 +48,24 @@ def check_address(text: str) -> str:
     return text
 
 
+def unreachable(address: str, reason: str) -> UsageError:
+    return UsageError(
+        f"cannot connect to the Ray cluster at {address} ({reason}): start one with `ray start --head`, "
+        "or use --ray local for this machine alone"
+    )
+
+
+def check_reachable(address: str) -> None:
+    """Ray retries an address where nothing listens for minutes: a quick TCP connection first makes that one line."""
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    host, _, port = rest.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS):
+            pass
+    except OSError as error:
+        raise unreachable(address, error.strerror or str(error) or type(error).__name__) from None
+
+
 def package_folder() -> Path:
     """The colorization package itself, shipped to workers of a remote cluster that may not have it installed."""
     return Path(__file__).resolve().parent.parent
@@ -56,6 +77,8 @@ def connected(address: str):
     ray = import_ray()
     runtime_env = {"py_modules": [str(package_folder())]}
     settings = {"logging_level": logging.WARNING, "log_to_driver": False, "runtime_env": runtime_env}
+    if address not in ("local", "auto", DEFAULT_ADDRESS):
+        check_reachable(address)
     try:
         if address == "local":
             ray.init(address="local", include_dashboard=False, **settings)
@@ -64,11 +87,7 @@ def connected(address: str):
         else:
             ray.init(address=address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UsageError(
-            f"cannot connect to the Ray cluster at {address} ({reason}): start one with `ray start --head`, "
-            "or use --ray local for this machine alone"
-        ) from None
+        raise unreachable(address, (str(error).strip().splitlines() or [type(error).__name__])[0]) from None
     try:
         yield ray
     finally:
@@ -105,7 +124,12 @@ def plan_workers(ray, workers: int | None, gpus_per_worker: float | None) -> Wor
             f"--gpus-per-worker {gpus:g}: the cluster has {gpus_total:g} GPU(s); ask for fewer, or 0 for CPU workers"
         )
     if gpus:
-        return WorkerPlan(workers or max(1, int(gpus_total // gpus)), gpus)
+        count = workers or max(1, int(gpus_total // gpus))
+        if count * gpus > gpus_total:
+            raise UsageError(
+                f"--ray-workers {count} with {gpus:g} GPU each need {count * gpus:g} GPUs; the cluster has {gpus_total:g}"
+            )
+        return WorkerPlan(count, gpus)
     nodes = max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
     if workers is None or workers <= nodes:
         return WorkerPlan(workers or nodes, 0.0)

@@ -19,7 +19,7 @@ from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
 from ..engines.base import PRECISIONS
 from ..engines.selection import DEFAULT_WORKLOAD
-from ..errors import ColorizationError, Terminated
+from ..errors import ColorizationError, Terminated, UsageError
 from ..image_io import DEFAULT_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
@@ -298,6 +298,13 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         "--gpus-per-worker", type=non_negative, metavar="G",
         help="GPUs each model worker reserves, fractions allowed (default: 1 when the cluster has GPUs, else 0: CPU workers)",
     )
+
+
+def check_cluster_options(args: argparse.Namespace) -> None:
+    """--ray-workers and --gpus-per-worker shape a Ray run: without --ray they would silently do nothing."""
+    given = [name for name, value in (("--ray-workers", args.ray_workers), ("--gpus-per-worker", args.gpus_per_worker)) if value is not None]
+    if args.ray is None and given:
+        raise UsageError(f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --ray (a Ray cluster to run on)")
 
 
 def seconds_since_process_start() -> float | None:
