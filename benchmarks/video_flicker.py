@@ -58,10 +58,14 @@ def window(photo: np.ndarray, offset: int) -> np.ndarray:
     return cv2.resize(photo[:crop_height, left : left + crop_width], SIZE, interpolation=cv2.INTER_AREA)
 
 
-def write_clip(path: Path, frames) -> Path:
+def write_clip(path: Path, frames, keyframe_every: int | None = None) -> Path:
+    """H.264; `keyframe_every` frames a keyframe, and no other (a film to cut into segments at known places)."""
     import imageio_ffmpeg
 
-    writer = imageio_ffmpeg.write_frames(str(path), SIZE, pix_fmt_in="bgr24", fps=RATE, codec="libx264", quality=9, macro_block_size=1)
+    keyframes = ["-force_key_frames", f"expr:eq(mod(n,{keyframe_every}),0)", "-x264-params", "scenecut=0"] if keyframe_every else []
+    writer = imageio_ffmpeg.write_frames(
+        str(path), SIZE, pix_fmt_in="bgr24", fps=RATE, codec="libx264", quality=9, macro_block_size=1, output_params=keyframes
+    )
     writer.send(None)
     for frame in frames:
         writer.send(np.ascontiguousarray(frame))

@@ -64,12 +64,14 @@ def build_parser(prog: str | None = None):
     temporal.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=True, help="steady the colour over time (against flicker); L is never changed")
     temporal.add_argument("--smooth-strength", type=float, default=DEFAULT_STRENGTH, metavar="S", help="0-1: how much of the past colour is kept where nothing moves")
     options.add_model_options(parser)
+    options.add_cluster_options(parser)
     options.add_verbosity_options(parser)
     return parser
 
 
 def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
+    options.check_cluster_options(args)
     settings = VideoOptions(
         codec=args.codec, pixel_format=args.pix_fmt, crf=args.crf, quality=args.quality, start=args.start, end=args.end,
         audio=args.audio, smoothing=args.smooth_strength if args.smooth else 0.0,
@@ -82,6 +84,10 @@ def main(argv=None, prog: str | None = None) -> int:
         plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix), args.overwrite)
         check_options(settings, [destination for _, destination in plan.todo])
     options.report_output_plan(plan)
+    if args.ray and args.preview:
+        options.log.info("--preview runs on this machine: a few stills need no cluster")
+    if args.ray and not args.preview and plan.todo:
+        return summarize(*colorize_on_ray(args, plan.todo, settings), plan)
     colorizer = options.colorizer_from_args(args, workload="batch" if args.preview else "video") if plan.todo else None
     if colorizer is None:
         results = []
@@ -89,9 +95,24 @@ def main(argv=None, prog: str | None = None) -> int:
         results = preview_videos(colorizer, plan.todo, settings, args.preview, args.quiet)
     else:
         results = colorize_videos(colorizer, plan.todo, settings, args.quiet)
+    return summarize(results, f" (backend: {colorizer.device})" if colorizer else "", plan)
+
+
+def colorize_on_ray(args, pairs, settings) -> tuple[list, str]:
+    """The films spread over a Ray cluster (imported only here), and the summary's note of its workers."""
+    from ..cluster.video import colorize_videos_on_ray
+
+    results, workers = colorize_videos_on_ray(
+        args.ray, args.ray_workers, args.gpus_per_worker, options.colorizer_arguments(args, workload="video"),
+        pairs, settings, args.quiet,
+    )
+    return results, f" (Ray: {workers.describe()})"
+
+
+def summarize(results, backend: str, plan) -> int:
+    """The summary line and the exit code, the same with and without --ray."""
     failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
     damaged = sum(bool(result.problems) for result in results)
-    backend = f" (backend: {colorizer.device})" if colorizer else ""
     skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
     options.log.log(
         logging.WARNING if failed or damaged or plan.existing else logging.INFO,

@@ -100,42 +100,74 @@ def colorize_video(
         log.info("%s has a variable frame rate: written at a constant %.3f fps, frames repeated or dropped to keep time",
                  display_path(source), float(info.rate))
     result = VideoResult(source, destination, audio=audio.description)
-    smoother = TemporalSmoother(options.smoothing)
-    independent, output = FlickerMeter(), FlickerMeter()
-    create_parent(destination)
-    for temporary in remove_abandoned_temporaries(destination.parent, [destination]):
-        log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
+    prepare_destination(destination)
     with atomic_output(destination) as temporary, VideoReader(info, start, duration) as reader, \
             VideoWriter(info, temporary, destination, options, audio, start, duration) as writer, \
             progress_bar(expected, "frame", display_path(source), quiet) as progress:
-
-        def predict_and_smooth(batch: list) -> list:
-            (prepared,) = batch
-            try:
-                (ab,) = colorizer.predict_ab(batch)
-            except Exception as error:  # out of GPU memory, an engine error: this film fails, the others go on
-                raise VideoError(f"{display_path(source)}: the network failed ({error_reason(error)})") from error
-            smoothed = smoother.update(prepared.network_input, ab)
-            independent.add(ab, smoother.cut)
-            output.add(smoothed, smoother.cut)
-            progress.update()
-            return [smoothed]
-
-        try:
-            run_stages(
-                reader.frames(), colorizer.prepare, predict_and_smooth,
-                lambda prepared, ab: writer.write(colorizer.compose(prepared, ab)), depth=QUEUE_DEPTH,
-            )
-        except WriteFailed:
-            writer.finish()  # ffmpeg's reason for closing the pipe, when it gives one
-            raise
-        writer.finish()
+        span = colorize_span(colorizer, source, reader.frames(), writer, TemporalSmoother(options.smoothing), progress)
         result.frames = writer.written
         result.problems += reader.problems(result.frames, expected)
-    result.flicker_independent, result.flicker_output = independent.value, output.value
-    result.scene_cuts = smoother.cuts
+    result.flicker_independent, result.flicker_output = span.independent.value, span.output.value
+    result.scene_cuts = span.scene_cuts
     result.seconds = time.perf_counter() - started
     return result
+
+
+def prepare_destination(destination: Path) -> None:
+    """Its folder made, and the temporaries a killed run left for it removed."""
+    create_parent(destination)
+    for temporary in remove_abandoned_temporaries(destination.parent, [destination]):
+        log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
+
+
+@dataclass
+class SpanResult:
+    """The flicker of the frames a span wrote (frame by frame and as written) and the scene cuts among them."""
+
+    independent: FlickerMeter
+    output: FlickerMeter
+    scene_cuts: int = 0
+
+
+def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
+                  progress=None, warm_up: int = 0) -> SpanResult:
+    """Frames through prepare, the network and the smoother into `writer`, which is finished here. The first
+    `warm_up` frames only steady the smoother (a segment of a film starts where the one before it ended) and are not
+    written; the last of them starts the flicker meters, so the change across the join is measured too."""
+    span = SpanResult(FlickerMeter(), FlickerMeter())
+    seen = 0
+    cuts_before = 0
+
+    def predict_and_smooth(batch: list) -> list:
+        nonlocal seen, cuts_before
+        (prepared,) = batch
+        try:
+            (ab,) = colorizer.predict_ab(batch)
+        except Exception as error:  # out of GPU memory, an engine error: this film fails, the others go on
+            raise VideoError(f"{display_path(source)}: the network failed ({error_reason(error)})") from error
+        smoothed = smoother.update(prepared.network_input, ab)
+        seen += 1
+        if seen >= warm_up:
+            span.independent.add(ab, smoother.cut)
+            span.output.add(smoothed, smoother.cut)
+        if seen <= warm_up:
+            cuts_before = smoother.cuts
+            return []
+        if progress is not None:
+            progress.update()
+        return [smoothed]
+
+    try:
+        run_stages(
+            frames, colorizer.prepare, predict_and_smooth,
+            lambda prepared, ab: writer.write(colorizer.compose(prepared, ab)), depth=QUEUE_DEPTH,
+        )
+    except WriteFailed:
+        writer.finish()  # ffmpeg's reason for closing the pipe, when it gives one
+        raise
+    writer.finish()
+    span.scene_cuts = smoother.cuts - cuts_before
+    return span
 
 
 def preview_folder(source: Path, output: Path | None) -> Path:

@@ -114,15 +114,24 @@ def span_arguments(start: float, duration: float | None) -> list[str]:
     return arguments + (["-t", seconds_argument(duration)] if duration is not None else [])
 
 
-def decoder_arguments(info: VideoInfo, start: float, duration: float | None, still_every: float | None = None) -> list[str]:
+def decoder_arguments(
+    info: VideoInfo, start: float, duration: float | None, still_every: float | None = None, frames: int | None = None,
+    shift: float = 0.0,
+) -> list[str]:
     """Raw BGR frames at the probed constant rate (a variable-rate film gets frames repeated or dropped to keep time),
-    or, for stills, only the first frame of every `still_every` seconds."""
+    or, for stills, only the first frame of every `still_every` seconds. A segment of a film colorized on a cluster
+    stops after `frames` (an exact frame, not a rounded time) and has its timestamps moved by `shift` seconds, onto
+    the grid of frame times a decoder started at the span's start uses (that grid decides which frames are kept)."""
     arguments = ["-nostdin", *span_arguments(start, duration), "-i", str(info.path), "-map", VIDEO_STREAM]
     if still_every:
         every = f"{still_every:.6f}"
         arguments += ["-vf", f"select='isnan(prev_t)+gt(floor(t/{every}),floor(prev_t/{every}))'", "-fps_mode", "passthrough"]
     else:
+        if shift:
+            arguments += ["-vf", f"setpts=PTS+{shift:.9f}/TB"]
         arguments += ["-r", str(info.rate)]
+    if frames is not None:
+        arguments += ["-frames:v", str(frames)]
     return arguments + ["-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
 
 
@@ -133,19 +142,36 @@ def encoder_arguments(
     codec = choose_codec(options, temporary)
     arguments = [
         "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{info.width}x{info.height}", "-framerate", str(info.rate),
-        *FRAME_COLOUR_TAGS, "-i", "pipe:0", *span_arguments(start, duration), "-i", str(info.path), "-map", "0:v:0",
-    ]
-    if audio.arguments:
-        arguments += ["-map", "1:a", *audio.arguments]
-    arguments += [
-        "-map_metadata", "1", "-c:v", codec,
+        *FRAME_COLOUR_TAGS, "-i", "pipe:0", *source_arguments(info, audio, start, duration), "-c:v", codec,
         "-pix_fmt", fitting_pixel_format(options.pixel_format, info.width, info.height), *COLOUR_TAGS,
         *quality_arguments(codec, options.crf, options.quality),
     ]
     if info.sample_aspect is not None:
         arguments += ["-vf", f"setsar={info.sample_aspect.numerator}/{info.sample_aspect.denominator}"]
-    if temporary.suffix.lower() in FASTSTART_CONTAINERS:
-        arguments += ["-movflags", "+faststart"]
+    return arguments + container_arguments(temporary)
+
+
+def source_arguments(info: VideoInfo, audio: AudioPlan, start: float, duration: float | None) -> list[str]:
+    """The second input, the original cut to the span: the picture from the first input, the sound and metadata
+    from this one."""
+    arguments = [*span_arguments(start, duration), "-i", str(info.path), "-map", "0:v:0"]
+    if audio.arguments:
+        arguments += ["-map", "1:a", *audio.arguments]
+    return arguments + ["-map_metadata", "1"]
+
+
+def container_arguments(temporary: Path) -> list[str]:
+    arguments = ["-movflags", "+faststart"] if temporary.suffix.lower() in FASTSTART_CONTAINERS else []
     return arguments + ["-y", str(temporary)]
+
+
+def join_arguments(info: VideoInfo, segment_list: Path, temporary: Path, audio: AudioPlan, start: float,
+                   duration: float | None) -> list[str]:
+    """Encoded pieces of one film joined as they are (ffmpeg's concat demuxer, no re-encoding), with the sound and
+    metadata taken once from the original, exactly as a one-machine run's encoder takes them."""
+    return [
+        "-nostdin", "-f", "concat", "-safe", "0", "-i", str(segment_list), *source_arguments(info, audio, start, duration),
+        "-c:v", "copy", *container_arguments(temporary),
+    ]
 
 

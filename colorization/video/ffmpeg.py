@@ -25,6 +25,10 @@ FIELD_PATTERNS = {
     "average_rate": re.compile(r", ([\d.]+k?) fps"),
     "base_rate": re.compile(r", ([\d.]+k?) tbr"),
 }
+SHOWINFO_TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
+SHOWINFO_FRAME = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] n:\s*\d+ pts:\s*(-?\d+) ")
+"""showinfo's lines: the filter's time base once, then each frame's integer pts in it (its pts_time is rounded to six
+digits, too coarse to seek to a frame of a long film)."""
 
 
 def ffmpeg_executable() -> str:
@@ -185,6 +189,36 @@ def probe(path: Path) -> VideoInfo:
     description = parse_input_description(log_text)
     description["audio_codecs"] = tuple(description["audio_codecs"])
     return VideoInfo(path=path, **parse_stream_header(header), **description)
+
+
+def keyframe_times(path: Path) -> list[Fraction]:
+    """Where each keyframe of the first video stream starts, in seconds from the start of the film as the decoder
+    times it (the times an input -ss seeks to): ffmpeg decodes only the keyframes (-skip_frame nokey), which is
+    quick, and showinfo names their exact timestamps."""
+    command = [
+        ffmpeg_executable(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-skip_frame", "nokey",
+        "-i", str(path), "-map", VIDEO_STREAM, "-vf", "showinfo", "-f", "null", "-",
+    ]
+    completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
+    log_text = completed.stderr.decode("utf-8", "replace")
+    if completed.returncode != 0:
+        raise VideoError(f"{display_path(path)}: {probe_failure(log_text)}")
+    return parse_keyframe_times(log_text)
+
+
+def parse_keyframe_times(log_text: str) -> list[Fraction]:
+    """The exact times of showinfo's frames, sorted; none when the time base is missing (nothing to trust)."""
+    time_base = None
+    times = set()
+    for line in log_text.splitlines():
+        found = SHOWINFO_TIME_BASE.search(line)
+        if found and int(found.group(2)):
+            time_base = Fraction(int(found.group(1)), int(found.group(2)))
+            continue
+        frame = SHOWINFO_FRAME.search(line)
+        if frame and time_base is not None:
+            times.add(int(frame.group(1)) * time_base)
+    return sorted(times)
 
 
 def probe_failure(log_text: str) -> str:

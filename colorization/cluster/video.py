@@ -1,0 +1,355 @@
+"""Films on a Ray cluster: a film is cut at keyframes into segments, model actors colorize the segments in parallel
+(each encodes its piece with the one-machine run's encoder settings, without sound), and the pieces are joined as
+they are (no re-encoding) with the sound copied once from the original.
+
+Frame-exact: every segment seeks to a keyframe (the exact time ffmpeg reports for it) and takes a counted number of
+frames, so the pieces hold exactly the frames of a one-machine run. Seamless: a segment first decodes the last
+frames of the one before it and runs them through the network and the temporal smoother without writing them, so
+the smoother's state at the join is what an unbroken run has there.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import islice
+from pathlib import Path
+
+from ..atomic import atomic_output, writer_gone
+from ..errors import ColorizationError, ImageError, ModelFileError, OutputError, VideoError
+from ..paths import display_path
+from ..progress import progress_bar
+from ..temporal import FlickerMeter, TemporalSmoother
+from ..video.colorize import VideoResult, colorize_each, colorize_span, prepare_destination, resolve_span
+from ..video.encoding import AudioPlan, VideoOptions, join_arguments, seconds_argument
+from ..video.ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason, format_time, keyframe_times, probe
+from ..video.io import VideoReader, VideoWriter, plan_audio
+from .runtime import WorkerPlan, connected, plan_workers, ship_model
+
+log = logging.getLogger("colorization")
+
+SEGMENTS_PER_WORKER = 3
+"""Segments per model worker: a worker that finishes early takes another, so the workers end close together."""
+MIN_SEGMENT_SECONDS = 2.0
+"""No segment shorter than this (the warm-up and each piece's start-up are paid per segment)."""
+WARM_UP_RESIDUAL = 1e-3
+"""Weight the smoother may still give to a frame before the warm-up (where an unbroken run and a segment differ)."""
+MAX_TRIES = 3
+"""Attempts per segment when model workers are lost; a segment that fails on its own (a damaged file) fails at once."""
+SEGMENTS_FOLDER = ".{name}.segments-{pid}"
+SEGMENTS_FOLDER_PATTERN = re.compile(r"\.(?P<name>.+)\.segments-(?P<pid>\d+)")
+SILENT = AudioPlan("none in a piece: the sound is copied once when the pieces are joined")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames `first` to `first + frames` of the span (frames None: to the span's end). The decoder starts at
+    `seek` (a keyframe's time; None: where the span starts) and reads `duration` seconds from there (None: to the
+    end), its timestamps moved by `shift` seconds; it drops `skip` frames, and the next `warm_up` frames only steady
+    the smoother."""
+
+    index: int
+    first: int
+    frames: int | None
+    seek: Fraction | None = None
+    shift: Fraction = Fraction(0)
+    duration: Fraction | None = None
+    skip: int = 0
+    warm_up: int = 0
+
+    @property
+    def decoded(self) -> int | None:
+        return None if self.frames is None else self.skip + self.warm_up + self.frames
+
+
+def warm_up_frames(strength: float) -> int:
+    """Frames after which the smoother's average holds less than WARM_UP_RESIDUAL of what came before them (one,
+    without smoothing: the change across the join is still measured)."""
+    if not strength:
+        return 1
+    return max(2, math.ceil(math.log(WARM_UP_RESIDUAL) / math.log(strength)))
+
+
+def microseconds_down(seconds: Fraction) -> Fraction:
+    """ffmpeg takes -ss in microseconds and keeps frames at or after it: rounding a keyframe's time up would lose
+    the keyframe."""
+    return Fraction(math.floor(seconds * 1_000_000), 1_000_000)
+
+
+def plan_segments(info: VideoInfo, start: float, duration: float | None, expected: int | None,
+                  keyframes: list[Fraction], pieces: int, strength: float,
+                  min_seconds: float = MIN_SEGMENT_SECONDS) -> list[Segment]:
+    """About `pieces` segments, cut at keyframes, none shorter than `min_seconds`.
+
+    Frame numbers follow the one-machine decoder, whose constant-rate output puts frame n at `start + n / rate`
+    and shows there the source frame nearest that time: a keyframe at time K is frame round((K - start) * rate).
+    A segment decoder started at K has its timestamps moved by the difference, so that its frames fall where the
+    one-machine decoder's do (the same frames kept, repeated or dropped). ffmpeg ends a span `duration` after its
+    first frame, so the segment that reaches the end reads to that same time. A film of variable
+    rate or unknown length is one segment (its frames are not where its timestamps alone would put them)."""
+    whole = [Segment(0, 0, None)]
+    if expected is None or info.variable_rate or not keyframes or pieces < 2:
+        return whole
+    rate, first_frame = info.rate, keyframes[0]
+    start_time = Fraction(seconds_argument(start)) if start else Fraction(0)
+    first_kept = first_frame + Fraction(max(0, math.ceil((start_time - first_frame) * rate))) / rate
+    end = None if duration is None else first_kept + Fraction(seconds_argument(duration))
+    anchors = {}
+    for time_ in keyframes:
+        number = round((time_ - start_time) * rate)
+        if number > 0:
+            anchors.setdefault(number, time_)
+    min_frames = max(1, math.ceil(min_seconds * rate))
+    target = max(min_frames, math.ceil(expected / pieces))
+    cuts = [0]
+    for number in sorted(anchors):
+        if number - cuts[-1] >= target and expected - number >= min_frames:
+            cuts.append(number)
+    warm_up = warm_up_frames(strength)
+    segments = []
+    for index, first in enumerate(cuts):
+        frames = cuts[index + 1] - first if index + 1 < len(cuts) else None
+        warm = min(warm_up, first)
+        anchor = max((number for number in anchors if number <= first - warm), default=0)
+        if not anchor:
+            segments.append(Segment(index, first, frames, skip=first - warm, warm_up=warm))
+            continue
+        seek = microseconds_down(anchors[anchor])
+        shift = (seek - start_time) - Fraction(anchor) / rate
+        reads = None if end is None else end - anchors[anchor]
+        segments.append(Segment(index, first, frames, seek, shift, reads, first - warm - anchor, warm))
+    return segments
+
+
+@dataclass
+class SegmentJob:
+    """What a model worker needs for one segment: the film, its span, the encoder options, where the piece goes."""
+
+    info: VideoInfo
+    segment: Segment
+    options: VideoOptions
+    start: float
+    duration: float | None
+    piece: Path
+    tries: int = 0
+
+    def decoder_span(self) -> tuple[float, float | None]:
+        """(start, duration) of this segment's decoder: the span's own, or from the keyframe to the span's end."""
+        segment = self.segment
+        if segment.seek is None:
+            return self.start, self.duration
+        return float(segment.seek), None if segment.duration is None else float(segment.duration)
+
+
+@dataclass
+class SegmentOutcome:
+    index: int
+    frames: int = 0
+    problems: list[str] = field(default_factory=list)
+    independent: FlickerMeter = field(default_factory=FlickerMeter)
+    output: FlickerMeter = field(default_factory=FlickerMeter)
+    scene_cuts: int = 0
+    error: str | None = None
+
+
+def colorize_segment(colorizer, job: SegmentJob) -> SegmentOutcome:
+    """One segment into its piece (written under a temporary name, renamed when complete); errors are returned,
+    so that the driver tells a damaged film from a lost worker."""
+    segment = job.segment
+    outcome = SegmentOutcome(segment.index)
+    start, duration = job.decoder_span()
+    try:
+        with atomic_output(job.piece) as temporary, \
+                VideoReader(job.info, start, duration, frames=segment.decoded, shift=float(segment.shift)) as reader, \
+                VideoWriter(job.info, temporary, job.piece, job.options, SILENT, start, duration) as writer:
+            span = colorize_span(
+                colorizer, job.info.path, islice(reader.frames(), segment.skip, None), writer,
+                TemporalSmoother(job.options.smoothing), warm_up=segment.warm_up,
+            )
+            outcome.frames = writer.written
+            outcome.problems = reader.problems(writer.written, None)
+            if segment.frames is not None and writer.written != segment.frames:
+                raise VideoError(
+                    f"{display_path(job.info.path)}: the segment from frame {segment.first} gave {writer.written} "
+                    f"of its {segment.frames} frames"
+                )
+    except (VideoError, OutputError, ImageError) as error:
+        outcome.error = str(error)
+        return outcome
+    outcome.independent, outcome.output, outcome.scene_cuts = span.independent, span.output, span.scene_cuts
+    outcome.independent.previous = outcome.output.previous = None  # only the totals travel back
+    return outcome
+
+
+class SegmentWorker:
+    """A model actor: loads the shipped model once, then colorizes segment after segment."""
+
+    def __init__(self, shipment, threads: int | None):
+        import cv2
+        import ray
+
+        from .runtime import load_shipped_colorizer
+
+        if threads is not None:
+            cv2.setNumThreads(threads)
+        self.problem = None
+        try:
+            self.colorizer = load_shipped_colorizer(ray, shipment)
+        except ColorizationError as error:
+            self.problem = str(error)
+
+    def ready(self) -> str | None:
+        """None once the model is loaded, else why it could not be."""
+        return self.problem
+
+    def colorize(self, job: SegmentJob) -> SegmentOutcome:
+        return colorize_segment(self.colorizer, job)
+
+
+class SegmentPool:
+    """The model actors of a run, shared by its films; a lost actor is replaced and its segment given to another."""
+
+    def __init__(self, ray, plan: WorkerPlan, shipment):
+        self.ray = ray
+        self.plan = plan
+        self.actor_class = ray.remote(SegmentWorker).options(
+            num_cpus=1, num_gpus=plan.gpus, max_restarts=0, scheduling_strategy="SPREAD",
+        )
+        self.shipment_ref = ray.put(shipment)
+        self.actors = [self.new_actor() for _ in range(plan.workers)]
+        for problem in ray.get([actor.ready.remote() for actor in self.actors]):
+            if problem:
+                raise ModelFileError(f"a model worker could not load the model: {problem}")
+
+    def new_actor(self):
+        return self.actor_class.remote(self.shipment_ref, self.plan.threads)
+
+    def submit(self, actor, job: SegmentJob):
+        return actor.colorize.remote(job)
+
+    def run(self, jobs: list[SegmentJob], finished) -> list[SegmentOutcome]:
+        """Every job's outcome, in order; `finished(outcome)` is called as each arrives."""
+        lost = self.ray.exceptions.RayActorError
+        waiting, idle, running, outcomes = deque(jobs), list(self.actors), {}, {}
+        while waiting or running:
+            while waiting and idle:
+                actor, job = idle.pop(), waiting.popleft()
+                running[self.submit(actor, job)] = (actor, job)
+            (done,), _ = self.ray.wait(list(running), num_returns=1)
+            actor, job = running.pop(done)
+            try:
+                outcome = self.ray.get(done)
+            except lost as error:
+                self.actors.remove(actor)
+                replacement = self.new_actor()
+                self.actors.append(replacement)
+                idle.append(replacement)
+                job.tries += 1
+                if job.tries >= MAX_TRIES:
+                    raise VideoError(
+                        f"{display_path(job.info.path)}: model workers were lost {job.tries} times on one segment "
+                        f"({type(error).__name__}): is the cluster healthy?"
+                    ) from None
+                log.warning("warning: a model worker was lost on segment %d of %s; it is done again by another",
+                            job.segment.index + 1, display_path(job.info.path))
+                waiting.appendleft(job)
+                continue
+            idle.append(actor)
+            outcomes[outcome.index] = outcome
+            finished(outcome)
+        return [outcomes[job.segment.index] for job in jobs]
+
+
+def segments_folder(destination: Path) -> Path:
+    """A hidden folder beside the output for its pieces (every node sees it), after removing those left by killed
+    runs."""
+    for entry in destination.parent.iterdir():
+        found = SEGMENTS_FOLDER_PATTERN.fullmatch(entry.name)
+        if found and found["name"] == destination.name and entry.is_dir() and writer_gone(int(found["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            log.info("removed %s, left by a run that was stopped", display_path(entry))
+    folder = destination.parent / SEGMENTS_FOLDER.format(name=destination.name, pid=os.getpid())
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def concat_line(path: Path) -> str:
+    """One line of an ffmpeg concat list: the path in single quotes, a quote in it written '\\''."""
+    return "file '" + str(path.resolve()).replace("'", "'\\''") + "'\n"
+
+
+def join_pieces(info: VideoInfo, pieces: list[Path], folder: Path, destination: Path, audio: AudioPlan,
+                start: float, duration: float | None) -> None:
+    listing = folder / "segments.txt"
+    listing.write_text("".join(concat_line(piece) for piece in pieces), encoding="utf-8")
+    with atomic_output(destination) as temporary:
+        joining = FfmpegProcess(join_arguments(info, listing, temporary, audio, start, duration))
+        if joining.wait() != 0:
+            reason = ffmpeg_reason(joining.first_error) or "no message"
+            raise VideoError(f"could not join the segments into {display_path(destination)}: ffmpeg says: {reason}")
+
+
+def colorize_video_on_ray(pool: SegmentPool, source: Path, destination: Path, options: VideoOptions,
+                          quiet: bool = False) -> VideoResult:
+    """One film, its segments spread over the pool, into `destination`, which appears only once joined."""
+    started = time.perf_counter()
+    info = probe(source)
+    shown = display_path(source)
+    log.info("%s: %s", shown, info.summary())
+    start, duration, expected = resolve_span(info, options.start, options.end)
+    audio = plan_audio(info, destination, options.audio)
+    segments = plan_segments(
+        info, start, duration, expected, keyframe_times(source), pool.plan.workers * SEGMENTS_PER_WORKER, options.smoothing,
+        MIN_SEGMENT_SECONDS,
+    )
+    if info.variable_rate:
+        log.info("%s has a variable frame rate: colorized in one piece, at a constant %.3f fps", shown, float(info.rate))
+    log.info("%s: %d segment(s), cut at %s", shown, len(segments),
+             ", ".join(format_time(segment.first / info.rate + start) for segment in segments))
+    result = VideoResult(source, destination, audio=audio.description)
+    prepare_destination(destination)
+    folder = segments_folder(destination)
+    try:
+        jobs = [
+            SegmentJob(info, segment, options, start, duration, folder / f"segment-{segment.index:04d}{destination.suffix}")
+            for segment in segments
+        ]
+        with progress_bar(expected, "frame", shown, quiet) as progress:
+            outcomes = pool.run(jobs, lambda outcome: progress.update(outcome.frames))
+        failed = next((outcome.error for outcome in outcomes if outcome.error), None)
+        if failed:
+            raise VideoError(failed)
+        join_pieces(info, [job.piece for job in jobs], folder, destination, audio, start, duration)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    independent, output = FlickerMeter(), FlickerMeter()
+    for outcome in outcomes:
+        result.frames += outcome.frames
+        result.scene_cuts += outcome.scene_cuts
+        result.problems += [problem for problem in outcome.problems if problem not in result.problems]
+        for total, part in ((independent, outcome.independent), (output, outcome.output)):
+            total.total += part.total
+            total.pairs += part.pairs
+    result.flicker_independent, result.flicker_output = independent.value, output.value
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def colorize_videos_on_ray(address: str, workers: int | None, gpus_per_worker: float | None, load_arguments: dict,
+                           pairs, options: VideoOptions, quiet: bool = False) -> tuple[list[VideoResult], WorkerPlan]:
+    """Every (film, output) pair on the cluster at `address`, one after the other, each spread over all workers."""
+    with connected(address) as ray:
+        plan = plan_workers(ray, workers, gpus_per_worker)
+        pool = SegmentPool(ray, plan, ship_model(ray, load_arguments))
+        log.info("Ray: %s", plan.describe())
+        results = colorize_each(
+            pairs, lambda source, destination: colorize_video_on_ray(pool, source, destination, options, quiet),
+            lambda source, destination, reason: VideoResult(source, destination, "failed", reason),
+        )
+    return results, plan
