@@ -110,9 +110,9 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
     print(f"video_colorize.py --engine {args.engine} --precision {args.precision} --upsample {args.upsample}")
     print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
-    plain_command = [sys.executable, str(Path(__file__).resolve()), "--plain-loop"]
+    plain_command = [sys.executable, "-m", "benchmarks.video_benchmark", "--plain-loop"]
     ours_command = [
-        sys.executable, str(REPO / "video_colorize.py"), "-q", "--prototxt", model_arguments[0],
+        sys.executable, str(REPO / "video_colorize.py"), "-q", "--overwrite", "--prototxt", model_arguments[0],
         "--caffemodel", model_arguments[1], "--points", model_arguments[2], "--engine", args.engine, "--upsample", args.upsample,
         "--precision", args.precision,
     ]

@@ -1,5 +1,6 @@
 """batch_colorize.py --ray on the session's Ray head (tests/conftest.py's ray_address): the same files, report and
-summary as the threaded run; failures, resume, a model actor killed mid-run, the driver killed, and usage errors."""
+summary as the threaded run; failures, resume, a model actor or a whole node lost mid-run, the driver killed, and
+usage errors."""
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from colorization.atomic import PARTIAL_MARKER
 from colorization.commands import batch as batch_command
 from colorization.commands import options
 from tests.support import REPO
+from tests.support.ray_cluster import join_node, kill_session, stop_head
 from tests.support.tiny_model import model_arguments
 from tests.test_batch import files_under, put_picture
 
@@ -129,6 +131,43 @@ def test_a_model_worker_killed_mid_run_loses_nothing(tmp_path, release_architect
         colour = cv2.imread(str(output / path.relative_to(root)))
         assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
     assert json.loads((tmp_path / "report.json").read_text())["counts"]["done"] == len(pictures)
+
+
+def test_a_node_lost_mid_run_loses_nothing(tmp_path, release_architecture, ray_address):
+    """A second machine joins; one model worker runs on it (workers are spread over the nodes), and the whole node
+    is taken down while that worker predicts: its pictures are done by the other node."""
+    node = join_node(ray_address)
+    try:
+        root, output = tmp_path / "scans", tmp_path / "colour"
+        pictures = make_tree(root, 12)
+        model = {key: release_architecture[key] for key in ("prototxt", "caffemodel", "points")}
+        command = batch_on_ray(root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json")
+        run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        busy = ACTOR_TITLE + b".predict"
+
+        def busy_on_the_node() -> bool:
+            return any(session_of(pid) == node.pid for pid in model_worker_pids(busy))
+
+        wait_for(lambda: len(outputs(output)) >= 2 and busy_on_the_node(), timeout=120)
+        kill_session(node.pid)
+        done_when_lost = len(outputs(output))
+        _, errors = run.communicate(timeout=180)
+    finally:
+        stop_head(node)
+    assert run.returncode == 0, errors
+    assert done_when_lost < len(pictures), "lost while there was work left"
+    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), "none missing, no temporaries"
+    for path in pictures:
+        colour = cv2.imread(str(output / path.relative_to(root)))
+        assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
+    assert json.loads((tmp_path / "report.json").read_text())["counts"]["done"] == len(pictures)
+
+
+def session_of(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except ProcessLookupError:  # ended since it was listed
+        return None
 
 
 def test_the_driver_killed_then_the_same_command_finishes_the_rest(tmp_path, release_architecture, ray_address):

@@ -53,9 +53,35 @@ def start_head(temporary: Path) -> tuple[str, subprocess.Popen]:
     raise RuntimeError(f"ray start --head failed with exit code {head.returncode}: {''.join(printed[-5:])}")
 
 
+def kill_session(leader: int) -> None:
+    """Every process of the session `leader` began (Ray's workers each have a process group of their own, but stay
+    in the session of the `ray start` that made their node): a node going down at once, as a lost machine does."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getsid(int(entry.name)) == leader:
+                    os.kill(int(entry.name), signal.SIGKILL)
+
+
 def stop_head(head: subprocess.Popen) -> None:
-    """Every process of this head (they share the session `ray start` began), at once: a test cluster has nothing
-    to drain."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(head.pid, signal.SIGKILL)
+    """Every process of this node, at once: a test cluster has nothing to drain."""
+    kill_session(head.pid)
     head.wait()
+
+
+def join_node(address: str, cpus: int = 2) -> subprocess.Popen:
+    """A second node joining the head at `address`, in a session of its own so that a test can take the whole
+    node down at once (kill_session), as a machine lost mid-run; returns once it has joined."""
+    environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    node = subprocess.Popen(
+        ray_command() + ["start", f"--address={address}", "--block", f"--num-cpus={cpus}", "--num-gpus=0", "--disable-usage-stats"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True,
+    )
+    printed = []
+    for line in node.stdout:
+        printed.append(line)
+        if "Ray runtime started" in line:
+            threading.Thread(target=node.stdout.read, daemon=True).start()  # keep the pipe drained
+            return node
+    node.wait()
+    raise RuntimeError(f"ray start --address={address} failed with exit code {node.returncode}: {''.join(printed[-5:])}")
