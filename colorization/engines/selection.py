@@ -6,6 +6,8 @@ beside the compiled model so that later runs load only the one that suits their 
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -174,7 +176,11 @@ class EngineCost:
 
 
 def resident_mib() -> float | None:
-    """This process's resident memory (Linux's /proc), None elsewhere."""
+    """This process's resident memory (Linux's /proc), None elsewhere. Memory freed before (ONNX Runtime's session
+    that optimizes the model, say) is first handed back to the system where the C library can, or the next engine
+    would reuse it unseen and look smaller than it is."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
