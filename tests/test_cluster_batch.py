@@ -112,6 +112,14 @@ def batch_on_ray(root, output, model, ray_address, *more) -> list[str]:
     return [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--ray", ray_address, *model_arguments(model), *map(str, more)]
 
 
+def assert_every_picture_done(root: Path, output: Path, pictures: list[Path], report: Path) -> None:
+    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), "none missing, no temporaries"
+    for path in pictures:
+        colour = cv2.imread(str(output / path.relative_to(root)))
+        assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
+    assert json.loads(report.read_text())["counts"]["done"] == len(pictures)
+
+
 def test_a_model_worker_killed_mid_run_loses_nothing(tmp_path, release_architecture, ray_address):
     """The full-size network (random weights) is slow enough here to kill one of its two actors in the middle."""
     root, output = tmp_path / "scans", tmp_path / "colour"
@@ -126,11 +134,7 @@ def test_a_model_worker_killed_mid_run_loses_nothing(tmp_path, release_architect
     _, errors = run.communicate(timeout=120)
     assert run.returncode == 0, errors
     assert done_when_killed < len(pictures), "killed while it held a batch and there was work left"
-    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), "none missing, no temporaries"
-    for path in pictures:
-        colour = cv2.imread(str(output / path.relative_to(root)))
-        assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
-    assert json.loads((tmp_path / "report.json").read_text())["counts"]["done"] == len(pictures)
+    assert_every_picture_done(root, output, pictures, tmp_path / "report.json")
 
 
 def test_a_node_lost_mid_run_loses_nothing(tmp_path, release_architecture, ray_address):
@@ -156,11 +160,7 @@ def test_a_node_lost_mid_run_loses_nothing(tmp_path, release_architecture, ray_a
         stop_head(node)
     assert run.returncode == 0, errors
     assert done_when_lost < len(pictures), "lost while there was work left"
-    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), "none missing, no temporaries"
-    for path in pictures:
-        colour = cv2.imread(str(output / path.relative_to(root)))
-        assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
-    assert json.loads((tmp_path / "report.json").read_text())["counts"]["done"] == len(pictures)
+    assert_every_picture_done(root, output, pictures, tmp_path / "report.json")
 
 
 def session_of(pid: int) -> int | None:
