@@ -39,6 +39,9 @@ PICTURE_ATTEMPTS = 3
 """A picture whose actor or tasks were lost is tried this many times in all: one that brings down every worker it
 meets then fails on its own, and the run goes on."""
 POLL_SECONDS = 0.5
+PROBE_SECONDS = 1.0
+"""After losing a model actor, how long the driver waits before asking whether Ray has restarted it; until the
+answer comes, the actor gets no batch (a batch sent to an actor still restarting would be lost again at once)."""
 DRAIN_SECONDS = 30
 """On Ctrl-C, how long the driver waits for the pictures already being written before leaving the rest."""
 
@@ -156,6 +159,15 @@ class RayRun:
         writing: dict = {}
         free = deque(range(len(self.actors)))
         losses = [0] * len(self.actors)
+        recovering: dict = {}
+        """Probes of lost actors: each answers once Ray has restarted its actor."""
+        probe_due: list[tuple[float, int]] = []
+
+        def lost_actor(index: int) -> None:
+            """Probe it again in a while, unless Ray has given up restarting it."""
+            losses[index] += 1
+            if losses[index] <= ACTOR_RESTARTS:
+                probe_due.append((time.monotonic() + PROBE_SECONDS, index))
 
         def retry(picture: Picture, why: str, stage: deque) -> None:
             """Try a lost picture again (from `stage`), or fail it once it was lost too often."""
@@ -171,6 +183,10 @@ class RayRun:
 
         try:
             while waiting or reading or ready or predicting or writing:
+                now = time.monotonic()
+                for due, index in [entry for entry in probe_due if entry[0] <= now]:
+                    probe_due.remove((due, index))
+                    recovering[self.actors[index].device.remote(self.shipment)] = index
                 in_flight = len(reading) + len(ready) + sum(len(batch) for _, batch in predicting.values()) + len(writing)
                 while waiting and in_flight < self.in_flight_limit:
                     picture = waiting.popleft()
@@ -182,13 +198,23 @@ class RayRun:
                     batch = [ready.popleft() for _ in range(min(self.batch_size, len(ready)))]
                     index = free.popleft()
                     predicting[self.actors[index].predict.remote(self.shipment, *(p.network_input for p in batch))] = (index, batch)
-                if not (reading or predicting or writing):
+                if not (reading or predicting or writing or recovering or probe_due):
                     raise ColorizationError(
                         "every model worker was lost (see the Ray logs): run the same command again to finish the rest"
                     )
-                done, _ = ray.wait([*reading, *predicting, *writing], num_returns=1, timeout=POLL_SECONDS)
+                done, _ = ray.wait([*reading, *predicting, *writing, *recovering], num_returns=1, timeout=POLL_SECONDS)
                 for reference in done:
-                    if reference in reading:
+                    if reference in recovering:
+                        index = recovering.pop(reference)
+                        try:
+                            ray.get(reference)
+                        except ray.exceptions.ActorUnavailableError:  # still restarting: ask again later
+                            probe_due.append((time.monotonic() + PROBE_SECONDS, index))
+                        except ray.exceptions.RayActorError:
+                            lost_actor(index)
+                        else:
+                            free.append(index)
+                    elif reference in reading:
                         picture = reading.pop(reference)
                         try:
                             reason = ray.get(reference)
@@ -204,9 +230,7 @@ class RayRun:
                         try:
                             ray.get(reference)
                         except ray.exceptions.RayActorError as error:  # the actor's process or node was lost
-                            losses[index] += 1
-                            if losses[index] <= ACTOR_RESTARTS:
-                                free.append(index)
+                            lost_actor(index)
                             for picture in reversed(batch):
                                 retry(picture, first_line(error), ready)
                             continue
