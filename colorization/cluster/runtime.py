@@ -20,7 +20,7 @@ log = logging.getLogger("colorization")
 
 DEFAULT_ADDRESS = "default"
 """Bare `--ray`: Ray's own rule (RAY_ADDRESS, else a cluster started on this machine, else a new local one)."""
-INSTALL_HINT = "pip install 'zhang-colorization[cluster]' (or pip install -r requirements-cluster.txt)"
+INSTALL_HINT = "pip install 'zhang-colorization[cluster]', or pip install -r requirements-cluster.txt"
 PROBE_SECONDS = 5
 """How long `connected` waits for a named address to answer before saying it cannot be reached."""
 NODE_MODEL_FOLDER = "colorization-ray-models"
