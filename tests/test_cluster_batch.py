@@ -22,6 +22,7 @@ from tests.test_batch import files_under, put_picture
 
 ACTOR_TITLE = b"ray::ModelWorker"
 """The process title Ray gives a model actor's worker process; `.predict` follows it while it holds a batch."""
+BUSY_TITLE = ACTOR_TITLE + b".predict"
 
 
 def run_in_process(*arguments) -> int:
@@ -120,16 +121,21 @@ def assert_every_picture_done(root: Path, output: Path, pictures: list[Path], re
     assert json.loads(report.read_text())["counts"]["done"] == len(pictures)
 
 
+def start_two_worker_run(tmp_path, root, output, count, release_architecture, ray_address):
+    """`count` pictures through the full-size network (random weights, slow enough here to lose a worker in the
+    middle) on two model workers, started in the background; its report goes to tmp_path/report.json."""
+    pictures = make_tree(root, count)
+    model = {key: release_architecture[key] for key in ("prototxt", "caffemodel", "points")}
+    command = batch_on_ray(root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json")
+    return pictures, subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+
 def test_a_model_worker_killed_mid_run_loses_nothing(tmp_path, release_architecture, ray_address):
     """The full-size network (random weights) is slow enough here to kill one of its two actors in the middle."""
     root, output = tmp_path / "scans", tmp_path / "colour"
-    pictures = make_tree(root, 10)
-    model = {key: release_architecture[key] for key in ("prototxt", "caffemodel", "points")}
-    command = batch_on_ray(root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json")
-    run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    busy = ACTOR_TITLE + b".predict"
-    wait_for(lambda: len(outputs(output)) >= 2 and model_worker_pids(busy))
-    os.kill(model_worker_pids(busy)[0], signal.SIGKILL)
+    pictures, run = start_two_worker_run(tmp_path, root, output, 10, release_architecture, ray_address)
+    wait_for(lambda: len(outputs(output)) >= 2 and model_worker_pids(BUSY_TITLE))
+    os.kill(model_worker_pids(BUSY_TITLE)[0], signal.SIGKILL)
     done_when_killed = len(outputs(output))
     _, errors = run.communicate(timeout=120)
     assert run.returncode == 0, errors
@@ -143,14 +149,10 @@ def test_a_node_lost_mid_run_loses_nothing(tmp_path, release_architecture, ray_a
     node = join_node(ray_address)
     try:
         root, output = tmp_path / "scans", tmp_path / "colour"
-        pictures = make_tree(root, 12)
-        model = {key: release_architecture[key] for key in ("prototxt", "caffemodel", "points")}
-        command = batch_on_ray(root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json")
-        run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-        busy = ACTOR_TITLE + b".predict"
+        pictures, run = start_two_worker_run(tmp_path, root, output, 12, release_architecture, ray_address)
 
         def busy_on_the_node() -> bool:
-            return any(session_of(pid) == node.pid for pid in model_worker_pids(busy))
+            return any(session_of(pid) == node.pid for pid in model_worker_pids(BUSY_TITLE))
 
         wait_for(lambda: len(outputs(output)) >= 2 and busy_on_the_node(), timeout=120)
         kill_session(node.pid)
