@@ -55,14 +55,14 @@ def grey_of(original: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
 
 
-def read_truth(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The photo as read and as [0, 1] floats; None for a picture without colour. Raises ColorizationError for one
-    that cannot be read."""
+def read_truth(folder: Path, path: Path) -> tuple[Path, np.ndarray, np.ndarray] | None:
+    """The photo's name below `folder`, the photo as read and as [0, 1] floats; None for a picture without colour.
+    Raises ColorizationError for one that cannot be read."""
     colour, _ = split_alpha(read_image(path))
     original = to_unit_float(colour)
     if np.abs(cv2.cvtColor(original, cv2.COLOR_BGR2Lab)[:, :, 1:]).mean() < GREY_CHROMA:
         return None
-    return colour, original
+    return path.relative_to(folder), colour, original
 
 
 def save_result(save_to: Path | None, name: Path, result: np.ndarray, suffix: str = "") -> None:
@@ -88,11 +88,10 @@ def score_result(name: Path, result: np.ndarray, original: np.ndarray) -> Score:
 
 def score_photo(colorizer: Colorizer, folder: Path, path: Path, save_to: Path | None) -> Score | None:
     """None for a picture without colour; raises ColorizationError for one that cannot be read."""
-    truth = read_truth(path)
+    truth = read_truth(folder, path)
     if truth is None:
         return None
-    colour, original = truth
-    name = path.relative_to(folder)
+    name, colour, original = truth
     result = colorizer.colorize(colour)
     save_result(save_to, name, result)
     return score_result(name, result, original)
@@ -126,11 +125,10 @@ def compare_photo(
 ) -> PrecisionComparison | None:
     """Both results from one preparation of the photo; the reduced precision's saved as NAME.PRECISION.png beside
     fp32's NAME.png. None for a picture without colour; raises ColorizationError for one that cannot be read."""
-    truth = read_truth(path)
+    truth = read_truth(folder, path)
     if truth is None:
         return None
-    colour, original = truth
-    name = path.relative_to(folder)
+    name, colour, original = truth
     prepared = reference.prepare(colour)
     results = [colorizer.compose(prepared, colorizer.predict_ab([prepared])[0]) for colorizer in (reference, compared)]
     save_result(save_to, name, results[0])
