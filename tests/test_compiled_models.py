@@ -156,17 +156,17 @@ def test_weights_replaced_by_another_file_of_the_same_size_and_time_are_compiled
 
 @pytest.fixture
 def onnxruntime_loads(monkeypatch) -> list:
-    """The model file each ONNX Runtime engine is made with."""
-    from colorization.engines import selection
-    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+    """The model file each ONNX Runtime engine on the CPU loads."""
+    from colorization.engines import onnxruntime
 
     paths = []
-    monkeypatch.setitem(selection.ENGINES, "onnxruntime", lambda path, *arguments: paths.append(path) or OnnxRuntimeEngine(path, *arguments))
+    optimized_model = onnxruntime.optimized_model
+    monkeypatch.setattr(onnxruntime, "optimized_model", lambda path: paths.append(optimized_model(path)) or paths[-1])
     return paths
 
 
 def test_onnxruntime_runs_its_own_optimized_copy_made_once(dominant_model, onnxruntime_loads):
-    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+    import onnxruntime
 
     colorizer = Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     (copy,) = runtime_copies(dominant_model)
@@ -175,7 +175,9 @@ def test_onnxruntime_runs_its_own_optimized_copy_made_once(dominant_model, onnxr
     Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     assert onnxruntime_loads == [copy, copy] and copy.stat().st_mtime_ns == made
     blob = np.random.default_rng(0).uniform(-50, 50, (1, 1, 224, 224)).astype(np.float32)
-    np.testing.assert_allclose(colorizer.engine.forward(blob), OnnxRuntimeEngine(compiled, 224).forward(blob), atol=1e-4)
+    plain = onnxruntime.InferenceSession(str(compiled), providers=["CPUExecutionProvider"])
+    expected = plain.run(["class8_ab"], {plain.get_inputs()[0].name: blob})[0]
+    np.testing.assert_allclose(colorizer.engine.forward(blob), expected, atol=1e-4)
 
 
 def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
@@ -187,11 +189,12 @@ def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
 
 
 def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(dominant_model, onnxruntime_loads, monkeypatch):
-    from colorization.engines import selection
+    from colorization.engines import onnxruntime
 
     def refuse(path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(selection, "atomic_output", refuse)
+    monkeypatch.setattr(onnxruntime, "atomic_output", refuse)
     Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     assert onnxruntime_loads == compiled_files(dominant_model) and runtime_copies(dominant_model) == []
+

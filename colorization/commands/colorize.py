@@ -41,7 +41,7 @@ def main(argv=None, prog: str | None = None) -> int:
     plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS), args.overwrite)
     options.report_output_plan(plan)
     started = time.perf_counter()
-    colorizer = options.colorizer_from_args(args, workload=len(plan.todo)) if plan.todo else None
+    colorizer = options.colorizer_from_args(args) if plan.todo else None
     load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels) if colorizer else []
     if colorizer:

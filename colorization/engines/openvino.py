@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
-from .base import CPU, check_input_size, check_precision, error_reason, precision_unavailable, thread_count
+from .base import AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, thread_count
 
 log = logging.getLogger("colorization")
 
@@ -34,6 +34,10 @@ def import_openvino():
     return openvino
 
 
+def available() -> bool:
+    return installed("openvino")
+
+
 @functools.lru_cache(maxsize=1)
 def openvino_core():
     """One Core per process: it enumerates the devices, which takes a moment, and caches their plugins."""
@@ -50,6 +54,17 @@ def device_precisions(device: str) -> tuple[str, ...]:
     return ("fp32", *(name for name, capability in DEVICE_PRECISIONS[device].items() if capability in capabilities))
 
 
+def precision_for(device: str, precision: str) -> str:
+    """The precision to compile for: `auto` is the device's native reduced one (bf16 on a CPU with AVX512-BF16 or
+    AMX, fp16 on an Intel GPU) or fp32; one asked for that the device lacks is said once, and fp32 runs."""
+    offered = device_precisions(device)
+    if precision == AUTO:
+        return offered[-1]
+    if precision not in offered:
+        return precision_unavailable(precision, precision_reason(device, precision))
+    return precision
+
+
 def precision_reason(device: str, precision: str) -> str:
     if device == GPU_DEVICE:
         return f"OpenVINO's Intel GPU here does not run {precision}"
@@ -60,7 +75,7 @@ def precision_reason(device: str, precision: str) -> str:
 
 class OpenVinoEngine:
     """The device: an Intel GPU when --backend auto or opencl and OpenVINO sees one, else the CPU. The precision is
-    always set: on a CPU with bf16, OpenVINO's own default would be bf16, not the reference."""
+    always set: on a CPU with bf16, OpenVINO's own default would be bf16 even for --precision fp32."""
 
     name = "openvino"
 
@@ -76,8 +91,7 @@ class OpenVinoEngine:
             log.warning("warning: --backend opencl asked for, but OpenVINO finds no Intel GPU: running on the CPU")
         elif backend in ("cuda", "cuda-fp16"):
             log.warning("warning: OpenVINO has no CUDA backend (NVIDIA: --engine onnxruntime with onnxruntime-gpu): running on the CPU")
-        if precision not in device_precisions(self.device_name):
-            precision = precision_unavailable(precision, precision_reason(self.device_name, precision))
+        precision = precision_for(self.device_name, precision)
         config = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         if self.device_name == CPU_DEVICE:
             # Unpinned: batch and video work decode and write on other threads of the same cores meanwhile.
