@@ -198,3 +198,35 @@ def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(domina
     Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     assert onnxruntime_loads == compiled_files(dominant_model) and runtime_copies(dominant_model) == []
 
+
+def openvino_copies(model: dict) -> list:
+    return sorted(model["caffemodel"].parent.glob("*.openvino-*"))
+
+
+def test_openvino_reads_its_own_form_made_once_and_it_goes_with_its_compiled_model(dominant_model):
+    colorizer = Colorizer.load(**dominant_model, engine="openvino", precision="fp32", temperature=0.3)
+    copies = openvino_copies(dominant_model)
+    assert [path.suffix for path in copies] == [".bin", ".xml"]
+    made = [path.stat().st_mtime_ns for path in copies]
+    again = Colorizer.load(**dominant_model, engine="openvino", precision="fp32", temperature=0.3)
+    assert [path.stat().st_mtime_ns for path in copies] == made
+    blob = np.random.default_rng(0).uniform(-50, 50, (1, 1, 224, 224)).astype(np.float32)
+    reference = Colorizer.load(**dominant_model, engine="onnx", temperature=0.3).engine.forward(blob)
+    np.testing.assert_allclose(again.engine.forward(blob), reference, atol=1e-3)
+    np.testing.assert_allclose(colorizer.engine.forward(blob), reference, atol=1e-3)
+    for temperature in (0.4, 0.5, 0.6, 0.7):
+        Colorizer.load(**dominant_model, engine="onnx", temperature=temperature)
+    assert not any(path.exists() for path in copies), "removed with the compiled model it was made from"
+
+
+def test_openvino_reads_the_compiled_model_when_its_form_cannot_be_saved(dominant_model, monkeypatch):
+    from colorization.engines import openvino
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(openvino, "atomic_output", refuse)
+    colorizer = Colorizer.load(**dominant_model, engine="openvino", precision="fp32")
+    assert openvino_copies(dominant_model) == []
+    ab = colorizer.engine.forward(np.zeros((1, 1, 224, 224), np.float32))
+    assert ab.shape == (1, 2, 56, 56)

@@ -3,11 +3,14 @@ reduced precision the device has (bf16 on CPUs with AVX512-BF16 or AMX, fp16 on 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_output
+from ..compiled_models import runtime_copy_path
 from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
@@ -48,6 +51,24 @@ def has_intel_gpu() -> bool:
     return import_openvino() is not None and GPU_DEVICE in openvino_core().available_devices
 
 
+def openvino_model(path: Path) -> Path:
+    """OpenVINO's own form (IR: .xml and .bin) of the compiled model, saved beside it the first time: reading it
+    skips the ONNX import, most of OpenVINO's load. The weights stay fp32 (the precision is chosen when compiling).
+    Where it cannot be saved, the compiled model itself."""
+    openvino = import_openvino()
+    xml = runtime_copy_path(path, "openvino", hashlib.sha256(openvino.__version__.encode()).hexdigest(), ".xml")
+    weights = xml.with_suffix(".bin")
+    if xml.is_file() and weights.is_file():
+        return xml
+    try:  # the .bin is renamed into place before the .xml: an .xml is never there without its weights
+        with atomic_output(xml) as temporary_xml, atomic_output(weights):
+            openvino.save_model(openvino_core().read_model(str(path)), str(temporary_xml), compress_to_fp16=False)
+    except (OSError, RuntimeError) as error:
+        log.info("OpenVINO could not save its form of the compiled model (%s): loading the compiled one", error_reason(error))
+        return path
+    return xml
+
+
 def device_precisions(device: str) -> tuple[str, ...]:
     """fp32, and the reduced precisions this device runs natively (its OPTIMIZATION_CAPABILITIES)."""
     capabilities = openvino_core().get_property(device, "OPTIMIZATION_CAPABILITIES")
@@ -75,7 +96,8 @@ def precision_reason(device: str, precision: str) -> str:
 
 class OpenVinoEngine:
     """The device: an Intel GPU when --backend auto or opencl and OpenVINO sees one, else the CPU. The precision is
-    always set: on a CPU with bf16, OpenVINO's own default would be bf16 even for --precision fp32."""
+    always set: on a CPU with bf16, OpenVINO's own default would be bf16 even for --precision fp32. It loads its
+    own form of the compiled model (see openvino_model)."""
 
     name = "openvino"
 
@@ -97,7 +119,7 @@ class OpenVinoEngine:
             # Unpinned: batch and video work decode and write on other threads of the same cores meanwhile.
             config.update({"INFERENCE_NUM_THREADS": thread_count(), "ENABLE_CPU_PINNING": False})
         try:
-            self.compiled = openvino_core().compile_model(str(path), self.device_name, config)
+            self.compiled = openvino_core().compile_model(str(openvino_model(path)), self.device_name, config)
         except RuntimeError as error:
             advice = "use --backend cpu" if self.device_name == GPU_DEVICE else "delete it to rebuild it"
             raise ColorizationError(
