@@ -121,6 +121,7 @@ def build(files: ModelFiles, scale: float, size: int) -> bytes:
         if required not in layer_names:
             raise ModelFileError(f"{shown} has no layer {required!r}: it is not a colorization model prototxt")
     model = convert(net, weights, load_points(files.points.path), scale, size)
+    del weights  # the model holds its own copy: serializing makes a third, not a fourth
     return model.SerializeToString()
 
 
