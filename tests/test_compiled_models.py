@@ -219,6 +219,16 @@ def test_openvino_reads_its_own_form_made_once_and_it_goes_with_its_compiled_mod
     assert not any(path.exists() for path in copies), "removed with the compiled model it was made from"
 
 
+def test_a_reduced_precision_reads_the_weights_stored_in_half_precision(dominant_model):
+    from colorization.engines import openvino
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    (compiled,) = compiled_files(dominant_model)
+    full, half = (openvino.openvino_model(compiled, precision) for precision in ("fp32", "bf16"))
+    assert full != half and half == openvino.openvino_model(compiled, "fp16")
+    assert half.with_suffix(".bin").stat().st_size < full.with_suffix(".bin").stat().st_size * 0.6
+
+
 def test_openvino_reads_the_compiled_model_when_its_form_cannot_be_saved(dominant_model, monkeypatch):
     from colorization.engines import openvino
 

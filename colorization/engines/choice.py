@@ -10,8 +10,6 @@ Runtime's), then ONNX Runtime, then cv2.dnn, the first installed.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import json
 import logging
 import os
@@ -32,7 +30,7 @@ from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
 from . import openvino
-from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, thread_count
+from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, return_freed_memory, thread_count
 from .opencv_dnn import NO_OPENCV_CUDA, CaffeEngine, caffe_importer_available, cuda_available, opencl_available
 from .registry import check_names, installed, load_named
 
@@ -137,11 +135,9 @@ def resident_mib(peak: bool = False) -> float | None:
 
 
 def reset_peak() -> None:
-    """Hand freed memory back to the system (where the C library can) and restart the peak count, so that each
-    engine's memory is its own and not what the one before it left."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    """Hand freed memory back to the system and restart the peak count, so that each engine's memory is its own and
+    not what the one before it left."""
+    return_freed_memory()
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
 

@@ -14,7 +14,9 @@ from ..compiled_models import runtime_copy_path
 from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
-from .base import AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, thread_count
+from .base import (
+    AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, return_freed_memory, thread_count,
+)
 
 log = logging.getLogger("colorization")
 
@@ -51,21 +53,27 @@ def has_intel_gpu() -> bool:
     return import_openvino() is not None and GPU_DEVICE in openvino_core().available_devices
 
 
-def openvino_model(path: Path) -> Path:
+def openvino_model(path: Path, precision: str) -> Path:
     """OpenVINO's own form (IR: .xml and .bin) of the compiled model, saved beside it the first time: reading it
-    skips the ONNX import, most of OpenVINO's load. The weights stay fp32 (the precision is chosen when compiling).
-    Where it cannot be saved, the compiled model itself."""
+    skips the ONNX import, most of OpenVINO's load. fp32 reads the weights as they are; a reduced precision reads
+    them stored in fp16, half the memory OpenVINO keeps them in beside its own bf16 or fp16 copy (it rounds them
+    further anyway: bf16 and fp16 keep fewer bits, and the results are as close to fp32's). Where it cannot be
+    saved, the compiled model itself."""
     openvino = import_openvino()
-    xml = runtime_copy_path(path, "openvino", hashlib.sha256(openvino.__version__.encode()).hexdigest(), ".xml")
+    half = precision != "fp32"
+    key = hashlib.sha256(f"{openvino.__version__} {'fp16' if half else 'fp32'} weights".encode()).hexdigest()
+    xml = runtime_copy_path(path, "openvino", key, ".xml")
     weights = xml.with_suffix(".bin")
     if xml.is_file() and weights.is_file():
         return xml
     try:  # the .bin is renamed into place before the .xml: an .xml is never there without its weights
         with atomic_output(xml) as temporary_xml, atomic_output(weights):
-            openvino.save_model(openvino_core().read_model(str(path)), str(temporary_xml), compress_to_fp16=False)
+            openvino.save_model(openvino_core().read_model(str(path)), str(temporary_xml), compress_to_fp16=half)
     except (OSError, RuntimeError) as error:
         log.info("OpenVINO could not save its form of the compiled model (%s): loading the compiled one", error_reason(error))
         return path
+    finally:
+        return_freed_memory()  # importing the ONNX file leaves a fragmented heap the size of the model
     return xml
 
 
@@ -119,7 +127,7 @@ class OpenVinoEngine:
             # Unpinned: batch and video work decode and write on other threads of the same cores meanwhile.
             config.update({"INFERENCE_NUM_THREADS": thread_count(), "ENABLE_CPU_PINNING": False})
         try:
-            self.compiled = openvino_core().compile_model(str(openvino_model(path)), self.device_name, config)
+            self.compiled = openvino_core().compile_model(str(openvino_model(path, precision)), self.device_name, config)
         except RuntimeError as error:
             advice = "use --backend cpu" if self.device_name == GPU_DEVICE else "delete it to rebuild it"
             raise ColorizationError(
