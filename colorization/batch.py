@@ -363,7 +363,9 @@ def colorize_jobs(
         except Exception as error:  # one bad file must not stop the archive
             recorder.fail(item.job, item.started, error)
 
-    run_stages(jobs, read, predict, write, workers=workers, batch_size=batch_size)
+    # One picture per stage at most (each reader, the network's batch, each writer): as many as keep the slowest
+    # stage busy, and no more waiting in the queues, since a 12-megapixel picture is some 50 MB prepared.
+    run_stages(jobs, read, predict, write, workers=workers, batch_size=batch_size, in_flight=2 * workers + batch_size)
 
 
 class FolderRun(Protocol):

@@ -440,3 +440,27 @@ def test_a_report_the_full_disk_refuses_still_leaves_the_summary(tree, tmp_path,
     assert err.splitlines()[-2].startswith("5 done, ")
     assert err.splitlines()[-1] == f"error: --report {tmp_path / 'report.csv'}: cannot write (No space left on device)"
     assert len(files_under(tmp_path / "out")) == 5
+
+
+def test_a_slow_writer_never_has_more_pictures_waiting_than_keep_each_stage_busy(tree, tmp_path, dominant_model, monkeypatch):
+    """A 12-megapixel picture is some 50 MB prepared: one per reader, per network batch and per writer at most."""
+    from colorization import batch
+
+    alive, most = set(), [0]
+    read_and_prepare, compose_and_write = batch.read_and_prepare, batch.compose_and_write
+
+    def counted_read(job, work, started):
+        alive.add(job.source)
+        most[0] = max(most[0], len(alive))
+        return read_and_prepare(job, work, started)
+
+    def slow_write(item, ab, work):
+        time.sleep(0.05)
+        record = compose_and_write(item, ab, work)
+        alive.discard(item.job.source)
+        return record
+
+    monkeypatch.setattr(batch, "read_and_prepare", counted_read)
+    monkeypatch.setattr(batch, "compose_and_write", slow_write)
+    assert run_in_process(tree, tmp_path / "out", "-q", "--workers", "1", *model_arguments(dominant_model)) == 0
+    assert most[0] == 3 and not alive, "a reader, the network and a writer"
