@@ -1,5 +1,7 @@
 """--engine auto: the fixed preference, the choice `python -m colorization engines` stores and later runs honour, a
 run's own timings never revising it, measuring one engine at a time, and a run importing only the runtime it runs."""
+from __future__ import annotations
+
 import logging
 import re
 import subprocess
