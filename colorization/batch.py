@@ -26,6 +26,7 @@ from .atomic import remove_abandoned_temporaries, write_bytes_atomically
 from .errors import ColorizationError, Terminated, UsageError
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
+from .memory import return_freed_memory
 from .outputs import create_parent
 from .paths import display_path
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
@@ -301,6 +302,7 @@ def compose_and_write(item: InFlight, ab, work: PictureWork) -> BatchRecord:
     create_parent(job.destination)
     write_image(job.destination, colour, item.metadata)
     del colour
+    return_freed_memory(collect=False)
     return BatchRecord(
         job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
         width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
-import gc
 import importlib.util
 import logging
 import platform
@@ -122,14 +120,6 @@ def unavailable_precision_reasons():
     finally:
         log.setLevel(level)
         log.removeFilter(keep)
-
-
-def return_freed_memory() -> None:
-    """Hand memory freed in small pieces back to the system where the C library can (glibc's malloc_trim): a
-    runtime's one-off work (importing a model) otherwise leaves it counted in the process until it exits."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def thread_count() -> int:

@@ -30,7 +30,8 @@ from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
 from . import openvino
-from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, return_freed_memory, thread_count
+from ..memory import return_freed_memory
+from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, thread_count
 from .opencv_dnn import NO_OPENCV_CUDA, CaffeEngine, caffe_importer_available, cuda_available, opencl_available
 from .registry import check_names, installed, load_named
 

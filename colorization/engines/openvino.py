@@ -12,10 +12,11 @@ import numpy as np
 from ..atomic import atomic_output
 from ..compiled_models import runtime_copy_path
 from ..errors import ColorizationError
+from ..memory import return_freed_memory
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
 from .base import (
-    AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, return_freed_memory, thread_count,
+    AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, thread_count,
 )
 
 log = logging.getLogger("colorization")
