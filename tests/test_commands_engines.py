@@ -83,3 +83,12 @@ def test_measuring_the_release_architecture_holds_one_engine_at_a_time(release_a
     start_up = 250
     """A Python process with OpenCV, NumPy and the package imported holds less than this."""
     assert peak < start_up + max(memory) + 150 < start_up + sum(memory), f"peak {peak:.0f} MiB, engines {memory}"
+
+
+def test_a_choice_that_cannot_be_stored_is_one_line_and_exit_2(dominant_model, tmp_path, monkeypatch, capsys, no_gpu):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the user cache folder cannot be made
+    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith("error: cannot write the engine choice ") and line.endswith("set COLORIZE_CACHE_DIR to a writable folder")

@@ -216,11 +216,7 @@ def store_choice(backend: str, rows: list[Measurement]) -> dict[str, str]:
         "measured": datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M"),
         "table": [asdict(row) for row in rows],
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomically(path, json.dumps(records, indent=1, sort_keys=True).encode())
-    except OSError as error:
-        raise ColorizationError(f"cannot store the engine choice in {display_path(path)} ({error.strerror or error}): set {CACHE_ENV} to a writable folder") from None
+    write_records(path, records)
     return engines
 
 
@@ -230,8 +226,18 @@ def forget_choice(backend: str) -> bool:
     records = read_records(path)
     if records.pop(machine_key(backend), None) is None:
         return False
-    write_bytes_atomically(path, json.dumps(records, indent=1, sort_keys=True).encode())
+    write_records(path, records)
     return True
+
+
+def write_records(path: Path, records: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(path, json.dumps(records, indent=1, sort_keys=True).encode())
+    except OSError as error:
+        raise ColorizationError(
+            f"cannot write the engine choice {display_path(path)} ({error.strerror or error}): set {CACHE_ENV} to a writable folder"
+        ) from None
 
 
 def load_engine(
