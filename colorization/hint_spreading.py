@@ -107,14 +107,19 @@ def radius_window(points: np.ndarray, radii: np.ndarray, shape: tuple[int, int])
     return window
 
 
-def hint_maps(hints: list[Hint], lightness: np.ndarray, picture_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence and colour at the working size: hints without a radius spread as one group; those with one as
-    another, limited by their windows; the two are joined as independent evidence."""
+def placed(hints: list[Hint], picture_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (fractions of the picture), ab and radii (fractions of its longer side, 0 for none) of the hints."""
     width, height = picture_size
-    guide = working_lightness(lightness)
-    points = np.array([hint.place(width, height) for hint in hints], np.float64)
-    ab = np.array([hint.ab for hint in hints], np.float32)
+    points = np.array([hint.place(width, height) for hint in hints], np.float64).reshape(-1, 2)
+    ab = np.array([hint.ab for hint in hints], np.float32).reshape(-1, 2)
     radii = np.array([hint.radius_fraction(width, height) or 0.0 for hint in hints])
+    return points, ab, radii
+
+
+def hint_maps(hints: list[Hint], guide: np.ndarray, picture_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and colour over `guide` (working_lightness): hints without a radius spread as one group, those
+    with one as another, limited by their windows; the two are joined as independent evidence."""
+    points, ab, radii = placed(hints, picture_size)
     limited = radii > 0
     confidence = np.zeros(guide.shape, np.float32)
     weighted = np.zeros(guide.shape + (2,), np.float32)
@@ -131,6 +136,14 @@ def hint_maps(hints: list[Hint], lightness: np.ndarray, picture_size: tuple[int,
     return confidence, colour
 
 
+def on_cells(confidence: np.ndarray, colour: np.ndarray, cells: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and colour averaged onto the net's grid (width, height of it), colour weighted by confidence."""
+    cell_confidence = cv2.resize(confidence, cells, interpolation=cv2.INTER_AREA)
+    cell_colour = cv2.resize(colour * confidence[:, :, None], cells, interpolation=cv2.INTER_AREA)
+    cell_colour /= np.maximum(cell_confidence, np.float32(SMALLEST_WEIGHT))[:, :, None]
+    return cell_confidence, cell_colour
+
+
 def apply_hints(
     ab: np.ndarray, hints, lightness: np.ndarray, picture_size: tuple[int, int] | None = None
 ) -> np.ndarray:
@@ -142,10 +155,7 @@ def apply_hints(
         return ab
     check_count(len(hints))
     height, width = lightness.shape
-    confidence, colour = hint_maps(hints, lightness, picture_size or (width, height))
-    cells = (ab.shape[1], ab.shape[0])
-    cell_confidence = cv2.resize(confidence, cells, interpolation=cv2.INTER_AREA)
-    cell_colour = cv2.resize(colour * confidence[:, :, None], cells, interpolation=cv2.INTER_AREA)
-    cell_colour /= np.maximum(cell_confidence, np.float32(SMALLEST_WEIGHT))[:, :, None]
+    confidence, colour = hint_maps(hints, working_lightness(lightness), picture_size or (width, height))
+    cell_confidence, cell_colour = on_cells(confidence, colour, (ab.shape[1], ab.shape[0]))
     ab = np.asarray(ab, np.float32)
     return ab + cell_confidence[:, :, None] * (cell_colour - ab)
