@@ -49,10 +49,10 @@ def working_lightness(lightness: np.ndarray) -> np.ndarray:
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     small = np.ascontiguousarray(cv2.resize(lightness, size, interpolation=cv2.INTER_AREA), np.float32)
     guide = np.clip(small * np.float32(2.55) + np.float32(0.5), 0, 255).astype(np.uint8)
-    return cv2.ximgproc.fastGlobalSmootherFilter(guide, small, TEXTURE_SMOOTHING * factor_of(size) ** 2, TEXTURE_CONTRAST)
+    return cv2.ximgproc.fastGlobalSmootherFilter(guide, small, TEXTURE_SMOOTHING * relative_size(size) ** 2, TEXTURE_CONTRAST)
 
 
-def factor_of(size: tuple[int, int]) -> float:
+def relative_size(size: tuple[int, int]) -> float:
     """The working size relative to WORKING_SIDE, for pictures smaller than it."""
     return max(size) / WORKING_SIDE
 
@@ -122,6 +122,7 @@ def hint_maps(hints: list[Hint], guide: np.ndarray, picture_size: tuple[int, int
     points, ab, radii = placed(hints, picture_size)
     limited = radii > 0
     confidence = np.zeros(guide.shape, np.float32)
+    total = np.zeros(guide.shape, np.float32)
     weighted = np.zeros(guide.shape + (2,), np.float32)
     for members in (~limited, limited):
         if not members.any():
@@ -130,10 +131,9 @@ def hint_maps(hints: list[Hint], guide: np.ndarray, picture_size: tuple[int, int
         if members is limited:
             group_confidence *= radius_window(points[members], radii[members], guide.shape)
         weighted += group_confidence[:, :, None] * colour
+        total += group_confidence
         confidence = 1 - (1 - confidence) * (1 - group_confidence)
-    total = np.maximum(confidence, np.float32(SMALLEST_WEIGHT))
-    colour = weighted / total[:, :, None] * (confidence > 0)[:, :, None]
-    return confidence, colour
+    return confidence, weighted / np.maximum(total, np.float32(SMALLEST_WEIGHT))[:, :, None]
 
 
 def on_cells(confidence: np.ndarray, colour: np.ndarray, cells: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,6 +65,11 @@ def colour_ab(colour: str) -> tuple[float, float]:
     return float(lab[1]), float(lab[2])
 
 
+def is_number(value) -> bool:
+    """A finite real number (NumPy's too), not a truth value."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Hint:
     """A colour at a point of the upright picture: x, y in pixels from its top-left corner, or with
@@ -81,13 +87,12 @@ class Hint:
     def __post_init__(self):
         for name in ("x", "y"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if not is_number(value) or value < 0:
                 raise HintError(f"{name} must be a number of at least 0, got {value!r}")
             if self.fraction and value > 1:
                 raise HintError(f"{name} as a fraction of the picture runs from 0 to 1, got {value!r}")
-        radius = self.radius
-        if radius is not None and (isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0 or not math.isfinite(radius)):
-            raise HintError(f"radius must be a number greater than 0, got {radius!r}")
+        if self.radius is not None and not (is_number(self.radius) and self.radius > 0):
+            raise HintError(f"radius must be a number greater than 0, got {self.radius!r}")
         object.__setattr__(self, "colour", parse_colour(self.colour))
 
     def __str__(self) -> str:
@@ -160,7 +165,7 @@ def hint_from_entry(entry, index: int) -> Hint:
     x, y, colour, radius = entry["x"], entry["y"], entry["colour"], entry.get("radius")
     if not isinstance(colour, str):
         raise HintError(f"{where}: colour must be text, {COLOUR_EXAMPLES}")
-    fraction = all(isinstance(value, float) and not isinstance(value, bool) and value <= 1 for value in (x, y))
+    fraction = all(isinstance(value, float) and value <= 1 for value in (x, y))
     try:
         return Hint(x, y, colour, radius, fraction)
     except HintError as error:

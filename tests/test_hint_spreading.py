@@ -117,3 +117,17 @@ def test_texture_does_not_stop_a_hint_but_an_edge_does():
     assert np.linalg.norm(result[:, :30] - target_ab(), axis=2).mean() < 5
     assert np.linalg.norm(result[:, 40:] - grid()[:, 40:], axis=2).mean() < 1
     assert working_lightness(lightness).shape == (96, 128)
+
+
+def test_hints_with_and_without_a_radius_at_one_place_share_it():
+    lightness = np.full((60, 80), 50, np.float32)
+    result = apply_hints(grid(), [Hint(40, 30, "#2e8b57"), Hint(40, 30, "#4682b4", radius=10)], lightness)
+    expected = (np.array(Hint(0, 0, "#2e8b57").ab) + np.array(Hint(0, 0, "#4682b4").ab)) / 2
+    assert result[28, 28] == pytest.approx(expected, abs=1)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 500), (500, 1), (3, 3), (5000, 3)])
+def test_pictures_of_any_shape(shape):
+    lightness = np.random.default_rng(0).uniform(0, 100, shape).astype(np.float32)
+    result = apply_hints(grid(), [Hint(0.5, 0.5, "#2e8b57", fraction=True), Hint(0, 0, "navy", radius=2)], lightness)
+    assert np.isfinite(result).all() and np.abs(result).max() < 128

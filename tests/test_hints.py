@@ -130,6 +130,8 @@ def test_outside_the_picture_is_refused_naming_the_hint_and_the_size():
 
 def test_fractions_and_pixels_name_the_same_place():
     assert Hint(0.5, 0.25, "red", fraction=True).place(640, 480) == (0.5, 0.25)
+    assert Hint(np.float64(319.5), np.float32(119.5), "red").place(640, 480) == (0.5, 0.25), "NumPy numbers work too"
+    assert Hint(np.int64(0), np.int64(0), "red").place(640, 480) == (0.5 / 640, 0.5 / 480)
     assert Hint(319.5, 119.5, "red").place(640, 480) == (0.5, 0.25)
     assert Hint(0, 0, "red").place(640, 480) == (0.5 / 640, 0.5 / 480)
 
