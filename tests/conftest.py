@@ -22,14 +22,12 @@ RELEASE_SMALL_FILES = (PROTOTXT.name, POINTS.name)
 
 @pytest.fixture(scope="session")
 def release_points() -> np.ndarray:
-    """The release's cluster centres when available, else a fixed stand-in of the same shape and range."""
-    reference = os.environ.get(REFERENCE_ENV)
-    if reference and (Path(reference) / "pts_in_hull.npy").is_file():
-        return np.load(Path(reference) / "pts_in_hull.npy")
-    grid = np.stack(np.meshgrid(np.arange(-110, 100, 10), np.arange(-110, 100, 10)), -1).reshape(-1, 2)
-    return grid[np.hypot(grid[:, 0], grid[:, 1]) < 105][:313].astype(np.int64)
+    """The release's cluster centres when COLORIZE_REFERENCE_DIR has them, else 313 bins of the same kind
+    (tests/support/release_model.py)."""
+    from tests.support import release_model
 
-
+    authentic = release_model.reference_files()
+    return np.load(authentic["points"]) if authentic else release_model.gamut_ab_bins()
 
 
 @pytest.fixture
@@ -91,19 +89,24 @@ def photos():
 
 @pytest.fixture(scope="session")
 def release_architecture(tmp_path_factory):
-    """The authentic prototxt and points, with random weights of the release's shapes (made once per session);
-    skipped without them, except in CI, where the full-architecture tests must run."""
+    """The release prototxt and points (the authentic ones when COLORIZE_REFERENCE_DIR has them, else written from
+    the architecture's facts) with random weights of the release's shapes, made once per session."""
     from tests.support import release_model
 
-    reference = os.environ.get(REFERENCE_ENV)
-    missing = [name for name in RELEASE_SMALL_FILES if not (reference and (Path(reference) / name).is_file())]
-    if missing:
-        where = f"{REFERENCE_ENV}={reference}" if reference else f"{REFERENCE_ENV} is not set"
-        message = f"{where}: no {', '.join(missing)} there for the full-architecture tests"
-        if in_ci():
-            pytest.fail(f"{message} (CI must run them)", pytrace=False)
-        pytest.skip(message)
-    return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)
+    return release_model.release_architecture(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture
+def reference_files() -> dict:
+    """The authentic release prototxt and points, for the few tests about those files' own bytes (their hashes):
+    skipped with the reason without COLORIZE_REFERENCE_DIR (and so a failure in CI, which sets it)."""
+    from tests.support import release_model
+
+    files = release_model.reference_files()
+    if files is None:
+        where = f"{REFERENCE_ENV}={os.environ[REFERENCE_ENV]}" if os.environ.get(REFERENCE_ENV) else f"{REFERENCE_ENV} is not set"
+        pytest.skip(f"{where}: this test checks the authentic release files' bytes; point {REFERENCE_ENV} at a folder holding {', '.join(RELEASE_SMALL_FILES)}")
+    return files
 
 
 def in_ci() -> bool:
