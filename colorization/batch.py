@@ -24,6 +24,8 @@ import cv2
 
 from .atomic import remove_abandoned_temporaries, write_bytes_atomically
 from .errors import ColorizationError, Terminated, UsageError
+from .hints import SIDECAR_SUFFIX, HintError, Hint, check_fits, read_hints
+from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
 from .outputs import create_parent
@@ -42,9 +44,10 @@ ALREADY_DONE = "output exists (--overwrite to redo)"
 HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
+ORPHAN_HINTS = "colour hints for a picture that is not here (PHOTO.hints.json goes beside PHOTO.jpg)"
 SKIP_LABELS = {
     ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
-    OUTPUT_FOLDER: "output folder",
+    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures",
 }
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
@@ -101,6 +104,8 @@ class Listing:
 
     images: list[PurePosixPath] = field(default_factory=list)
     ignored: list[tuple[PurePosixPath, str]] = field(default_factory=list)
+    sidecars: set[PurePosixPath] = field(default_factory=set)
+    """PHOTO.hints.json files beside a picture: part of that picture's job, never inputs themselves."""
     unlisted: list[tuple[Path, str]] = field(default_factory=list)
     filtered: int = 0
 
@@ -163,11 +168,16 @@ def list_folder(
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         else:
             subfolders[:] = []
+        stems = {os.path.splitext(name)[0] for name in names if os.path.splitext(name)[1].lower() in READ_EXTENSIONS}
         for name in sorted(names):
             relative = relative_folder / name
             extension = relative.suffix.lower()
             if name.startswith("."):
                 listing.ignored.append((relative, HIDDEN_FILE))
+            elif name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in stems:
+                listing.sidecars.add(relative)
+            elif name.endswith(SIDECAR_SUFFIX):
+                listing.ignored.append((relative, ORPHAN_HINTS))
             elif extension not in READ_EXTENSIONS:
                 listing.ignored.append((relative, NOT_A_PICTURE))
             elif extension in extensions and matches(relative, patterns):
@@ -194,6 +204,7 @@ def output_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
 class Job:
     source: Path
     destination: Path
+    hints: tuple[Hint, ...] = ()
 
 
 @dataclass
@@ -241,7 +252,29 @@ def plan_batch(settings: BatchSettings) -> Plan:
     for folder in {destination.parent for destination in claimed}:
         for temporary in remove_abandoned_temporaries(folder, claimed):
             log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
+    attach_hints(plan.jobs, listing.sidecars, settings.input_root)
     return plan
+
+
+def attach_hints(jobs: list[Job], sidecars: set[PurePosixPath], root: Path) -> None:
+    """Give each job its PHOTO.hints.json, read and checked against the picture's size before any model loads: a
+    bad one is a usage error naming the file, as --hints is for colorize.py, since nothing has been done yet."""
+    problems = []
+    for job in jobs:
+        relative = PurePosixPath(job.source.relative_to(root).as_posix())
+        sidecar = relative.with_name(relative.stem + SIDECAR_SUFFIX)
+        if sidecar in sidecars:
+            try:
+                job.hints = tuple(read_hints(root / sidecar))
+                check_fits(job.hints, job.source)
+                log.info("%s: %d colour hints from %s", display_path(job.source), len(job.hints), sidecar.name)
+            except HintError as error:
+                problems.append(str(error))
+    for problem in problems[:-1]:
+        log.error("error: %s", problem)
+    if problems:
+        more = f" (and {len(problems) - 1} more hints files above)" if len(problems) > 1 else ""
+        raise HintError(problems[-1] + more)
 
 
 def failure_reason(source: Path, error: BaseException) -> str:
@@ -297,7 +330,7 @@ def read_and_prepare(job: Job, work: PictureWork, started: float) -> InFlight:
 def compose_and_write(item: InFlight, ab, work: PictureWork) -> BatchRecord:
     """Put the network's colour on the picture and write it (atomically, with the input's metadata)."""
     job = item.job
-    colour = work.colour.compose(item.prepared, ab)
+    colour = work.colour.compose(item.prepared, apply_hints(ab, job.hints, item.prepared.lightness))
     create_parent(job.destination)
     write_image(job.destination, colour, item.metadata)
     del colour

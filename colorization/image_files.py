@@ -25,12 +25,13 @@ class ImageResult:
 
 
 def colorize_file(
-    colorizer: Colorizer, source: Path, destination: Path, compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+    colorizer: Colorizer, source: Path, destination: Path, compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+    hints=(),
 ) -> ImageResult:
     started = time.perf_counter()
     try:
         picture = read_picture(source, max_pixels)
-        colour = colorizer.colorize(picture.image)
+        colour = colorizer.colorize(picture.image, hints)
         create_parent(destination)
         write_image(destination, colour, picture.metadata)
         if compare:
@@ -41,12 +42,14 @@ def colorize_file(
 
 
 def colorize_files(
-    colorizer: Colorizer, pairs: list[tuple[Path, Path]], compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+    colorizer: Colorizer, pairs: list[tuple[Path, Path]], compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+    hints=(),
 ) -> list[ImageResult]:
-    """Colorize each (input, output) pair from `outputs.plan_outputs`, reporting each failure and going on."""
+    """Colorize each (input, output) pair from `outputs.plan_outputs`, with the same colour `hints` for each,
+    reporting each failure and going on."""
     results = []
     for source, destination in pairs:
-        result = colorize_file(colorizer, source, destination, compare, max_pixels)
+        result = colorize_file(colorizer, source, destination, compare, max_pixels, hints)
         if result.status == "done":
             log.info("%s -> %s (%.2f s)", display_path(source), display_path(destination), result.seconds)
         else:

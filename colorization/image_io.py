@@ -134,6 +134,18 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     return read_picture(path, max_pixels).image
 
 
+def upright_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of the picture as read_picture turns it upright, from its header alone, so that what depends
+    on it (hints) is checked before any model loads; None when the header cannot be read that way."""
+    try:
+        data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as header:
+            width, height = header.size
+    except Exception:  # unreadable or a format Pillow does not know: checked once the picture is decoded
+        return None
+    return (height, width) if exif_orientation(data) in (5, 6, 7, 8) else (width, height)
+
+
 def fit_format(image: np.ndarray, extension: str) -> np.ndarray:
     """Reduce to what the output format holds: 16 bits scaled (not clipped) to 8, alpha dropped where impossible."""
     keeps_16_bits, keeps_alpha = WRITE_FORMATS[extension]

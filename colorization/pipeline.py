@@ -18,6 +18,7 @@ from .engines.base import check_precision
 from .engines.selection import DEFAULT_WORKLOAD
 from .errors import ColorizationError
 from .fetch import ensure_release_files
+from .hint_spreading import apply_hints
 from .model import DEFAULT_SIZE, LightnessNormalisation, annealed_mean, annealing_scale, check_size
 from .model_files import ModelFiles, load_points
 from .saturation import check_saturation
@@ -218,15 +219,27 @@ class Colorizer:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
         return list(self.engine.forward_scores(self.blob([item.network_input for item in prepared])))
 
-    def decode(self, scores: np.ndarray, temperature: float | None = None) -> np.ndarray:
-        """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another."""
+    def decode(
+        self, scores: np.ndarray, temperature: float | None = None, hints=(), lightness: np.ndarray | None = None,
+        picture_size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another, with the
+        colour `hints` (colorization.hints.Hint) blended in. Hints need the picture's `lightness`, at full size or
+        as a preview of any size (its edges stop them); their pixel positions refer to a picture of `picture_size`
+        (width, height), by default the size of `lightness`."""
         scale = self.scale if temperature is None else annealing_scale(temperature)
-        return annealed_mean(scores, self.points, scale)
+        ab = annealed_mean(scores, self.points, scale)
+        if not hints:
+            return ab
+        if lightness is None:
+            raise ColorizationError("hints need the picture's lightness: decode(scores, hints=..., lightness=prepared.lightness)")
+        return apply_hints(ab, hints, lightness, picture_size)
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray, colour: ColourSettings | None = None) -> np.ndarray:
         return (colour or self.colour).compose(prepared, ab)
 
-    def colorize(self, image: np.ndarray) -> np.ndarray:
-        """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""
+    def colorize(self, image: np.ndarray, hints=()) -> np.ndarray:
+        """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out;
+        `hints` (colorization.hints.Hint, positions in this array's pixels or fractions) give known colours."""
         prepared = self.prepare(image)
-        return self.compose(prepared, self.predict_ab([prepared])[0])
+        return self.compose(prepared, apply_hints(self.predict_ab([prepared])[0], hints, prepared.lightness))

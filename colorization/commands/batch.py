@@ -50,7 +50,8 @@ def build_parser(prog: str | None = None):
     parser = options.new_parser(
         prog,
         "Colorize every picture in a folder tree into a mirror of it: {prog} scans/ colour/\n\n"
-        "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.",
+        "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.\n"
+        "A PHOTO.hints.json beside a picture gives it colour hints (the format of colorize --hints).",
     )
     parser.add_argument("input_dir", nargs="?", type=Path, metavar="INPUT_DIR", help="the folder of pictures to colorize")
     parser.add_argument("output_dir", nargs="?", type=Path, metavar="OUTPUT_DIR", help="the folder to write the colour copies to, mirroring INPUT_DIR")
