@@ -31,6 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ColorizationError
 from . import photos as photo_store
+from .film_jobs import FilmSettings
+from .film_routes import film_router
 from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, decode_picture, display_name
 
 log = logging.getLogger("colorization")
@@ -38,7 +40,7 @@ log = logging.getLogger("colorization")
 TOKEN_COOKIE = "colorize_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -52,6 +54,7 @@ SECURITY_HEADERS = {
 STATIC_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/films.js": ("films.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
@@ -74,6 +77,7 @@ class WebSettings:
     retry_after: int = 2
     max_zip_photos: int = 100
     default_temperature: Optional[float] = None
+    films: FilmSettings = FilmSettings()
 
 
 def is_loopback(host: str) -> bool:
@@ -229,6 +233,8 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         if renderer is None:
             raise WebError(503, f"the model is not loaded: {model_problem}")
         return renderer
+
+    app.include_router(film_router(need_model, cache, previews, settings))
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, error: WebError):
