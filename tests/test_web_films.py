@@ -386,3 +386,41 @@ def test_a_film_over_the_length_limit_is_refused(tiny_colorizer, reel, tmp_path)
     with film_server(tiny_colorizer, tmp_path / "work", max_seconds=2) as client:
         answer = upload(client, reel)
     assert answer.status_code == 413 and "--max-film-minutes" in answer.json()["error"]
+
+
+def test_a_stalled_upload_is_cut_with_408_and_leaves_nothing(tiny_colorizer, tmp_path):
+    import socket
+
+    from tests.test_web_page import serving
+
+    work = tmp_path / "work"
+    app = create_app(tiny_colorizer, WebSettings(films=FilmSettings(work_dir=work, upload_idle_seconds=0.3)))
+    with serving(app) as address:
+        host, port = address.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(f"POST /api/films HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: video/mp4\r\n"
+                               "Content-Length: 100000\r\n\r\n".encode() + b"\0" * 1000)
+            asked = time.monotonic()
+            answer = connection.recv(65536)
+            while b"}" not in answer:
+                answer += connection.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408") and b"stalled" in answer and time.monotonic() - asked < 5
+    assert film_folders(work) == []
+
+
+def test_the_film_api_is_described_and_the_page_may_play_films(client_with_films):
+    policy = client_with_films.get("/").headers["content-security-policy"]
+    assert "media-src 'self' blob:" in policy and "default-src 'none'" in policy
+    script = client_with_films.get("/static/films.js").text
+    assert "http://" not in script and "https://" not in script
+    paths = client_with_films.get("/openapi.json").json()["paths"]
+    assert {"/api/films", "/api/films/{film_id}", "/api/films/{film_id}/start", "/api/films/{film_id}/preview",
+            "/api/films/{film_id}/download", "/api/films/{film_id}/cancel"} <= set(paths)
+    assert set(paths["/api/films/{film_id}"]) == {"get", "delete"}
+    assert "false: upload and probe only" in client_with_films.get("/docs").text
+
+
+@pytest.fixture
+def client_with_films(tiny_colorizer, tmp_path):
+    with film_server(tiny_colorizer, tmp_path / "work") as client:
+        yield client
