@@ -1,6 +1,7 @@
 // Films on the page: upload one, judge colorized stills with the live controls, colorize it on the server, follow its
 // progress (it survives a reload: the job lives on the server), cancel, play it beside the original, download.
-// Uses app.js's helpers (temperatureOf, vividnessOf, defaults, errorText, say). Talks only to this server.
+// Uses app.js's helpers (temperatureOf, vividnessOf, defaults, errorText, say, the photo card's template and methods).
+// Talks only to this server.
 "use strict";
 
 const filmsSection = document.getElementById("films");
@@ -32,6 +33,9 @@ class FilmCard {
   constructor(name) {
     this.root = filmTemplate.content.firstElementChild.cloneNode(true);
     const find = (selector) => this.root.querySelector(selector);
+    const photoControls = template.content.querySelectorAll(".controls > .control, .controls > .switch");
+    find(".controls").prepend(...Array.from(photoControls, (control) => control.cloneNode(true)));
+    find(".film-view").append(template.content.querySelector(".status").cloneNode(true));
     for (const key of ["size", "grey", "colour", "status", "stills", "estimate", "progress", "controls", "vividness", "saturation",
       "edges", "start", "cancel", "download"]) this[key] = find(`.${key}`);
     this.statusText = find(".status-text");
@@ -60,25 +64,10 @@ class FilmCard {
     filmsSection.prepend(this.root);
   }
 
-  setStatus(text, fraction) {
-    this.status.hidden = false;
-    this.statusText.textContent = text;
-    this.barFill.style.width = fraction === undefined ? "" : `${Math.round(fraction * 100)}%`;
-    this.status.classList.toggle("indeterminate", fraction === undefined);
-  }
-
   fail(text) {
     this.status.hidden = true;
     this.errorText.textContent = text;
     this.errorText.hidden = false;
-  }
-
-  settings() {
-    return {
-      temperature: temperatureOf(Number(this.vividness.value)).toFixed(4),
-      saturation: Number(this.saturation.value).toFixed(2),
-      upsample: this.edges.checked ? "guided" : "bilinear",
-    };
   }
 
   updateLabels() {
@@ -295,6 +284,9 @@ class FilmCard {
     this.root.remove();
   }
 }
+
+// The status overlay and the settings of the controls work as on a photo's card (app.js's Card).
+for (const name of ["setStatus", "settings"]) FilmCard.prototype[name] = Card.prototype[name];
 
 function addFilm(file) {
   say("");
