@@ -123,22 +123,23 @@ class FilmCard {
     this.updateLabels();
     this.stills.replaceChildren();
     for (const at of film.stills) {
+      const when = film.duration < 60 ? `${at.toFixed(1)} s` : clock(at);
       const button = document.createElement("button");
       button.type = "button";
       button.className = "still";
-      button.title = `Show the frame at ${clock(at)}`;
+      button.title = `Show the frame at ${when}`;
       const image = document.createElement("img");
-      image.alt = `colorized still at ${clock(at)}`;
+      image.alt = `colorized still at ${when}`;
       image.dataset.at = String(at);
       const label = document.createElement("span");
-      label.textContent = clock(at);
+      label.textContent = when;
       button.append(image, label);
       button.addEventListener("click", () => this.select(at));
       this.stills.append(button);
     }
     this.controls.hidden = false;
     this.status.hidden = true;
-    this.select(film.stills[0] || 0);
+    this.select(0);  // the film's first frame; the stills below show others
   }
 
   select(at) {
