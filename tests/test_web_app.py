@@ -203,7 +203,6 @@ def jpeg_header_claiming(width: int, height: int) -> bytes:
 def test_decompression_bomb_is_refused_from_its_header_without_decoding(client, monkeypatch):
     bomb = png_bomb(12_000, 10_000)
     assert len(bomb) < 1_000_000
-    assert web_photos.header_size(bomb) == ("png", 12_000, 10_000)
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("the bomb was decoded")
@@ -212,15 +211,6 @@ def test_decompression_bomb_is_refused_from_its_header_without_decoding(client, 
     for data in (bomb, jpeg_header_claiming(60_000, 60_000)):
         response = client.post("/api/colorize", content=data)
         assert response.status_code == 413 and "--max-megapixels" in response.json()["error"]
-
-
-def test_header_sizes_of_each_format(photo):
-    height, width = photo.shape[:2]
-    for extension, kind in ((".png", "png"), (".jpg", "jpeg"), (".webp", "webp"), (".bmp", "bmp"), (".tif", "tiff"), (".ppm", "pnm")):
-        data = cv2.imencode(extension, photo)[1].tobytes()
-        assert web_photos.header_size(data) == (kind, width, height), extension
-    lossless = cv2.imencode(".webp", photo, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes()
-    assert web_photos.header_size(lossless)[1:] == (width, height)
 
 
 def test_pixel_limit_counts_the_pictures_own_size(tiny_colorizer, photo):

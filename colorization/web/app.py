@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ColorizationError
 from . import photos as photo_store
-from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, decode_picture, display_name
+from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, decode_upload, display_name
 
 log = logging.getLogger("colorization")
 
@@ -350,10 +350,10 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
         async with heavy.slot():
-            data, _ = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
 
             def job() -> bytes:
-                prepared = work.colorizer.prepare(decode_picture(data, settings.max_pixels))
+                prepared = work.colorizer.prepare(decode_upload(data, sent_name, settings.max_pixels))
                 return photo_store.encode(work.render(prepared, work.scores(prepared), render_settings), format_name, level)
 
             encoded = await heavy.run(job)
@@ -367,7 +367,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
 
             def job() -> Photo:
                 start = time.perf_counter()
-                prepared = work.colorizer.prepare(decode_picture(data, settings.max_pixels))
+                prepared = work.colorizer.prepare(decode_upload(data, name or sent_name, settings.max_pixels))
                 scores = work.scores(prepared)
                 height, width = prepared.lightness.shape
                 photo = Photo(cache.new_id(), display_name(name or sent_name), data, width, height, scores,
@@ -406,7 +406,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     def full_render(work: Renderer, photo: Photo, render_settings: RenderSettings, format_name: str, level: int) -> bytes:
-        prepared = work.colorizer.prepare(decode_picture(photo.data, settings.max_pixels))
+        prepared = work.colorizer.prepare(decode_upload(photo.data, photo.name, settings.max_pixels))
         return photo_store.encode(work.render(prepared, photo.scores, render_settings), format_name, level)
 
     @app.get("/api/photos/{photo_id}/download", summary="The photo colorized at its full size with these settings",
