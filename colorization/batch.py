@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .hints import SIDECAR_SUFFIX, HintError, Hint, check_fits, read_hints
 from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
-from .outputs import create_parent
+from .outputs import check_suffix, create_parent
 from .paths import display_path
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
@@ -45,9 +46,10 @@ HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
 ORPHAN_HINTS = "colour hints for a picture that is not here (PHOTO.hints.json goes beside PHOTO.jpg)"
+SPECIAL_FILE = "not a regular file (a pipe, device or socket): reading it could wait forever; pass it with colorize.py -i"
 SKIP_LABELS = {
     ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
-    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures",
+    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures", SPECIAL_FILE: "special files",
 }
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
@@ -112,6 +114,7 @@ class Listing:
 
 def check_folders(settings: BatchSettings) -> None:
     """Refuse folders that would mix outputs with inputs, before any work."""
+    check_suffix(settings.suffix)
     source, target = settings.input_root, settings.output_root
     if not source.exists():
         raise UsageError(f"{display_path(source)}: no such folder")
@@ -180,11 +183,28 @@ def list_folder(
                 listing.ignored.append((relative, ORPHAN_HINTS))
             elif extension not in READ_EXTENSIONS:
                 listing.ignored.append((relative, NOT_A_PICTURE))
+            elif is_special(Path(folder) / name):
+                listing.ignored.append((relative, SPECIAL_FILE))
             elif extension in extensions and matches(relative, patterns):
                 listing.images.append(relative)
             else:
                 listing.filtered += 1
     return listing
+
+
+def is_special(path: Path) -> bool:
+    """A FIFO, device or socket (or a link to one), which a folder run never opens: a FIFO without a writer would
+    hold the run forever, a device never ends. A link that leads nowhere is left to the reader to report."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def is_inside(path: Path, real_folder: str) -> bool:
+    """Whether `path`, its links followed, is in the folder whose real path is `real_folder`."""
+    return os.path.realpath(path).startswith(real_folder.rstrip(os.sep) + os.sep)
 
 
 def in_shard(relative: PurePosixPath, shard: tuple[int, int]) -> bool:
@@ -229,6 +249,7 @@ def plan_batch(settings: BatchSettings) -> Plan:
             plan.settled.append(BatchRecord(settings.input_root / relative, None, "skipped", reason))
     claimed: dict[Path, Path] = {}
     real_inputs: set[str] = set()
+    real_output = os.path.realpath(settings.output_root)
     for relative in listing.images:
         if not in_shard(relative, settings.shard):
             continue
@@ -240,6 +261,11 @@ def plan_batch(settings: BatchSettings) -> Plan:
             hint = ": rename one, or keep each input's type with --output-ext auto" if settings.output_extension else ": rename one"
             plan.settled.append(BatchRecord(source, destination, "failed", (
                 f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
+            )))
+        elif not is_inside(destination, real_output):
+            plan.settled.append(BatchRecord(source, destination, "failed", (
+                f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
+                "through a link: outputs are only written inside the output folder"
             )))
         elif exists and os.path.realpath(destination) in real_inputs:
             plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
@@ -479,12 +505,15 @@ class BatchSummary:
         }
 
 
-def check_report_path(report: Path | None) -> None:
-    """Before any work: a report that cannot be written should not be discovered after hours of colorizing."""
+def check_report_path(report: Path | None, input_root: Path) -> None:
+    """Before any work: a report that cannot be written should not be discovered after hours of colorizing, and a
+    report never lands among the inputs (which are never written)."""
     if report is None:
         return
     if report.suffix.lower() not in REPORT_FORMATS:
         raise UsageError(f"--report {display_path(report)}: name a .csv or .json file")
+    if os.path.realpath(report) == os.path.realpath(input_root) or is_inside(report, os.path.realpath(input_root)):
+        raise UsageError(f"--report {display_path(report)} is inside the input folder, which is never written: put it elsewhere")
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -516,7 +545,7 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     """Plan, `start` the run only if there is work, colorize, and write the report; Ctrl-C ends the run early
     with the files not reached marked `interrupted`. The plan, the summary and the report are the same whatever
     runs the middle."""
-    check_report_path(settings.report)
+    check_report_path(settings.report, settings.input_root)
     plan = plan_batch(settings)
     try:
         settings.output_root.mkdir(parents=True, exist_ok=True)
@@ -525,6 +554,8 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     for record in plan.settled:
         if record.status == "failed":
             log.error("error: %s", record.reason)
+        elif record.reason == SPECIAL_FILE:
+            log.warning("skipped %s: %s", display_path(record.source), record.reason)
     if not plan.jobs and nothing_found(plan.settled):
         log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     run = start() if plan.jobs else None
