@@ -74,7 +74,7 @@ def build_parser(prog: str | None = None):
         help="threads reading and threads writing beside the network, N of each (default: 1, or 2 from 4 cores); "
         "with --ray, reading and writing tasks per model worker (default: as many as the cluster's free CPUs hold)",
     )
-    speed.add_argument("--batch-size", type=options.count, default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
+    speed.add_argument("--batch-size", type=options.number_from(1, options.MAX_BATCH, whole=True), default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
     options.add_cluster_options(parser)
     options.add_model_options(parser)
     parser.set_defaults(conversion="fast")

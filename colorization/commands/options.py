@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import statistics
@@ -20,14 +21,18 @@ from ..engines import BACKENDS, ENGINE_CHOICES
 from ..engines.base import PRECISIONS
 from ..engines.selection import DEFAULT_WORKLOAD
 from ..errors import ColorizationError, Terminated, UsageError
-from ..image_io import DEFAULT_MAX_PIXELS
+from ..image_io import DEFAULT_MAX_PIXELS, OPENCV_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
-from ..model import DEFAULT_SIZE, RELEASE_SCALE
+from ..model import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RELEASE_SCALE, TEMPERATURE_RANGE
 from ..model_files import MODEL_DIR_ENV, VARIANTS
 from ..outputs import EXISTS_NOTE
 from ..paths import display_path
 from ..pipeline import CONVERSIONS, Colorizer
-from ..upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
+from ..saturation import SATURATION_RANGE
+from ..upsampling import (
+    DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, RANGE_SIGMA_RANGE, SPATIAL_SIGMA_RANGE, UPSAMPLE_METHODS,
+    Upsampling,
+)
 
 log = logging.getLogger("colorization")
 
@@ -59,46 +64,58 @@ EXIT_CODES = (
 )
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """A usage error is one line, like every other error (argparse's own prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> argparse.ArgumentParser:
     """A parser named as the user ran it (the script, the installed command, or python -m colorization NAME);
     `{prog}` in the description becomes that name."""
-    parser = argparse.ArgumentParser(prog=prog, epilog=epilog, formatter_class=HelpFormatter)
+    parser = ArgumentParser(prog=prog, epilog=epilog, formatter_class=HelpFormatter)
     parser.description = description.format(prog=parser.prog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
-def count(text: str) -> int:
-    """A whole number of at least 1, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
-    return value
+def number_from(low: float, high: float, whole: bool = False, example: str = ""):
+    """An argparse type for a finite number from `low` to `high` (a whole one when `whole`): words, NaN, infinity
+    and numbers out of range are usage errors that name the range, before anything is loaded."""
+    def parse(text: str):
+        try:
+            value = float(text)
+            value = int(value) if whole and value.is_integer() else value
+        except (ValueError, OverflowError):
+            value = math.nan
+        if not (low <= value <= high) or (whole and not isinstance(value, int)):
+            kind, ends = ("a whole number", (int(low), int(high))) if whole else ("a number", (f"{low:g}", f"{high:g}"))
+            raise argparse.ArgumentTypeError(f"{text!r}: give {kind} from {ends[0]} to {ends[1]}{example}")
+        return value
+
+    parse.__name__ = "whole number" if whole else "number"
+    return parse
 
 
-def non_negative(text: str) -> float:
-    """A number of at least 0 (fractions allowed), for argparse."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of at least 0, e.g. 1 or 0.5")
-    return value
+MAX_THREADS = 64
+"""More reading or writing threads than this only hold more pictures in memory at once."""
+MAX_BATCH = 256
+"""Pictures per forward pass: each one waiting for its batch holds its full-size lightness."""
+count = number_from(1, MAX_THREADS, whole=True)
+"""A whole number of threads or workers, at least 1."""
+non_negative = number_from(0, 64, example=", e.g. 1 or 0.5")
+"""GPUs per Ray worker: a fraction or a few."""
+pixel_count = number_from(0, OPENCV_MAX_PIXELS, whole=True, example=", e.g. 200000000, or 0 for no limit")
+"""A number of pixels, 0 for no limit (OpenCV's own ceiling is the most)."""
 
 
-def pixel_count(text: str) -> int:
-    """A whole number of pixels, 0 for no limit, for argparse."""
-    try:
-        value = int(float(text))
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of pixels, e.g. 200000000, or 0 for no limit")
-    return value
+def network_size(text: str) -> int:
+    """--size, checked by the model's own rule before anything loads."""
+    size = number_from(MIN_SIZE, MAX_SIZE, whole=True)(text)
+    if size % 8:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a multiple of 8 (the net halves its input three times)")
+    return size
 
 
 def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
@@ -164,12 +181,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     inference.add_argument(
         "--temperature",
-        type=float,
+        type=number_from(*TEMPERATURE_RANGE),
         metavar="T",
-        help=f"annealed-mean temperature: lower is more vivid, higher more conservative, 1 is the plain mean "
-        f"(default: the release's 1/{RELEASE_SCALE}, about 0.38)",
+        help=f"annealed-mean temperature, {TEMPERATURE_RANGE[0]:g}-{TEMPERATURE_RANGE[1]:g}: lower is more vivid, higher more "
+        f"conservative, 1 is the plain mean (default: the release's 1/{RELEASE_SCALE}, about 0.38)",
     )
-    inference.add_argument("--size", type=int, default=DEFAULT_SIZE, help="network input size in pixels (a multiple of 8)")
+    inference.add_argument(
+        "--size", type=network_size, default=DEFAULT_SIZE,
+        help=f"network input size in pixels, a multiple of 8 from {MIN_SIZE} to {MAX_SIZE} (the net was trained at {DEFAULT_SIZE}; "
+        "larger only costs time and memory)",
+    )
     inference.add_argument(
         "--conversion",
         choices=CONVERSIONS,
@@ -190,24 +211,24 @@ def add_quality_options(parser: argparse.ArgumentParser) -> None:
     )
     quality.add_argument(
         "--guided-spatial-sigma",
-        type=float,
+        type=number_from(*SPATIAL_SIGMA_RANGE),
         default=DEFAULT_SPATIAL_SIGMA,
         metavar="CELLS",
-        help="guided: spatial reach in colour cells (4 pixels of the net's input); larger is smoother",
+        help=f"guided: spatial reach in colour cells (4 pixels of the net's input), {SPATIAL_SIGMA_RANGE[0]:g}-{SPATIAL_SIGMA_RANGE[1]:g}; larger is smoother",
     )
     quality.add_argument(
         "--guided-range-sigma",
-        type=float,
+        type=number_from(*RANGE_SIGMA_RANGE),
         default=DEFAULT_RANGE_SIGMA,
         metavar="L",
-        help="guided: lightness difference (L, 0-100) at which colour stops flowing; smaller follows weaker edges",
+        help=f"guided: lightness difference (L, 0-100) at which colour stops flowing, {RANGE_SIGMA_RANGE[0]:g}-{RANGE_SIGMA_RANGE[1]:g}; smaller follows weaker edges",
     )
     quality.add_argument(
         "--saturation",
-        type=float,
+        type=number_from(*SATURATION_RANGE),
         default=1.0,
         metavar="FACTOR",
-        help="multiply the colour's chroma, each pixel kept inside sRGB so no channel clips; 0 is grey",
+        help=f"multiply the colour's chroma, {SATURATION_RANGE[0]:g}-{SATURATION_RANGE[1]:g}, each pixel kept inside sRGB so no channel clips; 0 is grey",
     )
 
 
