@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from python_multipart.multipart import FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ..errors import ColorizationError
 from . import photos as photo_store
@@ -74,6 +75,10 @@ class WebSettings:
     retry_after: int = 2
     max_zip_photos: int = 100
     default_temperature: Optional[float] = None
+    body_idle_seconds: float = 10.0
+    """An upload that sends nothing for this long is cut (408) and its place in the queue freed."""
+    min_upload_rate: int = 10 * 1024
+    """Bytes per second an upload must average once it has run body_idle_seconds: a trickle cannot hold a place."""
 
 
 def is_loopback(host: str) -> bool:
@@ -132,18 +137,28 @@ def error_response(status: int, message: str, headers: dict | None = None) -> JS
     return JSONResponse({"error": message}, status_code=status, headers=headers or {})
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes the limit (the declared length is checked first)."""
+async def read_body(request: Request, limit: int, settings: WebSettings) -> bytes:
+    """The request body, refused with 413 as soon as it passes the limit (the declared length is checked first), and
+    with 408 when it stalls or trickles: a slow or stalled upload must not hold a place in the queue for long."""
     declared = request.headers.get("content-length")
     too_large = WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
+    body, started = bytearray(), time.monotonic()
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), settings.body_idle_seconds)
+        except StopAsyncIteration:
+            return bytes(body)
+        except asyncio.TimeoutError:
+            raise WebError(408, f"the upload stalled (nothing sent for {settings.body_idle_seconds:g} s): send it again") from None
         body += chunk
         if len(body) > limit + 64 * 1024:
             raise too_large
-    return bytes(body)
+        elapsed = time.monotonic() - started
+        if elapsed > settings.body_idle_seconds and len(body) < settings.min_upload_rate * elapsed:
+            raise WebError(408, f"the upload is too slow (under {settings.min_upload_rate / 1024:g} KB/s): send it again")
 
 
 def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
@@ -249,6 +264,12 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
         return error_response(400, f"{where}: {first.get('msg', 'invalid')}")
 
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, error: ClientDisconnect):
+        """The client left before its request was read: nobody to answer, nothing to log as a failure."""
+        log.info("web: %s %s: the client disconnected", request.method, request.url.path)
+        return Response(status_code=400)
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception):
         log.exception("web: %s %s failed", request.method, request.url.path)
@@ -350,7 +371,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
         async with heavy.slot():
-            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings), settings.max_upload_bytes)
 
             def job() -> bytes:
                 prepared = work.colorizer.prepare(decode_upload(data, sent_name, settings.max_pixels))
@@ -363,7 +384,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
     async def add_photo(request: Request, name: Optional[str] = None):
         work = need_model()
         async with heavy.slot():
-            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings), settings.max_upload_bytes)
 
             def job() -> Photo:
                 start = time.perf_counter()
@@ -430,11 +451,12 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         "upsample": "guided"}, ...]}`."""
         work = need_model()
         try:
-            request_body = json.loads(await read_body(request, MEGABYTE))
+            request_body = json.loads(await read_body(request, MEGABYTE, settings))
             items = request_body["photos"]
-            assert isinstance(items, list) and items and all(isinstance(item, dict) for item in items)
-        except (ValueError, KeyError, TypeError, AssertionError):
-            raise WebError(400, 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ...}]}') from None
+        except (ValueError, KeyError, TypeError, RecursionError):
+            items = None
+        if not (isinstance(items, list) and items and all(isinstance(item, dict) for item in items)):
+            raise WebError(400, 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ...}]}')
         if len(items) > settings.max_zip_photos:
             raise WebError(400, f"at most {settings.max_zip_photos} photos in one ZIP")
         format_name, level = photo_store.parse_format(request_body.get("format"), request_body.get("quality"))
