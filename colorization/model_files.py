@@ -158,8 +158,8 @@ class ModelFiles:
 
     def check(self) -> None:
         """Raise ModelFileError naming the first problem a user can fix, before OpenCV gives a cryptic one."""
-        for model_file in self:
-            check_model_file(model_file)
+        for model_file, largest in zip(self, LARGEST_OWN_FILES):
+            check_model_file(model_file, largest)
         load_points(self.points.path)
 
 
@@ -220,12 +220,24 @@ def release_file_problem(path: Path, release: ReleaseFile, verify_hash: bool = F
     return None
 
 
-def check_model_file(model_file: ModelFile) -> None:
+LARGEST_OWN_FILES = (1 << 20, 4 * CAFFEMODELS["release"].size, None)
+"""A network definition or weights far beyond the release's (10 KB, 129 MB) cannot be a colorization model: such a
+file is named before OpenCV reads it all into memory (the points' .npy header is checked before its data)."""
+
+
+def check_model_file(model_file: ModelFile, largest: int | None = None) -> None:
     path, release = model_file.path, model_file.release
     shown = display_path(path)
     if release is None:
-        if not path.is_file():
+        if not path.exists():
             raise ModelFileError(f"{shown} does not exist: check the path you passed")
+        if not path.is_file():
+            raise ModelFileError(f"{shown} is not a regular file (a folder, pipe or device): pass the model file itself")
+        if largest and path.stat().st_size > largest:
+            raise ModelFileError(
+                f"{shown} is {path.stat().st_size / 1e6:.0f} MB, far more than the colorization model's file "
+                f"({largest / 1e6:.0f} MB at most): check the path you passed"
+            )
         impostor = sniff(path)
         if impostor:
             raise ModelFileError(f"{shown} is {impostor}: replace it with the real file")
