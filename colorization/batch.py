@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
 from .outputs import check_suffix, create_parent
-from .paths import display_path
+from .paths import display_path, is_inside, is_special
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
 from .stream import run_stages
@@ -162,7 +161,7 @@ def list_folder(
             continue
         visited.add(real)
         relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
-        if real_output is not None and (real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep)):
+        if real_output is not None and (real == real_output or is_inside(real, real_output)):
             listing.ignored.append((relative_folder, OUTPUT_FOLDER))
             subfolders[:] = []
             continue
@@ -190,21 +189,6 @@ def list_folder(
             else:
                 listing.filtered += 1
     return listing
-
-
-def is_special(path: Path) -> bool:
-    """A FIFO, device or socket (or a link to one), which a folder run never opens: a FIFO without a writer would
-    hold the run forever, a device never ends. A link that leads nowhere is left to the reader to report."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
-def is_inside(path: Path, real_folder: str) -> bool:
-    """Whether `path`, its links followed, is in the folder whose real path is `real_folder`."""
-    return os.path.realpath(path).startswith(real_folder.rstrip(os.sep) + os.sep)
 
 
 def in_shard(relative: PurePosixPath, shard: tuple[int, int]) -> bool:
@@ -262,13 +246,13 @@ def plan_batch(settings: BatchSettings) -> Plan:
             plan.settled.append(BatchRecord(source, destination, "failed", (
                 f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
             )))
+        elif exists and os.path.realpath(destination) in real_inputs:
+            plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
         elif not is_inside(destination, real_output):
             plan.settled.append(BatchRecord(source, destination, "failed", (
                 f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
                 "through a link: outputs are only written inside the output folder"
             )))
-        elif exists and os.path.realpath(destination) in real_inputs:
-            plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
         elif exists and not settings.overwrite:
             claimed[destination] = source
             plan.settled.append(BatchRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
