@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import signal
 import statistics
@@ -21,8 +20,8 @@ from ..engines import BACKENDS, ENGINE_CHOICES
 from ..engines.base import PRECISIONS
 from ..engines.selection import DEFAULT_WORKLOAD
 from ..errors import ColorizationError, Terminated, UsageError
-from ..image_io import DEFAULT_MAX_PIXELS, OPENCV_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
+from ..image_io import DEFAULT_MAX_PIXELS
 from ..model import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RELEASE_SCALE, TEMPERATURE_RANGE
 from ..model_files import MODEL_DIR_ENV, VARIANTS
 from ..outputs import EXISTS_NOTE
@@ -30,9 +29,15 @@ from ..paths import display_path
 from ..pipeline import CONVERSIONS, Colorizer
 from ..saturation import SATURATION_RANGE
 from ..upsampling import (
-    DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, RANGE_SIGMA_RANGE, SPATIAL_SIGMA_RANGE, UPSAMPLE_METHODS,
+    DEFAULT_RANGE_SIGMA,
+    DEFAULT_SPATIAL_SIGMA,
+    DEFAULT_UPSAMPLE,
+    RANGE_SIGMA_RANGE,
+    SPATIAL_SIGMA_RANGE,
+    UPSAMPLE_METHODS,
     Upsampling,
 )
+from .values import count, network_size, non_negative, number_from, pixel_count
 
 log = logging.getLogger("colorization")
 
@@ -78,44 +83,6 @@ def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> 
     parser.description = description.format(prog=parser.prog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
-
-
-def number_from(low: float, high: float, whole: bool = False, example: str = ""):
-    """An argparse type for a finite number from `low` to `high` (a whole one when `whole`): words, NaN, infinity
-    and numbers out of range are usage errors that name the range, before anything is loaded."""
-    def parse(text: str):
-        try:
-            value = float(text)
-            value = int(value) if whole and value.is_integer() else value
-        except (ValueError, OverflowError):
-            value = math.nan
-        if not (low <= value <= high) or (whole and not isinstance(value, int)):
-            kind, ends = ("a whole number", (int(low), int(high))) if whole else ("a number", (f"{low:g}", f"{high:g}"))
-            raise argparse.ArgumentTypeError(f"{text!r}: give {kind} from {ends[0]} to {ends[1]}{example}")
-        return value
-
-    parse.__name__ = "whole number" if whole else "number"
-    return parse
-
-
-MAX_THREADS = 64
-"""More reading or writing threads than this only hold more pictures in memory at once."""
-MAX_BATCH = 256
-"""Pictures per forward pass: each one waiting for its batch holds its full-size lightness."""
-count = number_from(1, MAX_THREADS, whole=True)
-"""A whole number of threads or workers, at least 1."""
-non_negative = number_from(0, 64, example=", e.g. 1 or 0.5")
-"""GPUs per Ray worker: a fraction or a few."""
-pixel_count = number_from(0, OPENCV_MAX_PIXELS, whole=True, example=", e.g. 200000000, or 0 for no limit")
-"""A number of pixels, 0 for no limit (OpenCV's own ceiling is the most)."""
-
-
-def network_size(text: str) -> int:
-    """--size, checked by the model's own rule before anything loads."""
-    size = number_from(MIN_SIZE, MAX_SIZE, whole=True)(text)
-    if size % 8:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a multiple of 8 (the net halves its input three times)")
-    return size
 
 
 def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
