@@ -25,14 +25,14 @@ from typing import Optional
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from python_multipart.multipart import FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from ..errors import ColorizationError
 from . import photos as photo_store
-from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, decode_upload, display_name
+from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, display_name
+from .uploads import MEGABYTE, decode_upload, picture_from_body, read_body
 
 log = logging.getLogger("colorization")
 
@@ -56,7 +56,6 @@ STATIC_FILES = {
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
-MEGABYTE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -135,61 +134,6 @@ class WorkGate:
 
 def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or {})
-
-
-async def read_body(request: Request, limit: int, settings: WebSettings) -> bytes:
-    """The request body, refused with 413 as soon as it passes the limit (the declared length is checked first), and
-    with 408 when it stalls or trickles: a slow or stalled upload must not hold a place in the queue for long."""
-    declared = request.headers.get("content-length")
-    too_large = WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise too_large
-    body, started = bytearray(), time.monotonic()
-    chunks = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), settings.body_idle_seconds)
-        except StopAsyncIteration:
-            return bytes(body)
-        except asyncio.TimeoutError:
-            raise WebError(408, f"the upload stalled (nothing sent for {settings.body_idle_seconds:g} s): send it again") from None
-        body += chunk
-        if len(body) > limit + 64 * 1024:
-            raise too_large
-        elapsed = time.monotonic() - started
-        if elapsed > settings.body_idle_seconds and len(body) < settings.min_upload_rate * elapsed:
-            raise WebError(408, f"the upload is too slow (under {settings.min_upload_rate / 1024:g} KB/s): send it again")
-
-
-def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
-    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
-    kind, options = parse_options_header(content_type or "")
-    if kind == b"multipart/form-data":
-        found = {}
-
-        def on_file(file) -> None:
-            if file.field_name == b"file" and "data" not in found:
-                file.file_object.seek(0)
-                found["data"] = file.file_object.read()
-                found["name"] = (file.file_name or b"").decode("utf-8", "replace")
-
-        try:
-            parser = FormParser(
-                "multipart/form-data", None, on_file, boundary=options.get(b"boundary"),
-                config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
-            )
-            parser.write(body)
-            parser.finalize()
-        except Exception:
-            raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
-        if "data" not in found:
-            raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
-        data, name = found["data"], found["name"]
-    else:
-        data, name = body, ""
-    if len(data) > limit:
-        raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
-    return data, name
 
 
 TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
@@ -371,7 +315,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
         async with heavy.slot():
-            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings.body_idle_seconds, settings.min_upload_rate), settings.max_upload_bytes)
 
             def job() -> bytes:
                 prepared = work.colorizer.prepare(decode_upload(data, sent_name, settings.max_pixels))
@@ -384,7 +328,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
     async def add_photo(request: Request, name: Optional[str] = None):
         work = need_model()
         async with heavy.slot():
-            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings.body_idle_seconds, settings.min_upload_rate), settings.max_upload_bytes)
 
             def job() -> Photo:
                 start = time.perf_counter()
@@ -451,7 +395,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         "upsample": "guided"}, ...]}`."""
         work = need_model()
         try:
-            request_body = json.loads(await read_body(request, MEGABYTE, settings))
+            request_body = json.loads(await read_body(request, MEGABYTE, settings.body_idle_seconds, settings.min_upload_rate))
             items = request_body["photos"]
         except (ValueError, KeyError, TypeError, RecursionError):
             items = None

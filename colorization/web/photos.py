@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import ColorizationError, ImageError, NotAPicture, PictureTooLarge
-from ..image_io import decode_picture, encode_image, fit_format
+from ..errors import ColorizationError
+from ..image_io import encode_image, fit_format
 from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
 from ..pipeline import PreparedImage, compose
 from ..saturation import SATURATION_RANGE, check_saturation
@@ -82,30 +82,6 @@ def parse_format(format_name=None, quality=None) -> tuple[str, int]:
     if not 1 <= level <= 100:
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {level}")
     return name, level
-
-
-def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:
-    """The uploaded picture, upright, read by the one reader the commands use: what `colorize.py` reads, the page
-    reads, and what it refuses (too large, several pages, animated, damaged) is refused here with the same line."""
-    label = upload_label(name)
-    if not data:
-        raise WebError(422, f"{label}: the upload is empty (0 bytes)")
-    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-megapixels)"
-    try:
-        return decode_picture(data, label, max_pixels, hint=hint).image
-    except PictureTooLarge as error:
-        raise WebError(413, str(error)) from None
-    except NotAPicture as error:
-        raise WebError(415, str(error)) from None
-    except ImageError as error:
-        raise WebError(422, str(error)) from None
-
-
-def upload_label(name: str | None) -> str:
-    """How messages name an upload: the client's file name, made harmless, or 'the upload'."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" ")[:80]
-    return cleaned or "the upload"
 
 
 # --- photos, their scores, and rendering ------------------------------------------------------------------------
