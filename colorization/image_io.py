@@ -23,7 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, TiffImagePlugin, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin
 
 from .atomic import write_bytes_atomically
 from .errors import ImageError, NotAPicture, PictureTooLarge
@@ -152,7 +152,7 @@ def read_header(shown: str, source, max_pixels: int, hint: str = MAX_PIXELS_HINT
             with Image.open(source, formats=PICTURE_FORMATS) as opened:
                 kind, (width, height), info = opened.format, opened.size, dict(opened.info)
                 frames = frame_count(opened)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        except Exception:  # Pillow's plugins raise a dozen types on damaged headers; each means the same here
             if kind != "TIFF":
                 raise ImageError(f"{shown}: its {kind} header is damaged or cut short") from None
             (width, height), info, frames = tiff_size(shown, source), {}, 1
@@ -172,7 +172,7 @@ def tiff_size(shown: str, source) -> tuple[int, int]:
         source.seek(directory.next)
         directory.load(source)
         return int(directory[256]), int(directory[257])
-    except (KeyError, ValueError, OSError, SyntaxError, TypeError, IndexError):
+    except Exception:  # as in read_header: any failure of Pillow's directory reader is a damaged header
         raise ImageError(f"{shown}: its TIFF header is damaged or cut short") from None
 
 
@@ -187,7 +187,7 @@ def frame_count(opened: Image.Image) -> int:
     for index in range(MAX_DIRECTORIES):
         try:
             opened.seek(index)
-        except (EOFError, OSError, ValueError, SyntaxError):
+        except Exception:  # the end of the directories, or a damaged one: the pages before it are counted
             break
         pages += not opened.tag_v2.get(254, 0) & 1
     return max(pages, 1)
