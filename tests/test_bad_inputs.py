@@ -2,8 +2,8 @@
 colorize-fetch and the web server's REST API), by one table-driven test.
 
 Every case ends in its documented exit code (or HTTP status), with one line that names the input and no traceback,
-within a time bound and a memory bound (the child's address space is limited to 2 GB and its peak resident memory
-checked). Inputs are made at test time (tests/support/bad_inputs.py). Runs that can share a process do (all the
+within a time bound and a memory bound (the child's peak resident memory under 2 GB, its address space limited so a
+runaway allocation fails fast). Inputs are made at test time (tests/support/bad_inputs.py). Runs that can share a process do (all the
 bad pictures go to one colorize, one batch and one web server), and runs go three at a time, so the corpus takes
 about a minute.
 """

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from colorization.errors import ImageError
-from colorization.image_io import DEFAULT_MAX_PIXELS, decode_picture, read_header, read_image, read_picture, write_image
+from colorization.image_io import DEFAULT_MAX_PIXELS, decode_picture, read_image, read_picture, write_image
+from colorization.picture_header import read_header
 from colorization.photo_metadata import apply_orientation, exif_orientation
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..image_io import OPENCV_MAX_PIXELS
+from ..picture_header import OPENCV_MAX_PIXELS
 from ..model import MAX_SIZE, MIN_SIZE
 
 

@@ -8,7 +8,7 @@ import threading
 import webbrowser
 
 from ..errors import ColorizationError, UsageError
-from ..image_io import OPENCV_MAX_PIXELS
+from ..picture_header import OPENCV_MAX_PIXELS
 from . import options, values
 
 DEFAULT_PORT = 8000

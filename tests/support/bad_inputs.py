@@ -124,6 +124,17 @@ def sparse_tiff(path: Path) -> Path:
     return path
 
 
+def tiff_tag_claiming(path: Path, size: int = 600 << 20) -> Path:
+    """A 10x10 TIFF whose description tag claims 600 MB, in a sparse file that holds them: reading the header must not
+    read the tag."""
+    entries = [(256, 3, 1, 10), (257, 3, 1, 10), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (273, 4, 1, 512),
+               (278, 3, 1, 10), (279, 4, 1, 100), (270, 2, size, 1024)]
+    directory = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries) + b"\0" * 4
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8) + directory)
+    os.truncate(path, size + 2048)
+    return path
+
+
 def self_link(path: Path) -> Path:
     path.symlink_to(path.name)
     return path
@@ -163,6 +174,7 @@ def device_link(path: Path, device: str = "/dev/zero") -> Path:
 
 PICTURE_FILES = {
     "sparse_tiff": (".tif", sparse_tiff),
+    "tiff_tag_claiming": (".tif", tiff_tag_claiming),
     "self_link": (".png", self_link),
     "dangling_link": (".png", dangling_link),
     "folder_png": (".png", folder_named_like_a_picture),

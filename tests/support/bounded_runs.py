@@ -16,16 +16,19 @@ from pathlib import Path
 from tests.support import REPO
 
 MEMORY_BOUND = 2 << 30
-"""No input may make a command hold more than this: the child's address space is limited to it, and its peak
-resident memory is checked against it."""
+"""No input may make a command hold more than this much memory: its peak resident memory (os.wait4) is checked
+against it."""
+ADDRESS_SPACE_BOUND = 4 << 30
+"""The child's address space (RLIMIT_AS), so that a runaway allocation fails fast instead of swapping: generous,
+because ONNX Runtime, OpenVINO and OpenBLAS reserve address space they never touch (the heaviest healthy run, the
+tiny model at --size 896 with every engine measured, reserves about 2.2 GB for 1 GB resident)."""
 TIME_BOUND = 90.0
 """Seconds a run may take before it counts as hung (healthy runs of the tiny model take a few, on a busy machine)."""
 
 
 def limit_memory() -> None:
-    """In the child, before it starts: its address space bounded (RLIMIT_AS); healthy runs of every command and
-    engine fit in it."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BOUND, MEMORY_BOUND))
+    """In the child, before it starts: its address space bounded (RLIMIT_AS)."""
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_BOUND, ADDRESS_SPACE_BOUND))
 
 
 @dataclass
