@@ -176,14 +176,14 @@ def list_folder(
             extension = relative.suffix.lower()
             if name.startswith("."):
                 listing.ignored.append((relative, HIDDEN_FILE))
+            elif (extension in READ_EXTENSIONS or name.endswith(SIDECAR_SUFFIX)) and is_special(Path(folder) / name):
+                listing.ignored.append((relative, SPECIAL_FILE))
             elif name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in stems:
                 listing.sidecars.add(relative)
             elif name.endswith(SIDECAR_SUFFIX):
                 listing.ignored.append((relative, ORPHAN_HINTS))
             elif extension not in READ_EXTENSIONS:
                 listing.ignored.append((relative, NOT_A_PICTURE))
-            elif is_special(Path(folder) / name):
-                listing.ignored.append((relative, SPECIAL_FILE))
             elif extension in extensions and matches(relative, patterns):
                 listing.images.append(relative)
             else:

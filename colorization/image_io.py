@@ -162,15 +162,20 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
 
 
 def upright_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of the picture as read_picture turns it upright, from its header alone, so that what depends
-    on it (hints) is checked before any model loads; None when the header cannot be read that way."""
+    """(width, height) of the picture as read_picture turns it upright, from its header alone (and the first MB,
+    where EXIF lives), so that what depends on it (hints) is checked before any model loads; None for a pipe or
+    device, or when the header cannot be read: read_picture says why, later."""
     try:
-        data = Path(path).read_bytes()
-        with Image.open(io.BytesIO(data)) as header:
-            width, height = header.size
-    except Exception:  # unreadable or a format Pillow does not know: checked once the picture is decoded
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            header = read_header(display_path(path), handle, 0)
+            handle.seek(0)
+            start = handle.read(HEADER_BYTES << 4)
+    except (ImageError, OSError):
         return None
-    return (height, width) if exif_orientation(data) in (5, 6, 7, 8) else (width, height)
+    upright = exif_orientation(start) in (5, 6, 7, 8)
+    return (header.height, header.width) if upright else (header.width, header.height)
 
 
 def fit_format(image: np.ndarray, extension: str) -> np.ndarray:
