@@ -52,6 +52,7 @@ CASES = [
       if name != "folder_png"),
     *(Case(f"batch-skips-{name}", "batch-archive", 1, f"skipped archive/{name}{extension}")
       for name, (extension, _) in bad.SPECIAL_FILES.items()),
+    Case("batch-skips-a-fifo-of-hints", "batch-archive", 1, "skipped archive/good.hints.json"),
     Case("batch-does-the-good-one", "batch-archive", 1, check="colorized:batch_good"),
     *(own(name, 2, option) for name, (_, option, _) in OPTION_CASES.items()),
     own("photo-limits-high", 0, check="colorized:limits_high"),
@@ -73,6 +74,9 @@ CASES = [
     own("model-caffemodel-zeros", 2, "zeros.caffemodel"),
     own("model-caffemodel-device", 2, "/dev/zero"),
     own("model-caffemodel-sparse", 2, "sparse.caffemodel"),
+    own("hints-dev-zero", 2, "/dev/zero"),
+    own("hints-deep", 2, "deep.json"),
+    own("hints-sparse", 2, "sparse.json"),
     own("batch-suffix-climbing", 2, "--suffix"),
     own("batch-report-among-inputs", 2, "--report"),
     own("batch-report-type", 2, "--report"),

@@ -17,6 +17,7 @@ from PIL import Image
 
 from colorization.commands import COMMANDS
 from colorization.errors import ImageError, ModelFileError, UsageError
+from colorization.hints import HintError, hints_from_json, parse_colour, parse_hint
 from colorization.image_io import decode_picture
 from colorization.model_files import load_points
 from colorization.outputs import check_suffix
@@ -114,6 +115,28 @@ def test_request_bodies_give_a_picture_or_a_4xx(content_type, body, boundary):
             assert len(picture) <= 1000 and isinstance(name, str)
         except WebError as error:
             assert 400 <= error.status < 500 and "\n" not in error.message
+
+
+@settings(max_examples=300)
+@given(text=TEXT | st.builds(lambda *parts: ",".join(parts), TEXT, TEXT, TEXT | st.sampled_from(["red", "#b22222", "#fff", "skyblue"])))
+def test_a_hint_is_parsed_or_one_hint_error(text):
+    try:
+        hint = parse_hint(text)
+    except HintError as error:
+        assert "\n" not in str(error)
+        return
+    assert hint is not None and parse_colour(hint.colour)
+
+
+@settings(max_examples=200)
+@given(data=JSON_VALUES.map(json.dumps) | st.binary(max_size=60) | st.sampled_from(["[" * 5000, '[{"x": 1e999, "y": 0, "colour": "red"}]']))
+def test_a_hints_file_is_hints_or_one_hint_error(data):
+    try:
+        hints = hints_from_json(data, "h.json")
+    except HintError as error:
+        assert "\n" not in str(error) and str(error).startswith("h.json")
+        return
+    assert isinstance(hints, list)
 
 
 def signature_files() -> dict[str, bytes]:

@@ -21,7 +21,8 @@ OPTION_VALUES = {
         ("--saturation", "nan"), ("--saturation", "4.5"), ("--saturation", "-0.1"), ("--size", "80000"), ("--size", "2240"),
         ("--size", "904"), ("--size", "24"), ("--size", "36"), ("--size", "1e3"), ("--max-pixels", "inf"),
         ("--max-pixels", "-1"), ("--max-pixels", "1e400"), ("--guided-spatial-sigma", "0"),
-        ("--guided-spatial-sigma", "1e-30"), ("--guided-range-sigma", "inf"),
+        ("--guided-spatial-sigma", "1e-30"), ("--guided-range-sigma", "inf"), ("--hint", "nan,nan,red"),
+        ("--hint", "1e400,1,red"), ("--hint", "0.5,0.5,#12345g"), ("--hint", ",,"), ("--hint", "0.5,0.5,red,4"),
     ),
     "batch": (
         ("--workers", "100000"), ("--workers", "0"), ("--batch-size", "1e9"), ("--shard", "3/2"), ("--shard", "0/1"),
@@ -73,6 +74,7 @@ class Scene:
         for name, (extension, make) in bad.PICTURE_FILES.items():
             make(folder / f"{name}{extension}")
         if specials:
+            self.fifos.append(bad.fifo(folder / "good.hints.json"))
             for name, (extension, make) in bad.SPECIAL_FILES.items():
                 make(folder / f"{name}{extension}")
                 if make is bad.fifo:
@@ -92,6 +94,8 @@ class Scene:
         bad.sparse_file(folder / "sparse.prototxt", head=b'name: "sparse"\n')
         bad.sparse_file(folder / "sparse.caffemodel", head=b"\x0a\x05tiny_")
         (folder / "zeros.caffemodel").write_bytes(b"\0" * 4096)
+        (folder / "deep.json").write_text("[" * 100_000)
+        bad.sparse_file(folder / "sparse.json", head=b"[")
         for name in ("fifo.npy", "fifo.prototxt"):
             self.fifos.append(bad.fifo(folder / name))
 
@@ -139,6 +143,9 @@ class Scene:
             "model-caffemodel-zeros": lambda: self.with_model("caffemodel", "zeros.caffemodel"),
             "model-caffemodel-device": lambda: self.with_model("caffemodel", "/dev/zero"),
             "model-caffemodel-sparse": lambda: self.with_model("caffemodel", "sparse.caffemodel"),
+            "hints-dev-zero": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "/dev/zero", *model),
+            "hints-deep": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "bad-model/deep.json", *model),
+            "hints-sparse": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "bad-model/sparse.json", *model),
             "batch-suffix-climbing": lambda: command("batch", "archive", "colour2", "--suffix", "/../../archive/good", "--overwrite", *model),
             "batch-report-among-inputs": lambda: command("batch", "archive", "colour3", "--report", "archive/report.csv", *model),
             "batch-report-type": lambda: command("batch", "archive", "colour3", "--report", "report.txt", *model),
