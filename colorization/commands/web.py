@@ -8,7 +8,8 @@ import threading
 import webbrowser
 
 from ..errors import ColorizationError, UsageError
-from . import options
+from ..picture_header import OPENCV_MAX_PIXELS
+from . import options, values
 
 DEFAULT_PORT = 8000
 PORTS_TRIED = 20
@@ -24,16 +25,19 @@ def build_parser(prog: str | None = None):
     parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
-    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
+    server.add_argument("--port", type=values.number_from(1, 65535, whole=True), default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
     server.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
     server.add_argument("--token", metavar="TOKEN", help="the token clients must give (default: one is generated when the address is not loopback)")
     server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
     limits = parser.add_argument_group("limits")
-    limits.add_argument("--max-upload-mb", type=float, default=50, metavar="MB", help="largest upload accepted")
-    limits.add_argument("--max-megapixels", type=float, default=100, metavar="MP", help="largest picture accepted, read from its header before decoding")
-    limits.add_argument("--cache-mb", type=float, default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
-    limits.add_argument("--queue", type=int, default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
-    limits.add_argument("--preview-size", type=int, default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    limits.add_argument("--max-upload-mb", type=values.number_from(0.001, 4096), default=50, metavar="MB", help="largest upload accepted")
+    limits.add_argument(
+        "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), default=100, metavar="MP",
+        help="largest picture accepted, read from its header before decoding",
+    )
+    limits.add_argument("--cache-mb", type=values.number_from(1, 1 << 20), default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
+    limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
+    limits.add_argument("--preview-size", type=values.number_from(64, 8192, whole=True), default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
     options.add_model_options(parser)
     options.add_verbosity_options(parser, "also log each photo and request")
     return parser
@@ -43,10 +47,6 @@ def settings_from_args(args):
     """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
     from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
 
-    for name, value, low in (("--max-upload-mb", args.max_upload_mb, 0.001), ("--max-megapixels", args.max_megapixels, 0.001),
-                             ("--cache-mb", args.cache_mb, 1), ("--queue", args.queue, 0), ("--preview-size", args.preview_size, 64)):
-        if not value >= low:
-            raise UsageError(f"{name} must be at least {low:g}, got {value:g}")
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
     if args.token and args.no_auth:
@@ -100,8 +100,6 @@ def machine_address() -> str:
 
 def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
-    if not 0 < args.port < 65536:
-        raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
     settings = settings_from_args(args)
     import uvicorn
 
@@ -131,7 +129,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, (address,)).start()
     config = uvicorn.Config(app, log_level="info" if args.verbose else "warning", access_log=args.verbose, timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again
+        pass
     return options.EXIT_OK
 
 
