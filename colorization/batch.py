@@ -28,8 +28,8 @@ from .hints import SIDECAR_SUFFIX, HintError, Hint, check_fits, read_hints
 from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
-from .outputs import create_parent
-from .paths import display_path
+from .outputs import check_suffix, create_parent
+from .paths import display_path, is_inside, is_special
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
 from .stream import run_stages
@@ -45,9 +45,10 @@ HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
 ORPHAN_HINTS = "colour hints for a picture that is not here (PHOTO.hints.json goes beside PHOTO.jpg)"
+SPECIAL_FILE = "not a regular file (a pipe, device or socket): reading it could wait forever; pass it with colorize.py -i"
 SKIP_LABELS = {
     ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
-    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures",
+    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures", SPECIAL_FILE: "special files",
 }
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
@@ -112,6 +113,7 @@ class Listing:
 
 def check_folders(settings: BatchSettings) -> None:
     """Refuse folders that would mix outputs with inputs, before any work."""
+    check_suffix(settings.suffix)
     source, target = settings.input_root, settings.output_root
     if not source.exists():
         raise UsageError(f"{display_path(source)}: no such folder")
@@ -159,7 +161,7 @@ def list_folder(
             continue
         visited.add(real)
         relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
-        if real_output is not None and (real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep)):
+        if real_output is not None and (real == real_output or is_inside(real, real_output)):
             listing.ignored.append((relative_folder, OUTPUT_FOLDER))
             subfolders[:] = []
             continue
@@ -174,6 +176,8 @@ def list_folder(
             extension = relative.suffix.lower()
             if name.startswith("."):
                 listing.ignored.append((relative, HIDDEN_FILE))
+            elif (extension in READ_EXTENSIONS or name.endswith(SIDECAR_SUFFIX)) and is_special(Path(folder) / name):
+                listing.ignored.append((relative, SPECIAL_FILE))
             elif name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in stems:
                 listing.sidecars.add(relative)
             elif name.endswith(SIDECAR_SUFFIX):
@@ -229,6 +233,7 @@ def plan_batch(settings: BatchSettings) -> Plan:
             plan.settled.append(BatchRecord(settings.input_root / relative, None, "skipped", reason))
     claimed: dict[Path, Path] = {}
     real_inputs: set[str] = set()
+    real_output = os.path.realpath(settings.output_root)
     for relative in listing.images:
         if not in_shard(relative, settings.shard):
             continue
@@ -243,6 +248,11 @@ def plan_batch(settings: BatchSettings) -> Plan:
             )))
         elif exists and os.path.realpath(destination) in real_inputs:
             plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
+        elif not is_inside(destination, real_output):
+            plan.settled.append(BatchRecord(source, destination, "failed", (
+                f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
+                "through a link: outputs are only written inside the output folder"
+            )))
         elif exists and not settings.overwrite:
             claimed[destination] = source
             plan.settled.append(BatchRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
@@ -479,12 +489,15 @@ class BatchSummary:
         }
 
 
-def check_report_path(report: Path | None) -> None:
-    """Before any work: a report that cannot be written should not be discovered after hours of colorizing."""
+def check_report_path(report: Path | None, input_root: Path) -> None:
+    """Before any work: a report that cannot be written should not be discovered after hours of colorizing, and a
+    report never lands among the inputs (which are never written)."""
     if report is None:
         return
     if report.suffix.lower() not in REPORT_FORMATS:
         raise UsageError(f"--report {display_path(report)}: name a .csv or .json file")
+    if os.path.realpath(report) == os.path.realpath(input_root) or is_inside(report, os.path.realpath(input_root)):
+        raise UsageError(f"--report {display_path(report)} is inside the input folder, which is never written: put it elsewhere")
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -516,7 +529,7 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     """Plan, `start` the run only if there is work, colorize, and write the report; Ctrl-C ends the run early
     with the files not reached marked `interrupted`. The plan, the summary and the report are the same whatever
     runs the middle."""
-    check_report_path(settings.report)
+    check_report_path(settings.report, settings.input_root)
     plan = plan_batch(settings)
     try:
         settings.output_root.mkdir(parents=True, exist_ok=True)
@@ -525,6 +538,8 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     for record in plan.settled:
         if record.status == "failed":
             log.error("error: %s", record.reason)
+        elif record.reason == SPECIAL_FILE:
+            log.warning("skipped %s: %s", display_path(record.source), record.reason)
     if not plan.jobs and nothing_found(plan.settled):
         log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     run = start() if plan.jobs else None

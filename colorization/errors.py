@@ -13,6 +13,14 @@ class ImageError(ColorizationError):
     """One input image could not be read or one output could not be written."""
 
 
+class PictureTooLarge(ImageError):
+    """A picture over the pixel limit, or a file larger than its picture can be, refused before it is decoded."""
+
+
+class NotAPicture(ImageError):
+    """Bytes that announce no picture format this tool reads."""
+
+
 class UsageError(ColorizationError):
     """The command line asks for something impossible (exit code 2)."""
 

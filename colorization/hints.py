@@ -131,6 +131,8 @@ def parse_number(text: str, what: str) -> float:
         value = float(text)
     except ValueError:
         raise HintError(f"{what} {text[:20]!r} is not a number") from None
+    if not math.isfinite(value):  # 'inf', 'nan', or 400 digits
+        raise HintError(f"{what} must be a number of at least 0, got {text[:20]!r}")
     return int(value) if re.fullmatch(r"[+-]?\d+", text) else value
 
 
@@ -176,6 +178,8 @@ def hints_from_json(text: str | bytes, source: str = "hints") -> list[Hint]:
     """A JSON list of hint objects (the --hints file, a sidecar, the web's `hints` field), at most MAX_HINTS."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise HintError(f"{source} is not a list of hints: its JSON nests too deep") from None
     except (ValueError, UnicodeDecodeError) as error:
         detail = f"line {error.lineno} column {error.colno}: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
         raise HintError(f"{source} is not valid JSON ({detail})") from None
@@ -194,13 +198,18 @@ def check_count(count: int, source: str = "hints") -> None:
 
 
 def read_hints(path: Path) -> list[Hint]:
-    """The hints of a JSON file, refusing a file too large to be one before reading it."""
+    """The hints of a JSON file, refusing a file too large to be one before reading it; a pipe (--hints <(...)) is
+    read as cat would, and refused as soon as it passes that size (/dev/zero never ends)."""
     shown = display_path(Path(path))
+    too_large = f"a hints file holds at most {MAX_HINTS} hints (well under {MAX_FILE_BYTES >> 20} MB)"
     try:
         size = Path(path).stat().st_size
         if size > MAX_FILE_BYTES:
-            raise HintError(f"{shown} is {size / 1e6:.1f} MB: a hints file holds at most {MAX_HINTS} hints (well under 1 MB)")
-        data = Path(path).read_bytes()
+            raise HintError(f"{shown} is {size / 1e6:.1f} MB: {too_large}")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise HintError(f"{shown} holds more than {MAX_FILE_BYTES >> 20} MB: {too_large}")
     except OSError as error:
         raise HintError(f"{shown}: cannot read the hints ({error.strerror or error})") from None
     return hints_from_json(data, shown)

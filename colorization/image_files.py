@@ -6,8 +6,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from .errors import ColorizationError
-from .image_io import DEFAULT_MAX_PIXELS, read_picture, side_by_side, write_image
+from .image_io import DEFAULT_MAX_PIXELS, fit_format, read_picture, write_image
 from .outputs import compare_path, create_parent
 from .paths import display_path
 from .pipeline import Colorizer
@@ -22,6 +25,19 @@ class ImageResult:
     status: str
     reason: str = ""
     seconds: float = 0.0
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """An 8-bit BGR strip input|output for a quick look, whatever the inputs' depth and channels."""
+    def as_bgr8(image: np.ndarray) -> np.ndarray:
+        image = fit_format(image, ".jpg")
+        if image.ndim == 2 or image.shape[2] == 1:
+            return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        if image.shape[2] == 2:
+            return cv2.cvtColor(np.ascontiguousarray(image[:, :, 0]), cv2.COLOR_GRAY2BGR)
+        return image
+
+    return np.hstack([as_bgr8(left), as_bgr8(right)])
 
 
 def colorize_file(

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from colorization.model_files import POINTS, PROTOTXT
 from tests.support import DOMINANT_AB, IMAGES_ENV, REFERENCE_ENV, REPO
@@ -16,6 +17,11 @@ from tests.support.tiny_model import symmetric_points, write_tiny_model
 os.environ["COLORIZE_NO_DOWNLOAD"] = "1"
 for _variable in ("COLORIZE_MIRRORS", "COLORIZE_MIRRORS_ONLY"):
     os.environ.pop(_variable, None)
+
+# Property tests: in CI the same examples every run (a red build is never a roll of the dice) and no example
+# database left in the clone; locally, new examples each run, remembered when they fail.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("default", deadline=2000)
 
 RELEASE_SMALL_FILES = (PROTOTXT.name, POINTS.name)
 
@@ -112,6 +118,9 @@ def reference_files() -> dict:
 def in_ci() -> bool:
     """CI services set CI=true (and .ci/run does)."""
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+hypothesis_settings.load_profile("ci" if in_ci() else "default")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -14,7 +14,8 @@ from colorization.pipeline import Colorizer as PipelineColorizer
 from tests.conftest import sample_photos
 from tests.support import REPO
 from tests.test_video_colorize import ffmpeg, make_clip, read_frames
-from tests.test_web_page import PIXEL_SUM, browser_page, sepia_model, serving
+from tests.support.web_server import serving
+from tests.test_web_page import PIXEL_SUM, browser_page, sepia_model
 
 SCREENSHOTS = {"running": REPO / "docs" / "web_film.png", "done": REPO / "docs" / "web_film_done.png"}
 

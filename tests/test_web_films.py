@@ -30,6 +30,7 @@ from colorization.web.film_jobs import FilmSettings
 from tests.conftest import synthetic_photo
 from tests.support import REPO
 from tests.support.tiny_model import model_arguments
+from tests.support.web_server import serving
 from tests.test_video_colorize import NTSC, audio_seconds, make_clip, read_frames
 from tests.test_web_app import LOOPBACK, TOKEN
 
@@ -248,8 +249,6 @@ def test_a_full_queue_is_503_with_retry_after_and_positions_are_reported(tiny_co
 def test_an_upload_over_the_limit_is_413_without_being_written(tiny_colorizer, tmp_path, monkeypatch):
     """Refused from its declared length before a byte is read; streamed without one, refused as it passes the limit,
     while the client is still sending, with no more than the limit ever written."""
-    from tests.test_web_page import serving
-
     written = []
     real_write = film_uploads.write_out
 
@@ -383,9 +382,12 @@ def test_the_commands_film_options(tmp_path):
     chosen = settings("--work-dir", str(tmp_path), "--max-film-mb", "10", "--max-film-minutes", "2", "--keep-films-hours", "1", "--film-queue", "0")
     assert (chosen.folder, chosen.max_bytes, chosen.max_seconds, chosen.keep_seconds, chosen.queue_size) == (tmp_path, 10 << 20, 120, 3600, 0)
     (tmp_path / "file").write_text("")
-    for argv in (("--max-film-mb", "0"), ("--film-queue", "-1"), ("--keep-films-hours", "0"), ("--work-dir", str(tmp_path / "file"))):
-        with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="not a folder this server can write films in"):
+        settings("--work-dir", str(tmp_path / "file"))
+    for argv in (("--max-film-mb", "0"), ("--film-queue", "-1"), ("--film-queue", "1.5"), ("--keep-films-hours", "nan")):
+        with pytest.raises(SystemExit) as refused:
             settings(*argv)
+        assert refused.value.code == 2
 
 
 def test_a_film_over_the_length_limit_is_refused(tiny_colorizer, reel, tmp_path):
@@ -397,10 +399,8 @@ def test_a_film_over_the_length_limit_is_refused(tiny_colorizer, reel, tmp_path)
 def test_a_stalled_upload_is_cut_with_408_and_leaves_nothing(tiny_colorizer, tmp_path):
     import socket
 
-    from tests.test_web_page import serving
-
     work = tmp_path / "work"
-    app = create_app(tiny_colorizer, WebSettings(films=FilmSettings(work_dir=work, upload_idle_seconds=0.3)))
+    app = create_app(tiny_colorizer, WebSettings(body_idle_seconds=0.3, films=FilmSettings(work_dir=work)))
     with serving(app) as address:
         host, port = address.split("//")[1].split(":")
         with socket.create_connection((host, int(port)), timeout=10) as connection:

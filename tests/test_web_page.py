@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -19,6 +17,7 @@ import pytest
 from tests.conftest import sample_photos, synthetic_photo
 from tests.support import REPO
 from tests.support.tiny_model import write_tiny_model
+from tests.support.web_server import serving
 
 CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT = REPO / "docs" / "web_page.png"
@@ -50,29 +49,6 @@ def sepia_model(directory: Path, points: np.ndarray) -> dict:
     bias = -np.hypot(a - 12, b - 22) / 9.0
     slope = -(b + a * 0.3) / 900.0
     return write_tiny_model(directory, bias, points, slope)
-
-
-@contextlib.contextmanager
-def serving(app):
-    """The app on a free port of 127.0.0.1, in a thread, for as long as the block runs."""
-    import uvicorn
-
-    from colorization.commands.web import bind
-
-    sock = bind("127.0.0.1", 0)
-    instance = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert instance.started, "the test server did not start"
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        instance.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture

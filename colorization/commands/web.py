@@ -10,7 +10,8 @@ import webbrowser
 from pathlib import Path
 
 from ..errors import ColorizationError, UsageError
-from . import options
+from ..picture_header import OPENCV_MAX_PIXELS
+from . import options, values
 
 DEFAULT_PORT = 8000
 PORTS_TRIED = 20
@@ -26,16 +27,19 @@ def build_parser(prog: str | None = None):
     parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
-    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
+    server.add_argument("--port", type=values.number_from(1, 65535, whole=True), default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
     server.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
     server.add_argument("--token", metavar="TOKEN", help="the token clients must give (default: one is generated when the address is not loopback)")
     server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
     limits = parser.add_argument_group("limits")
-    limits.add_argument("--max-upload-mb", type=float, default=50, metavar="MB", help="largest upload accepted")
-    limits.add_argument("--max-megapixels", type=float, default=100, metavar="MP", help="largest picture accepted, read from its header before decoding")
-    limits.add_argument("--cache-mb", type=float, default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
-    limits.add_argument("--queue", type=int, default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
-    limits.add_argument("--preview-size", type=int, default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    limits.add_argument("--max-upload-mb", type=values.number_from(0.001, 4096), default=50, metavar="MB", help="largest upload accepted")
+    limits.add_argument(
+        "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), default=100, metavar="MP",
+        help="largest picture accepted, read from its header before decoding",
+    )
+    limits.add_argument("--cache-mb", type=values.number_from(1, 1 << 20), default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
+    limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
+    limits.add_argument("--preview-size", type=values.number_from(64, 8192, whole=True), default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
     add_film_options(parser)
     options.add_model_options(parser)
     options.add_verbosity_options(parser, "also log each photo and request")
@@ -45,19 +49,16 @@ def build_parser(prog: str | None = None):
 def add_film_options(parser) -> None:
     films = parser.add_argument_group("films", "films dropped on the page or posted to /api/films are colorized one at a time, as video_colorize.py would")
     films.add_argument("--work-dir", type=Path, metavar="DIR", help="folder the server keeps uploaded and colorized films in; its films are removed when it stops (default: web-films in your cache folder)")
-    films.add_argument("--max-film-mb", type=float, default=2048, metavar="MB", help="largest film upload, refused while it streams in")
-    films.add_argument("--max-film-minutes", type=float, default=180, metavar="MIN", help="longest film accepted")
-    films.add_argument("--keep-films-hours", type=float, default=24, metavar="HOURS", help="finished films are deleted this long after their last change")
-    films.add_argument("--film-queue", type=int, default=4, metavar="N", help="films waiting beyond the one running; more get 503 with Retry-After")
+    films.add_argument("--max-film-mb", type=values.number_from(1, 1 << 30), default=2048, metavar="MB", help="largest film upload, refused while it streams in")
+    films.add_argument("--max-film-minutes", type=values.number_from(0.01, 1e6), default=180, metavar="MIN", help="longest film accepted")
+    films.add_argument("--keep-films-hours", type=values.number_from(0.01, 1e6), default=24, metavar="HOURS", help="finished films are deleted this long after their last change")
+    films.add_argument("--film-queue", type=values.number_from(0, 1000, whole=True), default=4, metavar="N", help="films waiting beyond the one running; more get 503 with Retry-After")
 
 
 def film_settings_from_args(args):
-    from ..web.film_jobs import MEGABYTE, FilmSettings
+    from ..web.film_jobs import FilmSettings
+    from ..web.uploads import MEGABYTE
 
-    for name, value, low in (("--max-film-mb", args.max_film_mb, 1), ("--max-film-minutes", args.max_film_minutes, 0.01),
-                             ("--keep-films-hours", args.keep_films_hours, 0.01), ("--film-queue", args.film_queue, 0)):
-        if not value >= low:
-            raise UsageError(f"{name} must be at least {low:g}, got {value:g}")
     films = FilmSettings(
         work_dir=args.work_dir, max_bytes=int(args.max_film_mb * MEGABYTE), max_seconds=args.max_film_minutes * 60,
         keep_seconds=args.keep_films_hours * 3600, queue_size=args.film_queue,
@@ -71,10 +72,6 @@ def settings_from_args(args):
     """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
     from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
 
-    for name, value, low in (("--max-upload-mb", args.max_upload_mb, 0.001), ("--max-megapixels", args.max_megapixels, 0.001),
-                             ("--cache-mb", args.cache_mb, 1), ("--queue", args.queue, 0), ("--preview-size", args.preview_size, 64)):
-        if not value >= low:
-            raise UsageError(f"{name} must be at least {low:g}, got {value:g}")
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
     if args.token and args.no_auth:
@@ -129,8 +126,6 @@ def machine_address() -> str:
 
 def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
-    if not 0 < args.port < 65536:
-        raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
     settings = settings_from_args(args)
     import uvicorn
 
@@ -160,7 +155,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, (address,)).start()
     config = uvicorn.Config(app, log_level="info" if args.verbose else "warning", access_log=args.verbose, timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again
+        pass
     return options.EXIT_OK
 
 

@@ -25,15 +25,16 @@ from typing import Optional
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from python_multipart.multipart import FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ..errors import ColorizationError
 from . import photos as photo_store
 from .film_jobs import FilmSettings
 from .film_routes import film_router
-from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, decode_picture, display_name
+from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, display_name
+from .uploads import MEGABYTE, decode_upload, picture_from_body, read_body
 
 log = logging.getLogger("colorization")
 
@@ -58,7 +59,6 @@ STATIC_FILES = {
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
-MEGABYTE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class WebSettings:
     retry_after: int = 2
     max_zip_photos: int = 100
     default_temperature: Optional[float] = None
+    body_idle_seconds: float = 10.0
+    """An upload that sends nothing for this long is cut (408) and its place in the queue freed."""
+    min_upload_rate: int = 10 * 1024
+    """Bytes per second an upload must average once it has run body_idle_seconds: a trickle cannot hold a place."""
     films: FilmSettings = FilmSettings()
 
 
@@ -134,51 +138,6 @@ class WorkGate:
 
 def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or {})
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes the limit (the declared length is checked first)."""
-    declared = request.headers.get("content-length")
-    too_large = WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit + 64 * 1024:
-            raise too_large
-    return bytes(body)
-
-
-def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
-    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
-    kind, options = parse_options_header(content_type or "")
-    if kind == b"multipart/form-data":
-        found = {}
-
-        def on_file(file) -> None:
-            if file.field_name == b"file" and "data" not in found:
-                file.file_object.seek(0)
-                found["data"] = file.file_object.read()
-                found["name"] = (file.file_name or b"").decode("utf-8", "replace")
-
-        try:
-            parser = FormParser(
-                "multipart/form-data", None, on_file, boundary=options.get(b"boundary"),
-                config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
-            )
-            parser.write(body)
-            parser.finalize()
-        except Exception:
-            raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
-        if "data" not in found:
-            raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
-        data, name = found["data"], found["name"]
-    else:
-        data, name = body, ""
-    if len(data) > limit:
-        raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
-    return data, name
 
 
 TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
@@ -254,6 +213,12 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
         return error_response(400, f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, error: ClientDisconnect):
+        """The client left before its request was read: nobody to answer, nothing to log as a failure."""
+        log.info("web: %s %s: the client disconnected", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception):
@@ -356,10 +321,10 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         render_settings = RenderSettings.parse(temperature, saturation, upsample)
         format_name, level = photo_store.parse_format(format, quality)
         async with heavy.slot():
-            data, _ = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings.body_idle_seconds, settings.min_upload_rate), settings.max_upload_bytes)
 
             def job() -> bytes:
-                prepared = work.colorizer.prepare(decode_picture(data, settings.max_pixels))
+                prepared = work.colorizer.prepare(decode_upload(data, sent_name, settings.max_pixels))
                 return photo_store.encode(work.render(prepared, work.scores(prepared), render_settings), format_name, level)
 
             encoded = await heavy.run(job)
@@ -369,11 +334,11 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
     async def add_photo(request: Request, name: Optional[str] = None):
         work = need_model()
         async with heavy.slot():
-            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes), settings.max_upload_bytes)
+            data, sent_name = picture_from_body(request.headers.get("content-type", ""), await read_body(request, settings.max_upload_bytes, settings.body_idle_seconds, settings.min_upload_rate), settings.max_upload_bytes)
 
             def job() -> Photo:
                 start = time.perf_counter()
-                prepared = work.colorizer.prepare(decode_picture(data, settings.max_pixels))
+                prepared = work.colorizer.prepare(decode_upload(data, name or sent_name, settings.max_pixels))
                 scores = work.scores(prepared)
                 height, width = prepared.lightness.shape
                 photo = Photo(cache.new_id(), display_name(name or sent_name), data, width, height, scores,
@@ -412,7 +377,7 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     def full_render(work: Renderer, photo: Photo, render_settings: RenderSettings, format_name: str, level: int) -> bytes:
-        prepared = work.colorizer.prepare(decode_picture(photo.data, settings.max_pixels))
+        prepared = work.colorizer.prepare(decode_upload(photo.data, photo.name, settings.max_pixels))
         return photo_store.encode(work.render(prepared, photo.scores, render_settings), format_name, level)
 
     @app.get("/api/photos/{photo_id}/download", summary="The photo colorized at its full size with these settings",
@@ -436,11 +401,12 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         "upsample": "guided"}, ...]}`."""
         work = need_model()
         try:
-            request_body = json.loads(await read_body(request, MEGABYTE))
+            request_body = json.loads(await read_body(request, MEGABYTE, settings.body_idle_seconds, settings.min_upload_rate))
             items = request_body["photos"]
-            assert isinstance(items, list) and items and all(isinstance(item, dict) for item in items)
-        except (ValueError, KeyError, TypeError, AssertionError):
-            raise WebError(400, 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ...}]}') from None
+        except (ValueError, KeyError, TypeError, RecursionError):
+            items = None
+        if not (isinstance(items, list) and items and all(isinstance(item, dict) for item in items)):
+            raise WebError(400, 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ...}]}')
         if len(items) > settings.max_zip_photos:
             raise WebError(400, f"at most {settings.max_zip_photos} photos in one ZIP")
         format_name, level = photo_store.parse_format(request_body.get("format"), request_body.get("quality"))

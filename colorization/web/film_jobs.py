@@ -20,8 +20,8 @@ from ..atomic import write_bytes_atomically
 from ..errors import VideoError
 from ..video.ffmpeg import VideoInfo, probe
 from .photos import RenderSettings, WebError
+from .uploads import MEGABYTE
 
-MEGABYTE = 1 << 20
 FILM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STATES = ("ready", "queued", "running", "done", "failed", "cancelled")
 """ready: uploaded and probed, waiting to be started with its settings; the rest as the words say."""
@@ -53,8 +53,6 @@ class FilmSettings:
     keep_seconds: float = 24 * 3600
     queue_size: int = 4
     """Films waiting beyond the one running; more get 503 with Retry-After."""
-    upload_idle_seconds: float = 60.0
-    """An upload that sends nothing for this long is cut (408): a stalled client must not hold its place."""
     stills: int = 4
 
     @property

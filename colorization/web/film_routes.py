@@ -113,7 +113,7 @@ class FilmRoutes:
     """The endpoints over one FilmStore, sharing the app's still cache and preview gate."""
 
     def __init__(self, need_model: Callable[[], Renderer], cache: PhotoCache, previews: "WorkGate", settings: "WebSettings"):
-        self.need_model, self.cache, self.previews, self.films = need_model, cache, previews, settings.films
+        self.need_model, self.cache, self.previews, self.settings, self.films = need_model, cache, previews, settings, settings.films
         try:
             renderer = need_model()
         except WebError:
@@ -172,7 +172,8 @@ class FilmRoutes:
         try:
             self.store.check_space(declared_length(request, self.films.max_bytes) or self.films.max_bytes)
             with atomic_output(folder / SOURCE_NAME) as temporary:
-                sent_name, fields = await receive_film(request, temporary, self.films.max_bytes, self.films.upload_idle_seconds)
+                sent_name, fields = await receive_film(request, temporary, self.films.max_bytes, self.settings.body_idle_seconds,
+                                                       self.settings.min_upload_rate)
             label = name or fields.get("name") or sent_name
             job = FilmJob(folder.name, display_name(label) if label.strip() else "film", folder)
             await run_in_threadpool(self.inspect, job, work)

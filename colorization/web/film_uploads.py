@@ -3,7 +3,6 @@ raw body, never held in memory, cut with 413 as soon as it passes the size limit
 507 when the disk fills under it."""
 from __future__ import annotations
 
-import asyncio
 import errno
 from pathlib import Path
 from typing import BinaryIO
@@ -12,8 +11,8 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from .film_jobs import MEGABYTE
 from .photos import WebError
+from .uploads import MEGABYTE, body_chunks
 
 FLUSH_BYTES = 1 << 20
 """Data gathered between writes: disk writes go to a thread in pieces this size, so the event loop never waits."""
@@ -111,20 +110,14 @@ async def write_out(target: BinaryIO, data: bytearray) -> None:
     data.clear()
 
 
-async def receive_film(request: Request, target_path: Path, limit: int, idle_seconds: float) -> tuple[str, dict]:
-    """Write the request's film to `target_path`; (the client's name for it, the form's other fields)."""
+async def receive_film(request: Request, target_path: Path, limit: int, idle_seconds: float, min_rate: float) -> tuple[str, dict]:
+    """Write the request's film to `target_path`, within the size limit and the stalled-upload rule of uploads.py;
+    (the client's name for it, the form's other fields)."""
     form = form_parser(request.headers.get("content-type", ""))
     pending = form.pending if form else bytearray()
     received = written = 0
-    chunks = request.stream().__aiter__()
     with open(target_path, "wb") as target:
-        while True:
-            try:
-                chunk = await asyncio.wait_for(chunks.__anext__(), idle_seconds)
-            except StopAsyncIteration:
-                break
-            except asyncio.TimeoutError:
-                raise WebError(408, f"the upload stalled (nothing sent for {idle_seconds:g} s): send it again") from None
+        async for chunk in body_chunks(request, idle_seconds, min_rate):
             received += len(chunk)
             if form is None:
                 pending += chunk

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,18 +16,16 @@ import cv2
 import numpy as np
 
 from ..errors import ColorizationError
-from ..image_io import apply_orientation, encode_image, exif_orientation, fit_format
-from ..model import annealed_mean, annealing_scale
+from ..image_io import encode_image, fit_format
+from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
 from ..pipeline import ColourSettings, PreparedImage, compose
-from ..saturation import check_saturation
+from ..saturation import SATURATION_RANGE, check_saturation
 from ..upsampling import UPSAMPLE_METHODS, Upsampling
 
 FORMATS = {"jpeg": (".jpg", "image/jpeg"), "png": (".png", "image/png")}
 DEFAULT_JPEG_QUALITY = 95
 PREVIEW_JPEG_QUALITY = 88
 PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-MAX_TEMPERATURE = 10.0
-MAX_SATURATION = 4.0
 
 
 class WebError(Exception):
@@ -39,10 +36,6 @@ class WebError(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
-
-
-class NotAPicture(WebError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -56,8 +49,8 @@ class RenderSettings:
     @classmethod
     def parse(cls, temperature=None, saturation=None, upsample=None) -> "RenderSettings":
         """Query-string values checked into settings; a bad one is a 400 that names the allowed range."""
-        parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, 0.01, MAX_TEMPERATURE)
-        parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, 0.0, MAX_SATURATION)
+        parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, *TEMPERATURE_RANGE)
+        parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, *SATURATION_RANGE)
         method = None if upsample in (None, "") else str(upsample)
         if method is not None and method not in UPSAMPLE_METHODS:
             raise WebError(400, f"upsample must be one of {', '.join(UPSAMPLE_METHODS)}, got {method[:20]!r}")
@@ -67,7 +60,7 @@ class RenderSettings:
 def parse_number(name: str, value, low: float, high: float) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {str(value)[:40]!r}") from None
     if not low <= number <= high:  # NaN fails this too
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {number:g}")
@@ -84,115 +77,11 @@ def parse_format(format_name=None, quality=None) -> tuple[str, int]:
         return name, DEFAULT_JPEG_QUALITY
     try:
         level = int(quality)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {str(quality)[:20]!r}") from None
     if not 1 <= level <= 100:
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {level}")
     return name, level
-
-
-# --- the size of a picture from its header, before anything is decoded ---------------------------------------
-
-def header_size(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) read from the file's header alone, so a decompression bomb is refused undecoded.
-
-    Only formats whose size we can read this way are accepted: anything else is not a picture we take."""
-    try:
-        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
-            width, height = struct.unpack(">II", data[16:24])
-            return "png", width, height
-        if data[:2] == b"\xff\xd8":
-            return ("jpeg",) + jpeg_size(data)
-        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            return ("webp",) + webp_size(data)
-        if data[:2] == b"BM":
-            width, height = struct.unpack("<ii", data[18:26])
-            return "bmp", abs(width), abs(height)
-        if data[:4] in (b"II*\x00", b"MM\x00*"):
-            return ("tiff",) + tiff_size(data)
-        if data[:1] == b"P" and data[1:2] in b"123456":
-            return ("pnm",) + pnm_size(data)
-    except (struct.error, IndexError, ValueError):
-        raise NotAPicture(422, "the picture's header is damaged or truncated") from None
-    raise NotAPicture(415, "not a picture this server reads: send a JPEG, PNG, WebP, TIFF, BMP or PNM file")
-
-
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            raise ValueError("not a marker")
-        marker = data[position + 1]
-        if marker == 0xFF:
-            position += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            position += 2
-            continue
-        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            return width, height
-        if marker == 0xDA:
-            break
-        position += 2 + length
-    raise ValueError("no frame header")
-
-
-def webp_size(data: bytes) -> tuple[int, int]:
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    if chunk == b"VP8L":
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 ":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    raise ValueError("unknown WebP chunk")
-
-
-def tiff_size(data: bytes) -> tuple[int, int]:
-    order = "<" if data[:2] == b"II" else ">"
-    (directory,) = struct.unpack(order + "I", data[4:8])
-    (count,) = struct.unpack(order + "H", data[directory : directory + 2])
-    found = {}
-    for index in range(count):
-        entry = directory + 2 + 12 * index
-        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
-        if tag in (256, 257):
-            value_format = order + ("H" if kind == 3 else "I")
-            found[tag] = struct.unpack(value_format, data[entry + 8 : entry + 8 + struct.calcsize(value_format)])[0]
-    return found[256], found[257]
-
-
-def pnm_size(data: bytes) -> tuple[int, int]:
-    tokens = re.sub(rb"#[^\n]*", b" ", data[2:512]).split()
-    return int(tokens[0]), int(tokens[1])
-
-
-def decode_picture(data: bytes, max_pixels: int) -> np.ndarray:
-    """The uploaded bytes as an upright 8- or 16-bit array, refusing what is too big before decoding it."""
-    if not data:
-        raise NotAPicture(422, "the upload is empty (0 bytes)")
-    kind, width, height = header_size(data)
-    if width <= 0 or height <= 0:
-        raise NotAPicture(422, f"the {kind} header gives an empty picture ({width}x{height})")
-    if width * height > max_pixels:
-        raise WebError(
-            413, f"the picture is {width}x{height} ({width * height / 1e6:.0f} MP): this server takes at most "
-            f"{max_pixels / 1e6:g} MP (--max-megapixels)"
-        )
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise NotAPicture(422, f"the {kind} file could not be decoded (corrupt or truncated)")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise NotAPicture(422, f"{image.dtype} samples are not supported: send an 8- or 16-bit picture")
-    if image.shape[0] * image.shape[1] > max_pixels:
-        raise WebError(413, f"the picture decodes to more than {max_pixels / 1e6:g} MP (--max-megapixels)")
-    return apply_orientation(image, exif_orientation(data))
 
 
 # --- photos, their scores, and rendering ------------------------------------------------------------------------

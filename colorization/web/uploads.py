@@ -1,0 +1,115 @@
+"""What a client sends: the request body read within its limits (size, and time: an upload that stalls or trickles
+is cut), the picture taken out of it (a multipart field `file` or the raw body) with the client's name for it, and
+the picture decoded by the one reader the commands use."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+import numpy as np
+from fastapi import Request
+from python_multipart.multipart import FormParser, parse_options_header
+
+from ..errors import ImageError, NotAPicture, PictureTooLarge
+from ..image_io import decode_picture
+from .photos import WebError
+
+MEGABYTE = 1 << 20
+# The multipart parser warns on stderr about every odd byte a client sends; the client gets its 400, the log stays clean.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
+
+
+async def read_body(request: Request, limit: int, idle_seconds: float, min_rate: float) -> bytes:
+    """The request body, refused with 413 as soon as it passes the limit (the declared length is checked first), and
+    with 408 when it stalls or trickles: a slow or stalled upload must not hold a place in the queue for long."""
+    declared = request.headers.get("content-length")
+    too_large = WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise too_large
+    body = bytearray()
+    async for chunk in body_chunks(request, idle_seconds, min_rate):
+        body += chunk
+        if len(body) > limit + 64 * 1024:
+            raise too_large
+    return bytes(body)
+
+
+async def body_chunks(request: Request, idle_seconds: float, min_rate: float):
+    """The request body's pieces as they arrive, cut with 408 when it stalls (nothing for `idle_seconds`) or
+    trickles (under `min_rate` bytes per second on average once it has run that long)."""
+    received, started = 0, time.monotonic()
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), idle_seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise WebError(408, f"the upload stalled (nothing sent for {idle_seconds:g} s): send it again") from None
+        received += len(chunk)
+        elapsed = time.monotonic() - started
+        if elapsed > idle_seconds and received < min_rate * elapsed:
+            raise WebError(408, f"the upload is too slow (under {min_rate / 1024:g} KB/s): send it again")
+        yield chunk
+
+
+def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
+    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
+    try:
+        kind, options = parse_options_header(content_type or "")
+    except ValueError:  # characters a header cannot hold
+        raise WebError(400, "the Content-Type header cannot be read: send multipart/form-data or the picture's own bytes") from None
+    if kind == b"multipart/form-data" and not options.get(b"boundary"):
+        raise WebError(400, "the multipart form has no boundary in its Content-Type: send the picture in a field named 'file'")
+    if kind == b"multipart/form-data":
+        found = {}
+
+        def on_file(file) -> None:
+            if file.field_name == b"file" and "data" not in found:
+                file.file_object.seek(0)
+                found["data"] = file.file_object.read()
+                found["name"] = (file.file_name or b"").decode("utf-8", "replace")
+
+        try:
+            parser = FormParser(
+                "multipart/form-data", None, on_file, boundary=options.get(b"boundary"),
+                config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
+            )
+            parser.write(body)
+            parser.finalize()
+        except Exception:
+            raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
+        if "data" not in found:
+            raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
+        data, name = found["data"], found["name"]
+    else:
+        data, name = body, ""
+    if len(data) > limit:
+        raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
+    return data, name
+
+
+def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:
+    """The uploaded picture, upright, read by the one reader the commands use: what `colorize.py` reads, the page
+    reads, and what it refuses (too large, several pages, animated, damaged) is refused here with the same line."""
+    label = upload_label(name)
+    if not data:
+        raise WebError(422, f"{label}: the upload is empty (0 bytes)")
+    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-megapixels)"
+    try:
+        return decode_picture(data, label, max_pixels, hint=hint).image
+    except PictureTooLarge as error:
+        raise WebError(413, str(error)) from None
+    except NotAPicture as error:
+        raise WebError(415, str(error)) from None
+    except ImageError as error:
+        raise WebError(422, str(error)) from None
+
+
+def upload_label(name: str | None) -> str:
+    """How messages name an upload: the client's file name, made harmless, or 'the upload'."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")[:80]
+    return cleaned or "the upload"
