@@ -37,3 +37,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (kill, a job scheduler's time limit, docker stop), raised where Ctrl-C would be so that it is handled
     the same way (batch writes its report, partial outputs are removed, ffmpeg is stopped) instead of Python's
     default of dying on the spot."""
+
+
+class Cancelled(ColorizationError):
+    """A run stopped on request (the web page's Cancel) before it finished; its partial output is removed."""

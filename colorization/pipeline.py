@@ -7,6 +7,8 @@ temperatures (the web page's vividness slider).
 """
 from __future__ import annotations
 
+import threading
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -130,6 +132,35 @@ def prepare_for(image: np.ndarray, size: int, conversion: str) -> PreparedImage:
     return prepare_fast(image, size) if conversion == "fast" else prepare(image, size)
 
 
+class TurnLock:
+    """A lock handed over in the order it was asked for. Engines' forwards are not all thread-safe (cv2.dnn nets,
+    OpenVINO infer requests), so a Colorizer runs them one at a time; a plain Lock would let a thread that forwards
+    in a tight loop (a film) take it again before a waiting one (a photo) wakes, for as long as the film runs."""
+
+    def __init__(self):
+        self.guard = threading.Lock()
+        self.waiting: deque[threading.Lock] = deque()
+        self.held = False
+
+    def __enter__(self) -> "TurnLock":
+        with self.guard:
+            if not self.held:
+                self.held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self.waiting.append(turn)
+        turn.acquire()  # released by the holder, which hands the lock over still held
+        return self
+
+    def __exit__(self, *exception) -> None:
+        with self.guard:
+            if self.waiting:
+                self.waiting.popleft().release()
+            else:
+                self.held = False
+
+
 class Colorizer:
     """The public API: load once (the network is the slow part), then colorize many arrays.
 
@@ -143,6 +174,7 @@ class Colorizer:
         self.scale = scale
         self.size = size
         self.colour = colour
+        self.forward_turns = TurnLock()
 
     @classmethod
     def load(
@@ -212,12 +244,14 @@ class Colorizer:
 
     def predict_ab_of(self, network_inputs: list[np.ndarray]) -> list[np.ndarray]:
         """`predict_ab` from the network inputs alone: all a Ray model worker receives of each picture."""
-        output = self.engine.forward(self.blob(network_inputs))
+        with self.forward_turns:
+            output = self.engine.forward(self.blob(network_inputs))
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def predict_scores(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
-        return list(self.engine.forward_scores(self.blob([item.network_input for item in prepared])))
+        with self.forward_turns:
+            return list(self.engine.forward_scores(self.blob([item.network_input for item in prepared])))
 
     def decode(
         self, scores: np.ndarray, temperature: float | None = None, hints=(), lightness: np.ndarray | None = None,

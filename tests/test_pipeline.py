@@ -208,3 +208,40 @@ def test_hints_keep_their_colour_at_any_temperature_and_saturation_still_applies
     assert (np.linalg.norm(results[0.2][hinted_side] - Hint(0, 0, "#2e8b57").ab, axis=2) < 10).mean() > 0.9
     grey = Colorizer.load(**bimodal_model, saturation=0).colorize(picture, hint)
     assert np.abs(lab_of(grey)[:, :, 1:]).max() < 1
+
+
+def test_forwards_run_one_at_a_time_and_take_turns_in_order():
+    """A film forwarding in a tight loop cannot keep the engine from a photo that asked for it meanwhile (a plain
+    Lock lets the loop take it again before the photo's thread wakes, now and then for the whole film)."""
+    import threading
+    import time
+
+    from colorization.pipeline import TurnLock
+
+    for _ in range(5):
+        turns, inside, order = TurnLock(), [], []
+        film_in = threading.Event()
+
+        def film() -> None:
+            for _ in range(50):
+                with turns:
+                    inside.append("film")
+                    order.append("film")
+                    film_in.set()
+                    time.sleep(0.005)
+                    assert inside == ["film"], inside
+                    inside.clear()
+
+        def photo() -> None:
+            with turns:
+                assert inside == [], inside
+                order.append("photo")
+
+        film_thread = threading.Thread(target=film)
+        film_thread.start()
+        film_in.wait(5)
+        photo_thread = threading.Thread(target=photo)
+        photo_thread.start()
+        photo_thread.join(5)
+        film_thread.join(10)
+        assert order.count("film") == 50 and order.index("photo") <= 2, order.index("photo")

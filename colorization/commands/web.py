@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 import threading
 import webbrowser
+from pathlib import Path
 
 from ..errors import ColorizationError, UsageError
 from ..picture_header import OPENCV_MAX_PIXELS
@@ -38,9 +40,32 @@ def build_parser(prog: str | None = None):
     limits.add_argument("--cache-mb", type=values.number_from(1, 1 << 20), default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
     limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
     limits.add_argument("--preview-size", type=values.number_from(64, 8192, whole=True), default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    add_film_options(parser)
     options.add_model_options(parser)
     options.add_verbosity_options(parser, "also log each photo and request")
     return parser
+
+
+def add_film_options(parser) -> None:
+    films = parser.add_argument_group("films", "films dropped on the page or posted to /api/films are colorized one at a time, as video_colorize.py would")
+    films.add_argument("--work-dir", type=Path, metavar="DIR", help="folder the server keeps uploaded and colorized films in; its films are removed when it stops (default: web-films in your cache folder)")
+    films.add_argument("--max-film-mb", type=values.number_from(1, 1 << 30), default=2048, metavar="MB", help="largest film upload, refused while it streams in")
+    films.add_argument("--max-film-minutes", type=values.number_from(0.01, 1e6), default=180, metavar="MIN", help="longest film accepted")
+    films.add_argument("--keep-films-hours", type=values.number_from(0.01, 1e6), default=24, metavar="HOURS", help="finished films are deleted this long after their last change")
+    films.add_argument("--film-queue", type=values.number_from(0, 1000, whole=True), default=4, metavar="N", help="films waiting beyond the one running; more get 503 with Retry-After")
+
+
+def film_settings_from_args(args):
+    from ..web.film_jobs import FilmSettings
+    from ..web.uploads import MEGABYTE
+
+    films = FilmSettings(
+        work_dir=args.work_dir, max_bytes=int(args.max_film_mb * MEGABYTE), max_seconds=args.max_film_minutes * 60,
+        keep_seconds=args.keep_films_hours * 3600, queue_size=args.film_queue,
+    )
+    if films.folder.exists() and not (films.folder.is_dir() and os.access(films.folder, os.W_OK | os.X_OK)):
+        raise UsageError(f"--work-dir {films.folder} is not a folder this server can write films in: give another")
+    return films
 
 
 def settings_from_args(args):
@@ -66,6 +91,7 @@ def settings_from_args(args):
         queue_size=args.queue,
         preview_side=args.preview_size,
         default_temperature=args.temperature,
+        films=film_settings_from_args(args),
     )
 
 

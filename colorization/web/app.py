@@ -31,6 +31,8 @@ from starlette.requests import ClientDisconnect
 
 from ..errors import ColorizationError
 from . import photos as photo_store
+from .film_jobs import FilmSettings
+from .film_routes import film_router
 from .photos import FORMATS, Photo, PhotoCache, RenderSettings, Renderer, WebError, display_name
 from .uploads import MEGABYTE, decode_upload, picture_from_body, read_body
 
@@ -39,7 +41,7 @@ log = logging.getLogger("colorization")
 TOKEN_COOKIE = "colorize_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -53,6 +55,7 @@ SECURITY_HEADERS = {
 STATIC_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/films.js": ("films.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
@@ -78,6 +81,7 @@ class WebSettings:
     """An upload that sends nothing for this long is cut (408) and its place in the queue freed."""
     min_upload_rate: int = 10 * 1024
     """Bytes per second an upload must average once it has run body_idle_seconds: a trickle cannot hold a place."""
+    films: FilmSettings = FilmSettings()
 
 
 def is_loopback(host: str) -> bool:
@@ -188,6 +192,8 @@ def create_app(colorizer_or_loader, settings: WebSettings | None = None) -> Fast
         if renderer is None:
             raise WebError(503, f"the model is not loaded: {model_problem}")
         return renderer
+
+    app.include_router(film_router(need_model, cache, previews, settings))
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, error: WebError):

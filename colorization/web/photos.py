@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import ColorizationError
 from ..image_io import encode_image, fit_format
 from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
-from ..pipeline import PreparedImage, compose
+from ..pipeline import ColourSettings, PreparedImage, compose
 from ..saturation import SATURATION_RANGE, check_saturation
 from ..upsampling import UPSAMPLE_METHODS, Upsampling
 
@@ -142,12 +142,18 @@ class Renderer:
     def scores(self, prepared: PreparedImage) -> np.ndarray:
         return self.colorizer.predict_scores([prepared])[0]
 
-    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings) -> np.ndarray:
-        scale = self.default_scale if settings.temperature is None else annealing_scale(settings.temperature)
+    def scale(self, settings: RenderSettings) -> float:
+        """The annealing scale (1/T) of the settings, the server's default when they leave it out."""
+        return self.default_scale if settings.temperature is None else annealing_scale(settings.temperature)
+
+    def colour(self, settings: RenderSettings) -> ColourSettings:
+        """How the settings compose the colour (saturation, upsampling), the server's defaults filling the gaps."""
         saturation = self.default_saturation if settings.saturation is None else check_saturation(settings.saturation)
         method = settings.upsample or self.default_upsample
-        ab = annealed_mean(scores, self.points, scale)
-        return compose(prepared, ab, self.upsampling(method), saturation, self.colorizer.conversion)
+        return ColourSettings(self.upsampling(method), saturation, self.colorizer.conversion)
+
+    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings) -> np.ndarray:
+        return self.colour(settings).compose(prepared, annealed_mean(scores, self.points, self.scale(settings)))
 
     def grey(self, prepared: PreparedImage) -> np.ndarray:
         """The photo as the network sees it: its lightness alone."""

@@ -28,21 +28,31 @@ async def read_body(request: Request, limit: int, idle_seconds: float, min_rate:
     too_large = WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise too_large
-    body, started = bytearray(), time.monotonic()
+    body = bytearray()
+    async for chunk in body_chunks(request, idle_seconds, min_rate):
+        body += chunk
+        if len(body) > limit + 64 * 1024:
+            raise too_large
+    return bytes(body)
+
+
+async def body_chunks(request: Request, idle_seconds: float, min_rate: float):
+    """The request body's pieces as they arrive, cut with 408 when it stalls (nothing for `idle_seconds`) or
+    trickles (under `min_rate` bytes per second on average once it has run that long)."""
+    received, started = 0, time.monotonic()
     chunks = request.stream().__aiter__()
     while True:
         try:
             chunk = await asyncio.wait_for(chunks.__anext__(), idle_seconds)
         except StopAsyncIteration:
-            return bytes(body)
+            return
         except asyncio.TimeoutError:
             raise WebError(408, f"the upload stalled (nothing sent for {idle_seconds:g} s): send it again") from None
-        body += chunk
-        if len(body) > limit + 64 * 1024:
-            raise too_large
+        received += len(chunk)
         elapsed = time.monotonic() - started
-        if elapsed > idle_seconds and len(body) < min_rate * elapsed:
+        if elapsed > idle_seconds and received < min_rate * elapsed:
             raise WebError(408, f"the upload is too slow (under {min_rate / 1024:g} KB/s): send it again")
+        yield chunk
 
 
 def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:

@@ -36,8 +36,8 @@ WEB_PICTURE_STATUS = {
     "float_tiff": 422, "multipage_tiff": 422, "animated_gif": 422, "animated_png": 422, "animated_webp": 422,
     "broken_exif": 200, "avif": 200,
 }
-WEB_LIMIT_ARGUMENTS = ("--max-megapixels", "0.0012", "--max-upload-mb", "1")
-"""The corpus's server takes pictures up to 1200 pixels (the good one exactly) and uploads up to 1 MB."""
+WEB_LIMIT_ARGUMENTS = ("--max-megapixels", "0.0012", "--max-upload-mb", "1", "--max-film-mb", "1")
+"""The corpus's server takes pictures up to 1200 pixels (the good one exactly) and uploads, films too, up to 1 MB."""
 PHOTO = "{photo}"
 """Stands for the id of a photo the server holds."""
 WEB_CASES = [
@@ -65,6 +65,16 @@ WEB_CASES = [
     WebCase("preview-id-with-dots", 404, "no such photo", "GET", "/api/photos/....etc.passwd.../preview"),
     WebCase("preview-gone", 410, "no longer", "GET", "/api/photos/AAAAAAAAAAAAAAAAAAAAAAAA/preview"),
     WebCase("download-quality-inf", 400, "quality", "GET", f"/api/photos/{PHOTO}/download?quality=inf"),
+    WebCase("film-text", 415, "not a film", path="/api/films", upload="text.jpg"),
+    WebCase("film-picture", 415, "a picture, not a film", path="/api/films", upload="good.jpg"),
+    WebCase("film-empty", 422, "empty", path="/api/films", upload="empty.png"),
+    WebCase("film-truncated-gif", 422, "does not decode", path="/api/films", upload="gif_claiming.gif"),
+    WebCase("film-past-the-byte-limit", 413, "--max-film-mb", path="/api/films", body=b"\0" * ((1 << 20) + (64 << 10) + 1)),
+    WebCase("film-temperature-nan", 400, "temperature", path="/api/films?temperature=nan", upload="good.jpg"),
+    WebCase("film-start-maybe", 400, "start", path="/api/films?start=maybe", upload="good.jpg"),
+    WebCase("film-climbing-id", 404, "no such", "GET", "/api/films/..%2F..%2Fetc%2Fpasswd/download"),
+    WebCase("film-id-with-dots", 404, "no such film", "GET", "/api/films/....etc.passwd.../download"),
+    WebCase("film-unknown-cancel", 404, "no such film", path="/api/films/AAAAAAAAAAAAAAAAAAAA/cancel"),
 ]
 """Requests the corpus's web server must answer with the status, and a one-line JSON error naming what is wrong."""
 
@@ -118,7 +128,7 @@ def serve_and_ask(scene: Scene) -> dict[str, Outcome]:
 
     bad.good_picture((scene.root / "web").mkdir() or scene.root / "web" / "good.png")
     Image.new("L", (30, 41), 90).save(scene.root / "web" / "past_limit.png")
-    server, address = start_server(scene, *scene.model, *WEB_LIMIT_ARGUMENTS)
+    server, address = start_server(scene, *scene.model, *WEB_LIMIT_ARGUMENTS, "--work-dir", scene.root / "web-films")
     added = httpx.post(f"{address}/api/photos", files={"file": ("good.jpg", (scene.root / "pictures" / "good.jpg").read_bytes())}, timeout=60)
     answers = {case.name: ask(address, case, scene, added.json()["id"]) for case in WEB_CASES}
     server.stop(2)  # SIGINT: the way a user stops it

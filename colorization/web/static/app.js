@@ -202,6 +202,7 @@ class Card {
         await new Promise((done) => setTimeout(done, Number(answer.retryAfter) * 1000));
         continue;
       }
+      if (answer.status === 415) { this.remove(); addFilm(this.file); return; }  // not a picture: perhaps a film
       if (answer.status !== 200) {
         this.fail((answer.body && answer.body.error) || `the server answered ${answer.status}`);
         return;
@@ -261,8 +262,10 @@ class Card {
 }
 
 function addFiles(files) {
-  const pictures = Array.from(files).filter((file) => !file.type || file.type.startsWith("image/") || /\.(tiff?|pnm|pgm|ppm)$/i.test(file.name));
-  if (!pictures.length) { say("That is not a picture: add JPEG, PNG, WebP or TIFF photos."); return; }
+  const films = Array.from(files).filter(isFilm);  // films.js takes those
+  films.forEach(addFilm);
+  const pictures = Array.from(files).filter((file) => !films.includes(file) && (!file.type || file.type.startsWith("image/") || /\.(tiff?|pnm|pgm|ppm)$/i.test(file.name)));
+  if (!pictures.length) { if (!films.length) say("That is not a picture or a film: add JPEG, PNG, WebP or TIFF photos, or MP4, MOV, MKV, AVI, WebM films."); return; }
   say("");
   const anchor = photosSection.firstChild;  // a new batch goes on top, in the order it was given
   for (const file of pictures) {
