@@ -20,7 +20,7 @@ from colorization import Colorizer
 from colorization.errors import ModelFileError
 from colorization.model import annealed_mean
 from colorization.pipeline import Colorizer as PipelineColorizer
-from colorization.web import WebSettings, create_app
+from colorization.web import WebService, WebSettings, app_for, create_app
 from colorization.web import photos as web_photos
 from tests.test_image_io import jpeg_with_orientation
 
@@ -310,16 +310,16 @@ def test_full_queue_answers_503_with_retry_after(tiny_colorizer, photo, monkeypa
         return real(colorizer, prepared)
 
     monkeypatch.setattr(PipelineColorizer, "predict_scores", slow_predict)
-    app = create_app(tiny_colorizer, WebSettings(queue_size=1))
+    service = WebService.load(tiny_colorizer, WebSettings(queue_size=1))
     data = png_bytes(photo)
     results = []
-    with TestClient(app, base_url=LOOPBACK) as client:
+    with TestClient(app_for(service), base_url=LOOPBACK) as client:
         workers = [threading.Thread(target=lambda: results.append(client.post("/api/colorize", content=data).status_code)) for _ in range(2)]
         workers[0].start()
         assert started.wait(10)
         workers[1].start()
         deadline = time.monotonic() + 10
-        while app.state.heavy.pending < 2 and time.monotonic() < deadline:
+        while service.heavy.pending < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert client.get("/api/health").json()["queue_length"] == 1
         busy = client.post("/api/colorize", content=data)

@@ -70,7 +70,8 @@ def film_settings_from_args(args):
 
 def settings_from_args(args):
     """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
-    from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
+    from ..web.auth import LOOPBACK_NAMES, is_loopback, new_token
+    from ..web.service import WebSettings
 
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
@@ -115,7 +116,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def machine_address() -> str:
     """This machine's address as other devices on its network see it (no packet is sent to find it)."""
-    from ..web.app import is_loopback
+    from ..web.auth import is_loopback
 
     try:
         address = socket.gethostbyname(socket.gethostname())
