@@ -120,7 +120,7 @@ def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:
     label = upload_label(name)
     if not data:
         raise WebError(422, f"{label}: the upload is empty (0 bytes)")
-    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-megapixels)"
+    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-pixels)"
     try:
         return decode_picture(data, label, max_pixels, hint=hint).image
     except PictureTooLarge as error:
