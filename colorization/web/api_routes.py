@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from . import photos as photo_store
-from .photos import FORMAT, FORMATS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, RenderSettings, Renderer
+from .photos import FORMAT, FORMATS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Renderer, RenderSettings
 from .service import WebService
 from .uploads import PICTURE_BODY
 
@@ -28,7 +28,8 @@ class ApiRoutes:
         return router
 
     async def health(self):
-        service, settings, renderer, colorizer = self.service, self.service.settings, self.service.renderer, self.service.colorizer
+        service = self.service
+        renderer, colorizer = service.renderer, service.colorizer
         return {
             "model_loaded": renderer is not None,
             "problem": service.model_problem,
@@ -36,11 +37,11 @@ class ApiRoutes:
             "backend": colorizer.device if colorizer is not None else None,
             "queue_length": service.heavy.waiting,
             "running": service.heavy.running,
-            "queue_limit": settings.queue_size,
+            "queue_limit": service.settings.queue_size,
             "photos_cached": len(service.cache),
             "cache_bytes": service.cache.nbytes,
-            "max_upload_bytes": settings.max_upload_bytes,
-            "max_pixels": settings.max_pixels,
+            "max_upload_bytes": service.settings.max_upload_bytes,
+            "max_pixels": service.settings.max_pixels,
             "defaults": None if renderer is None else {
                 "temperature": round(renderer.default_temperature, 4),
                 "saturation": renderer.default_saturation,

@@ -21,7 +21,7 @@ from .errors import WebError
 from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, container_of, film_info
 from .film_uploads import declared_length, receive_film
 from .films import STOP_SECONDS, FilmStore
-from .photos import Photo, RenderSettings, Renderer, display_name, parse_number, preview_of
+from .photos import Photo, Renderer, RenderSettings, display_name, parse_number, preview_of
 from .service import WebService
 
 STILL_SIDE = 640

@@ -24,7 +24,7 @@ from ..paths import display_path
 from ..video import VideoOptions, colorize_video
 from .errors import WebError
 from .film_jobs import ACTIVE, FILM_ID, RECORD_NAME, FilmJob, FilmSettings, FrameProgress
-from .photos import RenderSettings, Renderer
+from .photos import Renderer, RenderSettings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
-from .photos import FORMAT, FORMATS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Photo, RenderSettings, Renderer, display_name
+from .photos import FORMAT, FORMATS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Photo, Renderer, RenderSettings, display_name
 from .service import WebService
 from .uploads import MEGABYTE, PICTURE_BODY
 
