@@ -2,8 +2,8 @@
 
 `create_app(colorizer_or_loader, settings)` builds it, so the command serves the release model and the tests the
 tiny one; `app_for(service)` builds it around a service the caller keeps (to watch its queue, say). The routes live
-in their routers (static_routes, api_routes, photo_routes, film_routes), who may use them in auth, the JSON error
-shape in errors: nothing is defined here but how they are put together.
+in their routers (static_routes, api_routes, photo_routes, film_routes), auth.py decides who may use them and
+errors.py how a failure is answered: this module only puts them together.
 """
 from __future__ import annotations
 
