@@ -20,7 +20,7 @@ from colorization import Colorizer
 from colorization.errors import ModelFileError
 from colorization.model import annealed_mean
 from colorization.pipeline import Colorizer as PipelineColorizer
-from colorization.web import WebSettings, create_app
+from colorization.web import WebService, WebSettings, app_for, create_app
 from colorization.web import photos as web_photos
 from tests.test_image_io import jpeg_with_orientation
 
@@ -212,7 +212,7 @@ def test_decompression_bomb_is_refused_from_its_header_without_decoding(client, 
     monkeypatch.setattr(web_photos.cv2, "imdecode", no_decoding)
     for data in (bomb, jpeg_header_claiming(60_000, 60_000)):
         response = client.post("/api/colorize", content=data)
-        assert response.status_code == 413 and "--max-megapixels" in response.json()["error"]
+        assert response.status_code == 413 and "--max-pixels" in response.json()["error"]
 
 
 def test_pixel_limit_counts_the_pictures_own_size(tiny_colorizer, photo):
@@ -310,16 +310,16 @@ def test_full_queue_answers_503_with_retry_after(tiny_colorizer, photo, monkeypa
         return real(colorizer, prepared)
 
     monkeypatch.setattr(PipelineColorizer, "predict_scores", slow_predict)
-    app = create_app(tiny_colorizer, WebSettings(queue_size=1))
+    service = WebService.load(tiny_colorizer, WebSettings(queue_size=1))
     data = png_bytes(photo)
     results = []
-    with TestClient(app, base_url=LOOPBACK) as client:
+    with TestClient(app_for(service), base_url=LOOPBACK) as client:
         workers = [threading.Thread(target=lambda: results.append(client.post("/api/colorize", content=data).status_code)) for _ in range(2)]
         workers[0].start()
         assert started.wait(10)
         workers[1].start()
         deadline = time.monotonic() + 10
-        while app.state.heavy.pending < 2 and time.monotonic() < deadline:
+        while service.heavy.pending < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert client.get("/api/health").json()["queue_length"] == 1
         busy = client.post("/api/colorize", content=data)
@@ -389,7 +389,7 @@ def test_command_access_rule_and_port(capsys):
     for argv in (("--token", "short"), ("--token", TOKEN, "--no-auth")):
         with pytest.raises(UsageError):
             settings(*argv)
-    for argv in (("--queue", "-1"), ("--max-upload-mb", "inf"), ("--max-megapixels", "nan"), ("--port", "70000")):
+    for argv in (("--queue", "-1"), ("--max-upload-mb", "inf"), ("--max-pixels", "nan"), ("--max-megapixels", "nan"), ("--port", "70000")):
         with pytest.raises(SystemExit) as refused:
             settings(*argv)
         assert refused.value.code == 2 and argv[0] in capsys.readouterr().err
@@ -401,6 +401,29 @@ def test_command_access_rule_and_port(capsys):
         other.close()
     finally:
         taken.close()
+
+
+def test_pixel_limit_is_max_pixels_with_the_old_megapixels_kept_as_a_deprecated_alias(capsys):
+    """--max-pixels means what it means in the other commands (0: no limit); --max-megapixels still works, with one
+    line on stderr saying what to write instead (silenced by -q, like any warning)."""
+    from colorization.commands import options, web
+
+    def settings(*argv):
+        return web.settings_from_args(options.parse_arguments(web.build_parser(), list(argv)))
+
+    assert settings().max_pixels == 100_000_000 and capsys.readouterr().err == ""
+    assert settings("--max-pixels", "1200").max_pixels == 1200 and settings("--max-pixels", "0").max_pixels == 0
+    assert capsys.readouterr().err == ""
+    assert settings("--max-megapixels", "0.0012").max_pixels == 1200
+    assert capsys.readouterr().err == "warning: --max-megapixels is deprecated: use --max-pixels 1200 (the same limit, in pixels)\n"
+    assert settings("-q", "--max-megapixels", "2.5").max_pixels == 2_500_000 and capsys.readouterr().err == ""
+
+
+def test_pixel_limit_0_is_no_limit(tiny_colorizer, photo):
+    """max_pixels 0 is no limit, as --max-pixels 0 is for colorize.py, not a limit no picture passes."""
+    with TestClient(create_app(tiny_colorizer, WebSettings(max_pixels=0)), base_url=LOOPBACK) as client:
+        response = client.post("/api/colorize", content=png_bytes(photo))
+        assert response.status_code == 200 and client.get("/api/health").json()["max_pixels"] == 0
 
 
 def stalled_upload(address: str, path: str = "/api/colorize") -> socket.socket:

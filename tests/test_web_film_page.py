@@ -12,12 +12,11 @@ import pytest
 
 from colorization.pipeline import Colorizer as PipelineColorizer
 from tests.conftest import sample_photos
-from tests.support import REPO
 from tests.test_video_colorize import ffmpeg, make_clip, read_frames
 from tests.support.web_server import serving
-from tests.test_web_page import PIXEL_SUM, browser_page, sepia_model
+from tests.test_web_page import PIXEL_SUM, browser_page, screenshot_path, sepia_model
 
-SCREENSHOTS = {"running": REPO / "docs" / "web_film.png", "done": REPO / "docs" / "web_film_done.png"}
+SCREENSHOTS = {"running": "web_film.png", "done": "web_film_done.png"}
 
 DROP_FILM = """([name, base64]) => {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -60,6 +59,7 @@ def film_server(tmp_path, release_points, monkeypatch):
 
 def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_path):
     clip = film_of_a_photo(tmp_path / "reel.mp4")
+    screenshots = {moment: screenshot_path(name, tmp_path) for moment, name in SCREENSHOTS.items()}
     taken = set()
     requests_seen, console_errors = [], []
     with browser_page(tmp_path) as page:
@@ -90,7 +90,7 @@ def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_p
             seen.add(card.locator(".progress-bar").get_attribute("aria-valuenow"))
             if seen - {"0", "100"} and "running" not in taken:
                 assert " / 90 frames \u00b7 " in card.locator(".progress-text").inner_text()
-                page.screenshot(path=str(SCREENSHOTS["running"]), full_page=True)
+                page.screenshot(path=str(screenshots["running"]), full_page=True)
                 taken.add("running")
             page.wait_for_timeout(100)
         assert seen - {"0", "100"}, f"the bar went {sorted(seen)}"
@@ -109,7 +109,7 @@ def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_p
         page.wait_for_function("() => [...document.querySelectorAll('video')].every((v) => v.hidden || v.readyState >= 3 && !v.seeking)",
                                timeout=20_000)
         page.wait_for_timeout(1000)
-        page.screenshot(path=str(SCREENSHOTS["done"]), full_page=True)
+        page.screenshot(path=str(screenshots["done"]), full_page=True)
         taken.add("done")
 
         with page.expect_download() as download_info:
@@ -119,7 +119,7 @@ def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_p
         saved = tmp_path / "download.mp4"
         download.save_as(saved)
     assert len(read_frames(saved)[1]) == len(read_frames(clip)[1]) == 90
-    assert taken == set(SCREENSHOTS) and all(cv2.imread(str(path)) is not None for path in SCREENSHOTS.values())
+    assert taken == set(screenshots) and all(cv2.imread(str(path)) is not None for path in screenshots.values())
     outside = [url for url in requests_seen if not url.startswith((film_server + "/", "blob:", "data:"))]
     assert not outside, outside
     assert not [text for text in console_errors if "Content Security Policy" in text], console_errors

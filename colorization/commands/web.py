@@ -1,6 +1,7 @@
 """colorize-web: colorize photos in the browser, and serve the same over a REST API."""
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import socket
@@ -23,8 +24,19 @@ EPILOG = (
 )
 
 
+class Megapixels(argparse.Action):
+    """The old --max-megapixels MP: still works, as --max-pixels of MP million, and says it is deprecated (once
+    logging is set up, so that -q silences it like any warning)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        pixels = round(value * 1_000_000)
+        setattr(namespace, self.dest, pixels)
+        namespace.deprecation = f"{option_string} is deprecated: use --max-pixels {pixels} (the same limit, in pixels)"
+
+
 def build_parser(prog: str | None = None):
     parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
+    parser.set_defaults(deprecation=None)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
     server.add_argument("--port", type=values.number_from(1, 65535, whole=True), default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
@@ -33,9 +45,10 @@ def build_parser(prog: str | None = None):
     server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-upload-mb", type=values.number_from(0.001, 4096), default=50, metavar="MB", help="largest upload accepted")
+    options.add_picture_limit_option(limits)
     limits.add_argument(
-        "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), default=100, metavar="MP",
-        help="largest picture accepted, read from its header before decoding",
+        "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), dest="max_pixels", action=Megapixels,
+        default=argparse.SUPPRESS, metavar="MP", help="deprecated: the same limit in millions of pixels (use --max-pixels)",
     )
     limits.add_argument("--cache-mb", type=values.number_from(1, 1 << 20), default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
     limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
@@ -70,7 +83,8 @@ def film_settings_from_args(args):
 
 def settings_from_args(args):
     """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
-    from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
+    from ..web.auth import LOOPBACK_NAMES, is_loopback, new_token
+    from ..web.service import WebSettings
 
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
@@ -80,13 +94,15 @@ def settings_from_args(args):
     token = args.token
     if token is None and not loopback and not args.no_auth:
         token = new_token()
+    if args.deprecation:
+        options.log.warning("warning: %s", args.deprecation)
     if args.no_auth and not loopback:
         options.log.warning("warning: --no-auth on %s: anyone who can reach this address can use the server and see its photos", args.host)
     return WebSettings(
         token=token,
         allowed_hosts=LOOPBACK_NAMES if loopback and token is None else None,
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
-        max_pixels=int(args.max_megapixels * 1_000_000),
+        max_pixels=args.max_pixels,
         cache_bytes=int(args.cache_mb * (1 << 20)),
         queue_size=args.queue,
         preview_side=args.preview_size,
@@ -115,7 +131,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def machine_address() -> str:
     """This machine's address as other devices on its network see it (no packet is sent to find it)."""
-    from ..web.app import is_loopback
+    from ..web.auth import is_loopback
 
     try:
         address = socket.gethostbyname(socket.gethostname())

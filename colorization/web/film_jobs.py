@@ -19,7 +19,8 @@ import platformdirs
 from ..atomic import write_bytes_atomically
 from ..errors import VideoError
 from ..video.ffmpeg import VideoInfo, probe
-from .photos import RenderSettings, WebError
+from .errors import WebError
+from .photos import RenderSettings
 from .uploads import MEGABYTE
 
 FILM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from contextlib import asynccontextmanager
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -18,13 +17,12 @@ from ..errors import VideoError
 from ..video.ffmpeg import probe
 from ..video.io import VideoReader
 from . import photos as photo_store
+from .errors import WebError
 from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, container_of, film_info
 from .film_uploads import declared_length, receive_film
 from .films import STOP_SECONDS, FilmStore
-from .photos import Photo, PhotoCache, RenderSettings, Renderer, WebError, display_name, parse_number, preview_of
-
-if TYPE_CHECKING:
-    from .app import WebSettings, WorkGate
+from .photos import Photo, Renderer, RenderSettings, display_name, parse_number, preview_of
+from .service import WebService
 
 STILL_SIDE = 640
 """Longest side of the stills kept for the film card (their scores are kept too, for live re-renders)."""
@@ -110,26 +108,15 @@ def status(store: FilmStore, job: FilmJob) -> dict:
 
 
 class FilmRoutes:
-    """The endpoints over one FilmStore, sharing the app's still cache and preview gate."""
+    """The endpoints over the service's FilmStore; the stills share its photo cache and previews gate."""
 
-    def __init__(self, need_model: Callable[[], Renderer], cache: PhotoCache, previews: "WorkGate", settings: "WebSettings"):
-        self.need_model, self.cache, self.previews, self.settings, self.films = need_model, cache, previews, settings, settings.films
-        try:
-            renderer = need_model()
-        except WebError:
-            renderer = None
-        self.store = FilmStore(self.films, renderer, settings.retry_after)
-
-    @asynccontextmanager
-    async def lifespan(self, app):
-        await run_in_threadpool(self.store.open)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(self.store.close)
+    def __init__(self, service: WebService):
+        self.need_model, self.cache, self.previews = service.need_model, service.cache, service.previews
+        self.settings, self.limits = service.settings, service.settings.films
+        self.store: FilmStore = service.films
 
     def router(self) -> APIRouter:
-        router = APIRouter(lifespan=self.lifespan)
+        router = APIRouter()
         add = router.add_api_route
         add("/api/films", self.list_films, methods=["GET"], summary="The server's films, newest first, and its film limits")
         add("/api/films", self.add_film, methods=["POST"], status_code=202, openapi_extra=FILM_BODY,
@@ -161,7 +148,7 @@ class FilmRoutes:
 
     def inspect(self, job: FilmJob, work: Renderer) -> None:
         """Probe the upload, take its first still and time it: the card's facts and the measured estimate."""
-        job.describe(film_info(job.source, job.name, self.films.max_seconds), self.films.stills)
+        job.describe(film_info(job.source, job.name, self.limits.max_seconds), self.limits.stills)
         photo, job.still_seconds = make_still(job, job.stills[0], work, measure=True)
         job.estimate_seconds = self.store.estimate(job)
         self.cache.add(photo)
@@ -170,9 +157,9 @@ class FilmRoutes:
         """The request's film on disk, probed, as a job not yet added; the form's other fields."""
         folder = self.store.new_folder()
         try:
-            self.store.check_space(declared_length(request, self.films.max_bytes) or self.films.max_bytes)
+            self.store.check_space(declared_length(request, self.limits.max_bytes) or self.limits.max_bytes)
             with atomic_output(folder / SOURCE_NAME) as temporary:
-                sent_name, fields = await receive_film(request, temporary, self.films.max_bytes, self.settings.body_idle_seconds,
+                sent_name, fields = await receive_film(request, temporary, self.limits.max_bytes, self.settings.body_idle_seconds,
                                                        self.settings.min_upload_rate)
             label = name or fields.get("name") or sent_name
             job = FilmJob(folder.name, display_name(label) if label.strip() else "film", folder)
@@ -199,7 +186,7 @@ class FilmRoutes:
     # --- endpoints ----------------------------------------------------------------------------------------------------
 
     async def list_films(self):
-        films = self.films
+        films = self.limits
         return {
             "films": [status(self.store, job) for job in self.store.listed()],
             "limits": {"max_bytes": films.max_bytes, "max_minutes": films.max_seconds / 60, "queue": films.queue_size,
@@ -277,7 +264,3 @@ class FilmRoutes:
             await self.until_stopped(job)
         return {"id": job.job_id, "deleted": True, "state": "cancelled" if was in ACTIVE else was}
 
-
-def film_router(need_model: Callable[[], Renderer], cache: PhotoCache, previews: "WorkGate", settings: "WebSettings") -> APIRouter:
-    """The film endpoints, and the store behind them started and stopped with the app."""
-    return FilmRoutes(need_model, cache, previews, settings).router()

@@ -11,8 +11,8 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from .photos import WebError
-from .uploads import MEGABYTE, body_chunks
+from .errors import WebError
+from .uploads import MEGABYTE, body_chunks, multipart_boundary
 
 FLUSH_BYTES = 1 << 20
 """Data gathered between writes: disk writes go to a thread in pieces this size, so the event loop never waits."""
@@ -76,15 +76,8 @@ class FormToDisk:
 
 def form_parser(content_type: str) -> FormToDisk | None:
     """A parser for a multipart body, None for a raw one."""
-    try:
-        kind, options = parse_options_header(content_type or "")
-    except (ValueError, AssertionError):
-        raise WebError(400, "the Content-Type header cannot be read: send multipart/form-data or the film's own bytes") from None
-    if kind != b"multipart/form-data":
-        return None
-    if not options.get(b"boundary"):
-        raise WebError(400, "the multipart form has no boundary in its Content-Type: send the film in a field named 'file'")
-    return FormToDisk(options[b"boundary"])
+    boundary = multipart_boundary(content_type, "film")
+    return None if boundary is None else FormToDisk(boundary)
 
 
 def declared_length(request: Request, limit: int) -> int | None:

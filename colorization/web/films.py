@@ -22,10 +22,11 @@ from ..errors import Cancelled, ColorizationError
 from ..model import annealed_mean
 from ..paths import display_path
 from ..video import VideoOptions, colorize_video
+from .errors import WebError
 from .film_jobs import ACTIVE, FILM_ID, RECORD_NAME, FilmJob, FilmSettings, FrameProgress
-from .photos import RenderSettings, Renderer, WebError
+from .photos import Renderer, RenderSettings
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0
 STOP_SECONDS = 30.0

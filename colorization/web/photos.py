@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from fastapi import Query
 
 from ..errors import ColorizationError
 from ..image_io import encode_image, fit_format
@@ -21,21 +22,20 @@ from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
 from ..pipeline import ColourSettings, PreparedImage, compose
 from ..saturation import SATURATION_RANGE, check_saturation
 from ..upsampling import UPSAMPLE_METHODS, Upsampling
+from .errors import WebError
 
 FORMATS = {"jpeg": (".jpg", "image/jpeg"), "png": (".png", "image/png")}
 DEFAULT_JPEG_QUALITY = 95
 PREVIEW_JPEG_QUALITY = 88
 PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-
-class WebError(Exception):
-    """A request the server refuses: the HTTP status and one line for the client."""
-
-    def __init__(self, status: int, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
+TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
+SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB: 0 is grey, 1 as predicted (default 1)")
+UPSAMPLE = Query(None, description="guided (colour follows the photo's edges, the default) or bilinear")
+FORMAT = Query(None, description="jpeg (default) or png")
+QUALITY = Query(None, description="JPEG quality, 1-100 (default 95)")
+"""The query parameters of the photo endpoints, as /docs describes them: checked by RenderSettings.parse and
+parse_format below, so that a bad value is a 400 naming its range, not FastAPI's own error."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from python_multipart.multipart import FormParser, parse_options_header
 
 from ..errors import ImageError, NotAPicture, PictureTooLarge
 from ..image_io import decode_picture
-from .photos import WebError
+from .errors import WebError
 
 MEGABYTE = 1 << 20
 # The multipart parser warns on stderr about every odd byte a client sends; the client gets its 400, the log stays clean.
@@ -55,40 +55,63 @@ async def body_chunks(request: Request, idle_seconds: float, min_rate: float):
         yield chunk
 
 
-def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
-    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
+PICTURE_BODY = {
+    "requestBody": {
+        "description": "the picture, as a multipart field `file` or as the raw body",
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+"""What picture_from_body takes, as the OpenAPI description of an endpoint's body says it."""
+
+
+def multipart_boundary(content_type: str, what: str) -> bytes | None:
+    """The boundary of a multipart form, None for a raw body (the upload's own bytes); a header that cannot be read,
+    or a form without its boundary, is a 400 that says how to send the `what` ("picture", "film")."""
     try:
         kind, options = parse_options_header(content_type or "")
     except ValueError:  # characters a header cannot hold
-        raise WebError(400, "the Content-Type header cannot be read: send multipart/form-data or the picture's own bytes") from None
-    if kind == b"multipart/form-data" and not options.get(b"boundary"):
-        raise WebError(400, "the multipart form has no boundary in its Content-Type: send the picture in a field named 'file'")
-    if kind == b"multipart/form-data":
-        found = {}
+        raise WebError(400, f"the Content-Type header cannot be read: send multipart/form-data or the {what}'s own bytes") from None
+    if kind != b"multipart/form-data":
+        return None
+    if not options.get(b"boundary"):
+        raise WebError(400, f"the multipart form has no boundary in its Content-Type: send the {what} in a field named 'file'")
+    return options[b"boundary"]
 
-        def on_file(file) -> None:
-            if file.field_name == b"file" and "data" not in found:
-                file.file_object.seek(0)
-                found["data"] = file.file_object.read()
-                found["name"] = (file.file_name or b"").decode("utf-8", "replace")
 
-        try:
-            parser = FormParser(
-                "multipart/form-data", None, on_file, boundary=options.get(b"boundary"),
-                config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
-            )
-            parser.write(body)
-            parser.finalize()
-        except Exception:
-            raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
-        if "data" not in found:
-            raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
-        data, name = found["data"], found["name"]
-    else:
-        data, name = body, ""
+def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
+    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
+    boundary = multipart_boundary(content_type, "picture")
+    data, name = (body, "") if boundary is None else file_field(body, boundary, limit)
     if len(data) > limit:
         raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
     return data, name
+
+
+def file_field(body: bytes, boundary: bytes, limit: int) -> tuple[bytes, str]:
+    """The first multipart field named `file` in a form held in memory: its bytes and file name."""
+    found = {}
+
+    def on_file(file) -> None:
+        if file.field_name == b"file" and "data" not in found:
+            file.file_object.seek(0)
+            found["data"] = file.file_object.read()
+            found["name"] = (file.file_name or b"").decode("utf-8", "replace")
+
+    try:
+        parser = FormParser(
+            "multipart/form-data", None, on_file, boundary=boundary,
+            config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
+        )
+        parser.write(body)
+        parser.finalize()
+    except Exception:
+        raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
+    if "data" not in found:
+        raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
+    return found["data"], found["name"]
 
 
 def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:
@@ -97,7 +120,7 @@ def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:
     label = upload_label(name)
     if not data:
         raise WebError(422, f"{label}: the upload is empty (0 bytes)")
-    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-megapixels)"
+    hint = f"this server takes at most {max_pixels / 1e6:g} MP (--max-pixels)"
     try:
         return decode_picture(data, label, max_pixels, hint=hint).image
     except PictureTooLarge as error:

@@ -36,7 +36,7 @@ WEB_PICTURE_STATUS = {
     "float_tiff": 422, "multipage_tiff": 422, "animated_gif": 422, "animated_png": 422, "animated_webp": 422,
     "broken_exif": 200, "avif": 200,
 }
-WEB_LIMIT_ARGUMENTS = ("--max-megapixels", "0.0012", "--max-upload-mb", "1", "--max-film-mb", "1")
+WEB_LIMIT_ARGUMENTS = ("--max-pixels", "1200", "--max-upload-mb", "1", "--max-film-mb", "1")
 """The corpus's server takes pictures up to 1200 pixels (the good one exactly) and uploads, films too, up to 1 MB."""
 PHOTO = "{photo}"
 """Stands for the id of a photo the server holds."""
