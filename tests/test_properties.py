@@ -235,10 +235,11 @@ def test_zip_requests_are_answered_with_json_never_a_500(zip_client, body):
     assert answer.status_code in (400, 404, 410) and "\n" not in answer.json()["error"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hints=HINTS)
 def test_hints_in_a_zip_request_give_the_zip_or_one_400(zip_client, zip_photo, hints):
-    answer = zip_client.post("/api/zip", json={"photos": [{"id": zip_photo, "hints": hints}]})
+    body = json.dumps({"photos": [{"id": zip_photo, "hints": hints}]})  # NaN and Infinity too, as Python writes them
+    answer = zip_client.post("/api/zip", content=body)
     if answer.status_code != 200:
         assert answer.status_code == 400 and "\n" not in answer.json()["error"]
 
