@@ -183,6 +183,11 @@ def hints_from_json(text: str | bytes, source: str = "hints") -> list[Hint]:
     except (ValueError, UnicodeDecodeError) as error:
         detail = f"line {error.lineno} column {error.colno}: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
         raise HintError(f"{source} is not valid JSON ({detail})") from None
+    return hints_from_list(data, source)
+
+
+def hints_from_list(data, source: str = "hints") -> list[Hint]:
+    """The hint objects of JSON already parsed (the web's ZIP request holds each photo's hints as a list)."""
     if not isinstance(data, list):
         raise HintError(f"{source} must be a JSON list of hints, e.g. [{{\"x\": 120, \"y\": 340, \"colour\": \"#b22222\"}}]")
     check_count(len(data), source)

@@ -80,14 +80,29 @@ JSON_VALUES = st.recursive(
 """What a client can put in a query string or a JSON body."""
 
 
+HINT_VALUES = st.lists(
+    st.fixed_dictionaries(
+        {"x": st.integers(-5, 5000) | st.floats(), "y": st.integers(-5, 5000) | st.floats(),
+         "colour": st.sampled_from(["red", "#b22222", "#12345", "notacolour", "#fff", ""]) | st.text(max_size=8)},
+        optional={"radius": JSON_VALUES, "color": st.just("red"), "z": st.just(1)},
+    ),
+    max_size=4,
+)
+"""Hint lists as a client may send them: mostly well formed, with the mistakes users make."""
+HINTS = HINT_VALUES | HINT_VALUES.map(json.dumps) | JSON_VALUES | TEXT
+
+
 @settings(max_examples=300)
 @given(temperature=JSON_VALUES | TEXT, saturation=JSON_VALUES | TEXT, upsample=JSON_VALUES | TEXT,
-       format_name=JSON_VALUES | TEXT, quality=JSON_VALUES | TEXT)
-def test_web_settings_are_parsed_or_refused_with_400(temperature, saturation, upsample, format_name, quality):
+       format_name=JSON_VALUES | TEXT, quality=JSON_VALUES | TEXT, hints=HINTS)
+def test_web_settings_are_parsed_or_refused_with_400(temperature, saturation, upsample, format_name, quality, hints):
     try:
-        parsed = RenderSettings.parse(temperature, saturation, upsample)
+        parsed = RenderSettings.parse(temperature, saturation, upsample, hints)
         assert parsed.temperature is None or 0.01 <= parsed.temperature <= 10
         assert parsed.saturation is None or 0 <= parsed.saturation <= 4
+        assert isinstance(parsed.hints, tuple) and hash(parsed) is not None
+        parsed.check_fits(640, 480)
+        assert all(hint.fraction or (hint.x < 640 and hint.y < 480) for hint in parsed.hints)
         name, level = parse_format(format_name, quality)
         assert name in ("jpeg", "png") and 1 <= level <= 100
     except WebError as error:
@@ -106,13 +121,25 @@ MULTIPART_TYPES = st.one_of(
 )
 
 
+def hints_form(boundary: str, hints: bytes, filename: bool) -> bytes:
+    """A form with a small picture field and a `hints` field (a file part when `filename`)."""
+    named = '; filename="h.json"' if filename else ""
+    return (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n\r\nPNG\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="hints"{named}\r\n\r\n').encode() + hints + f"\r\n--{boundary}--\r\n".encode()
+
+
 @settings(max_examples=300)
-@given(content_type=MULTIPART_TYPES, body=st.binary(max_size=300), boundary=st.sampled_from(["b", "zz", "--"]))
-def test_request_bodies_give_a_picture_or_a_4xx(content_type, body, boundary):
-    for kind, data in ((content_type, body), (f"multipart/form-data; boundary={boundary}", f"--{boundary}\r\n".encode() + body)):
+@given(content_type=MULTIPART_TYPES, body=st.binary(max_size=300), boundary=st.sampled_from(["b", "zz", "--"]),
+       hints=st.binary(max_size=60) | HINT_VALUES.map(lambda value: json.dumps(value).encode()), filename=st.booleans())
+def test_request_bodies_give_a_picture_or_a_4xx(content_type, body, boundary, hints, filename):
+    forms = [(content_type, body), (f"multipart/form-data; boundary={boundary}", f"--{boundary}\r\n".encode() + body),
+             (f"multipart/form-data; boundary={boundary}", hints_form(boundary, hints, filename))]
+    for kind, data in forms:
         try:
-            picture, name = picture_from_body(kind, data, 1000)
-            assert len(picture) <= 1000 and isinstance(name, str)
+            picture, name, fields = picture_from_body(kind, data, 1000)
+            assert len(picture) <= 1000 and isinstance(name, str) and set(fields) <= {"hints"}
+            if data is forms[2][1] and not set(b"\r\n-") & set(hints):
+                assert fields == {"hints": hints.decode("utf-8", "replace")}
         except WebError as error:
             assert 400 <= error.status < 500 and "\n" not in error.message
 
@@ -206,6 +233,22 @@ def test_points_files_load_or_are_one_model_error(tmp_path_factory, header, data
 def test_zip_requests_are_answered_with_json_never_a_500(zip_client, body):
     answer = zip_client.post("/api/zip", content=body)
     assert answer.status_code in (400, 404, 410) and "\n" not in answer.json()["error"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hints=HINTS)
+def test_hints_in_a_zip_request_give_the_zip_or_one_400(zip_client, zip_photo, hints):
+    body = json.dumps({"photos": [{"id": zip_photo, "hints": hints}]})  # NaN and Infinity too, as Python writes them
+    answer = zip_client.post("/api/zip", content=body)
+    if answer.status_code != 200:
+        assert answer.status_code == 400 and "\n" not in answer.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def zip_photo(zip_client) -> str:
+    """A 64x48 photo the ZIP client's server holds (hints past it are outside)."""
+    grey = np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))
+    return zip_client.post("/api/photos", content=cv2.imencode(".png", grey)[1].tobytes()).json()["id"]
 
 
 @pytest.fixture(scope="module")

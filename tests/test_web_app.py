@@ -359,7 +359,7 @@ def test_page_is_self_contained_with_strict_policy(client):
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert page.headers["x-content-type-options"] == "nosniff"
-    for path in ("/", "/static/app.js", "/static/style.css", "/docs"):
+    for path in ("/", "/static/app.js", "/static/hints.js", "/static/style.css", "/docs"):
         text = client.get(path).text
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, path
     assert client.get("/static/../app.py").status_code == 404
@@ -371,7 +371,7 @@ def test_openapi_docs(client):
     schema = client.get("/openapi.json").json()
     assert {"/api/colorize", "/api/health"} <= set(schema["paths"])
     names = {parameter["name"] for parameter in schema["paths"]["/api/colorize"]["post"]["parameters"]}
-    assert names == {"temperature", "saturation", "upsample", "format", "quality"}
+    assert names == {"temperature", "saturation", "upsample", "format", "quality", "hints"}
 
 
 def test_command_access_rule_and_port(capsys):

@@ -14,7 +14,7 @@ from colorization.pipeline import Colorizer as PipelineColorizer
 from tests.conftest import sample_photos
 from tests.test_video_colorize import ffmpeg, make_clip, read_frames
 from tests.support.web_server import serving
-from tests.test_web_page import PIXEL_SUM, browser_page, screenshot_path, sepia_model
+from tests.test_web_page import browser_page, screenshot_path, sepia_model, shown_chroma
 
 SCREENSHOTS = {"running": "web_film.png", "done": "web_film_done.png"}
 
@@ -75,11 +75,11 @@ def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_p
         assert "on this machine" in card.locator(".estimate").inner_text()
         assert not page.locator(".card:not(.film)").count(), "a film makes no photo card"
 
-        before = page.evaluate(PIXEL_SUM, ".card.film .colour")
+        before = shown_chroma(page, ".card.film .colour")
         card.locator(".vividness").fill("100")
         page.locator('.card.film .colour[data-rendered="2"]').wait_for(timeout=20_000)
         card.locator(".still img").nth(3).and_(page.locator('[data-rendered="2"]')).wait_for(timeout=20_000)
-        assert abs(page.evaluate(PIXEL_SUM, ".card.film .colour") - before) > 0.5
+        assert abs(shown_chroma(page, ".card.film .colour") - before) > 0.5
         card.locator(".vividness").fill("70")
         page.locator('.card.film .colour[data-rendered="3"]').wait_for(timeout=20_000)
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
-from .photos import FORMAT, FORMATS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Photo, Renderer, RenderSettings, display_name
+from .photos import FORMAT, FORMATS, HINTS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Photo, Renderer, RenderSettings, display_name
 from .service import WebService
 from .uploads import MEGABYTE, PICTURE_BODY
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 JPEG = {200: {"content": {"image/jpeg": {}}}}
 PICTURES = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
-ZIP_REQUEST = 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ...}]}'
+ZIP_REQUEST = 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ..., "hints": [...]}]}'
 
 
 class PhotoRoutes:
@@ -78,6 +78,16 @@ class PhotoRoutes:
                 archive.writestr(name + FORMATS[format_name][0], self.full_render(work, photo, render_settings, format_name, level))
         return buffer.getvalue()
 
+    def zip_job(self, item: dict, number: int) -> tuple[Photo, RenderSettings]:
+        """One photo of a ZIP request with its settings, checked before any work starts (a bad one names its place)."""
+        photo = self.cache.get(str(item.get("id", "")))
+        try:
+            render_settings = RenderSettings.parse(item.get("temperature"), item.get("saturation"), item.get("upsample"), item.get("hints"))
+            render_settings.check_fits(photo.width, photo.height)
+        except WebError as error:
+            raise WebError(error.status, f"photo {number}: {error.message}") from None
+        return photo, render_settings
+
     async def zip_request(self, request: Request) -> dict:
         """The ZIP request's JSON, checked: a list of photo objects, no more than --max-zip-photos of them."""
         try:
@@ -97,7 +107,7 @@ class PhotoRoutes:
         work = self.service.need_model()
         heavy = self.service.heavy
         async with heavy.slot():
-            data, sent_name = await self.service.read_picture(request)
+            data, sent_name, _ = await self.service.read_picture(request)
             photo = await heavy.run(self.new_photo, work, data, name or sent_name)
         self.cache.add(photo)
         preview_height, preview_width = photo.preview.lightness.shape
@@ -105,14 +115,15 @@ class PhotoRoutes:
                 "preview_width": preview_width, "preview_height": preview_height}
 
     async def preview(self, photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                      upsample: Optional[str] = UPSAMPLE):
+                      upsample: Optional[str] = UPSAMPLE, hints: Optional[str] = HINTS):
         work = self.service.need_model()
-        render_settings = RenderSettings.parse(temperature, saturation, upsample)
+        render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
         photo = self.cache.get(photo_id)
+        render_settings.check_fits(photo.width, photo.height)
 
         def job() -> tuple[bytes, float]:
             start = time.perf_counter()
-            image = work.render(photo.preview, photo.scores, render_settings)
+            image = work.render(photo.preview, photo.scores, render_settings, (photo.width, photo.height))
             return photo_store.encode(image, "jpeg", photo_store.PREVIEW_JPEG_QUALITY), (time.perf_counter() - start) * 1000
 
         async with self.service.previews.slot():
@@ -129,11 +140,13 @@ class PhotoRoutes:
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     async def download(self, photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                       upsample: Optional[str] = UPSAMPLE, format: Optional[str] = FORMAT, quality: Optional[str] = QUALITY):
+                       upsample: Optional[str] = UPSAMPLE, format: Optional[str] = FORMAT, quality: Optional[str] = QUALITY,
+                       hints: Optional[str] = HINTS):
         work = self.service.need_model()
-        render_settings = RenderSettings.parse(temperature, saturation, upsample)
+        render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
         format_name, level = photo_store.parse_format(format, quality)
         photo = self.cache.get(photo_id)
+        render_settings.check_fits(photo.width, photo.height)
         async with self.service.heavy.slot():
             encoded = await self.service.heavy.run(self.full_render, work, photo, render_settings, format_name, level)
         extension, media_type = FORMATS[format_name]
@@ -142,14 +155,11 @@ class PhotoRoutes:
 
     async def download_zip(self, request: Request):
         """Body: `{"format": "jpeg", "quality": 95, "photos": [{"id": "...", "temperature": 0.38, "saturation": 1,
-        "upsample": "guided"}, ...]}`."""
+        "upsample": "guided", "hints": [{"x": 120, "y": 340, "colour": "#b22222"}]}, ...]}`."""
         work = self.service.need_model()
         body = await self.zip_request(request)
         format_name, level = photo_store.parse_format(body.get("format"), body.get("quality"))
-        jobs = [
-            (self.cache.get(str(item.get("id", ""))), RenderSettings.parse(item.get("temperature"), item.get("saturation"), item.get("upsample")))
-            for item in body["photos"]
-        ]
+        jobs = [self.zip_job(item, number) for number, item in enumerate(body["photos"], 1)]
         async with self.service.heavy.slot():
             encoded = await self.service.heavy.run(self.zip_of, work, jobs, format_name, level)
         return Response(encoded, media_type="application/zip",

@@ -17,6 +17,8 @@ import numpy as np
 from fastapi import Query
 
 from ..errors import ColorizationError
+from ..hint_spreading import apply_hints
+from ..hints import MAX_HINTS, Hint, HintError, check_inside, hints_from_json, hints_from_list
 from ..image_io import encode_image, fit_format
 from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
 from ..pipeline import ColourSettings, PreparedImage, compose
@@ -34,27 +36,49 @@ SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB: 0 is
 UPSAMPLE = Query(None, description="guided (colour follows the photo's edges, the default) or bilinear")
 FORMAT = Query(None, description="jpeg (default) or png")
 QUALITY = Query(None, description="JPEG quality, 1-100 (default 95)")
+HINTS = Query(None, description=f'colour hints as JSON, the hints files\' list: [{{"x": 120, "y": 340, "colour": "#b22222"}}] '
+              f'(pixels of the upright photo, or fractions 0-1 written with a decimal point; optional "radius"), at most {MAX_HINTS}')
 """The query parameters of the photo endpoints, as /docs describes them: checked by RenderSettings.parse and
 parse_format below, so that a bad value is a 400 naming its range, not FastAPI's own error."""
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """The live controls: annealed-mean temperature, chroma factor, upsampling method; None is the server's default."""
+    """The live controls: annealed-mean temperature, chroma factor, upsampling method (None is the server's default),
+    and the colour hints (positions in pixels of the upright photo, or fractions of it)."""
 
     temperature: float | None = None
     saturation: float | None = None
     upsample: str | None = None
+    hints: tuple[Hint, ...] = ()
 
     @classmethod
-    def parse(cls, temperature=None, saturation=None, upsample=None) -> "RenderSettings":
+    def parse(cls, temperature=None, saturation=None, upsample=None, hints=None) -> "RenderSettings":
         """Query-string values checked into settings; a bad one is a 400 that names the allowed range."""
         parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, *TEMPERATURE_RANGE)
         parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, *SATURATION_RANGE)
         method = None if upsample in (None, "") else str(upsample)
         if method is not None and method not in UPSAMPLE_METHODS:
             raise WebError(400, f"upsample must be one of {', '.join(UPSAMPLE_METHODS)}, got {method[:20]!r}")
-        return cls(parsed_temperature, parsed_saturation, method)
+        return cls(parsed_temperature, parsed_saturation, method, parse_hints(hints))
+
+    def check_fits(self, width: int, height: int) -> None:
+        """Refuse hints outside a photo of this size: a 400 naming the hint and the photo's size."""
+        try:
+            check_inside(self.hints, width, height)
+        except HintError as error:
+            raise WebError(400, f"hints: {error}") from None
+
+
+def parse_hints(value) -> tuple[Hint, ...]:
+    """The `hints` of a request: JSON text (a query parameter or form field) or, inside a JSON body, the list itself;
+    a bad one is a 400 with HintError's line (what is wrong, and with which hint)."""
+    if value in (None, ""):
+        return ()
+    try:
+        return tuple(hints_from_json(value) if isinstance(value, (str, bytes)) else hints_from_list(value))
+    except HintError as error:
+        raise WebError(400, str(error)) from None
 
 
 def parse_number(name: str, value, low: float, high: float) -> float:
@@ -152,8 +176,13 @@ class Renderer:
         method = settings.upsample or self.default_upsample
         return ColourSettings(self.upsampling(method), saturation, self.colorizer.conversion)
 
-    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings) -> np.ndarray:
-        return self.colour(settings).compose(prepared, annealed_mean(scores, self.points, self.scale(settings)))
+    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings,
+               picture_size: tuple[int, int] | None = None) -> np.ndarray:
+        """The colour picture of `prepared` (the photo at full size, or its preview: then `picture_size` is the
+        photo's own width and height, which the hints' pixels refer to)."""
+        ab = annealed_mean(scores, self.points, self.scale(settings))
+        ab = apply_hints(ab, settings.hints, prepared.lightness, picture_size)
+        return self.colour(settings).compose(prepared, ab)
 
     def grey(self, prepared: PreparedImage) -> np.ndarray:
         """The photo as the network sees it: its lightness alone."""

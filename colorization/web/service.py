@@ -134,8 +134,8 @@ class WebService:
         """The request's body within `limit` bytes and the stalled-upload rule."""
         return await read_body(request, limit, self.settings.body_idle_seconds, self.settings.min_upload_rate)
 
-    async def read_picture(self, request: Request) -> tuple[bytes, str]:
-        """The uploaded picture's bytes and the client's name for it, within --max-upload-mb."""
+    async def read_picture(self, request: Request) -> tuple[bytes, str, dict[str, str]]:
+        """The uploaded picture's bytes, the client's name for it and the form's text fields, within --max-upload-mb."""
         limit = self.settings.max_upload_bytes
         return picture_from_body(request.headers.get("content-type", ""), await self.read_body(request, limit), limit)
 

@@ -55,11 +55,16 @@ async def body_chunks(request: Request, idle_seconds: float, min_rate: float):
         yield chunk
 
 
+FORM_TEXT_FIELDS = ("hints",)
+"""The form fields read beside the picture, as text: a plain field, or a file part (curl -F hints=@hints.json)."""
 PICTURE_BODY = {
     "requestBody": {
-        "description": "the picture, as a multipart field `file` or as the raw body",
+        "description": "the picture, as a multipart field `file` or as the raw body; a form may carry `hints` too",
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "hints": {"type": "string", "description": "colour hints as JSON, as the query parameter takes them"},
+            }}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
@@ -81,28 +86,41 @@ def multipart_boundary(content_type: str, what: str) -> bytes | None:
     return options[b"boundary"]
 
 
-def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str]:
-    """The picture's bytes and the client's name for it: a multipart field `file`, or the raw body."""
+def picture_from_body(content_type: str, body: bytes, limit: int) -> tuple[bytes, str, dict[str, str]]:
+    """The picture's bytes, the client's name for it and the form's FORM_TEXT_FIELDS: a multipart field `file`, or
+    the raw body (then no fields)."""
     boundary = multipart_boundary(content_type, "picture")
-    data, name = (body, "") if boundary is None else file_field(body, boundary, limit)
+    data, name, fields = (body, "", {}) if boundary is None else file_field(body, boundary, limit)
     if len(data) > limit:
         raise WebError(413, f"the upload is larger than {limit / MEGABYTE:g} MB (--max-upload-mb)")
-    return data, name
+    return data, name, fields
 
 
-def file_field(body: bytes, boundary: bytes, limit: int) -> tuple[bytes, str]:
-    """The first multipart field named `file` in a form held in memory: its bytes and file name."""
-    found = {}
+def file_field(body: bytes, boundary: bytes, limit: int) -> tuple[bytes, str, dict[str, str]]:
+    """The first multipart field named `file` in a form held in memory (its bytes and file name), and the first of
+    each FORM_TEXT_FIELDS, as text or as a file part."""
+    found, fields = {}, {}
+
+    def wanted(name: bytes | None) -> str | None:
+        text_name = (name or b"").decode("utf-8", "replace")
+        return text_name if text_name in FORM_TEXT_FIELDS and text_name not in fields else None
+
+    def on_field(field) -> None:
+        name = wanted(field.field_name)
+        if name is not None:
+            fields[name] = (field.value or b"").decode("utf-8", "replace")
 
     def on_file(file) -> None:
+        file.file_object.seek(0)
         if file.field_name == b"file" and "data" not in found:
-            file.file_object.seek(0)
             found["data"] = file.file_object.read()
             found["name"] = (file.file_name or b"").decode("utf-8", "replace")
+        elif (name := wanted(file.field_name)) is not None:
+            fields[name] = file.file_object.read().decode("utf-8", "replace")
 
     try:
         parser = FormParser(
-            "multipart/form-data", None, on_file, boundary=boundary,
+            "multipart/form-data", on_field, on_file, boundary=boundary,
             config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
         )
         parser.write(body)
@@ -111,7 +129,7 @@ def file_field(body: bytes, boundary: bytes, limit: int) -> tuple[bytes, str]:
         raise WebError(400, "the multipart form could not be read: send the picture in a field named 'file'") from None
     if "data" not in found:
         raise WebError(400, "the multipart form has no field named 'file': send the picture in it")
-    return found["data"], found["name"]
+    return found["data"], found["name"], fields
 
 
 def decode_upload(data: bytes, name: str | None, max_pixels: int) -> np.ndarray:

@@ -8,6 +8,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from PIL import Image
 
@@ -28,6 +29,8 @@ class WebCase:
     """The picture sent as the multipart field `file` (the case's file name), from the corpus's pictures."""
     body: bytes | str | None = None
     content_type: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    """Form fields sent beside the upload."""
 
 
 WEB_PICTURE_STATUS = {
@@ -40,6 +43,13 @@ WEB_LIMIT_ARGUMENTS = ("--max-pixels", "1200", "--max-upload-mb", "1", "--max-fi
 """The corpus's server takes pictures up to 1200 pixels (the good one exactly) and uploads, films too, up to 1 MB."""
 PHOTO = "{photo}"
 """Stands for the id of a photo the server holds."""
+
+
+def hints_query(*hints: dict) -> str:
+    return "hints=" + quote(json.dumps(list(hints)))
+
+
+OUTSIDE = {"x": 5000, "y": 1, "colour": "red"}
 WEB_CASES = [
     *(WebCase(f"upload-{name}", status, f"{name}{extension}" if status != 200 else "", upload=f"{name}{extension}")
       for name, status in WEB_PICTURE_STATUS.items()
@@ -55,6 +65,19 @@ WEB_CASES = [
         ("saturation", "nan"), ("saturation", "5"), ("upsample", "evil"), ("format", "gif"), ("quality", "1e999"),
         ("quality", "0"), ("quality", "nan"),
     )),
+    WebCase("hints-outside-the-picture", 400, "is outside the picture", path=f"/api/colorize?{hints_query(OUTSIDE)}", upload="good.jpg"),
+    WebCase("hints-#12345", 400, "'#12345' is not a colour", path=f"/api/colorize?{hints_query({'x': 1, 'y': 1, 'colour': '#12345'})}",
+            upload="good.jpg"),
+    WebCase("hints-notacolour-in-the-form", 400, "'notacolour' is not a colour", upload="good.jpg",
+            fields=(("hints", '[{"x": 1, "y": 1, "colour": "notacolour"}]'),)),
+    WebCase("hints-malformed-json", 400, "hints is not valid JSON", upload="good.jpg", fields=(("hints", '[{"x": 1'),)),
+    WebCase("hints-too-many", 400, "10000 hints, more than the 1000 allowed", upload="good.jpg",
+            fields=(("hints", json.dumps([{"x": 1, "y": 1, "colour": "red"}] * 10_000)),)),
+    WebCase("hints-deeply-nested", 400, "nests too deep", upload="good.jpg", fields=(("hints", "[" * 100_000),)),
+    WebCase("preview-hints-outside", 400, "is outside the picture", "GET", f"/api/photos/{PHOTO}/preview?{hints_query(OUTSIDE)}"),
+    WebCase("download-hints-nan", 400, "x must be a number", "GET", f"/api/photos/{PHOTO}/download?{hints_query({'x': 'NaN', 'y': 1, 'colour': 'red'})}"),
+    WebCase("zip-hints-not-a-list", 400, "photo 1: hints must be a JSON list", path="/api/zip",
+            body=json.dumps({"photos": [{"id": PHOTO, "hints": {"x": 1}}]})),
     WebCase("zip-deeply-nested", 400, "JSON", path="/api/zip", body="[" * 100_000),
     WebCase("zip-not-a-list", 400, "JSON", path="/api/zip", body='{"photos": "x"}'),
     WebCase("zip-climbing-id", 404, "no such photo", path="/api/zip", body='{"photos": [{"id": "../../etc/passwd"}]}'),
@@ -114,7 +137,7 @@ def ask(address: str, case: WebCase, scene: Scene, photo: str) -> tuple[int, lis
         folder = scene.root / ("web" if case.upload == "past_limit.png" else "pictures")
         files = {"file": (case.upload, (folder / case.upload).read_bytes())}
     started = time.monotonic()
-    answer = httpx.request(case.method, address + path, content=body, files=files, headers=headers, timeout=60)
+    answer = httpx.request(case.method, address + path, content=body, files=files, data=dict(case.fields) or None, headers=headers, timeout=60)
     seconds = time.monotonic() - started
     if case.path == "/api/health":
         return answer.status_code, [answer.text], seconds
