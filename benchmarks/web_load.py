@@ -1,4 +1,5 @@
-"""web_colorize.py under load, and a slider move on a 12 MP photo against a full run, on 127.0.0.1 only.
+"""web_colorize.py under load, a slider move on a 12 MP photo against a full run, and photos while a film runs, on
+127.0.0.1 only.
 
     python -m benchmarks.web_load                        # 20 clients x 3 requests, 2 MP photos
     python -m benchmarks.web_load --clients 50 --requests 2 --work-dir /tmp/web-bench
@@ -7,7 +8,9 @@ The server runs as users run it (a separate web_colorize.py process with the rel
 weights: the real model's compute), so its peak memory (VmHWM) is its own. Each client posts photos to
 /api/colorize; a 503 is counted and retried after its Retry-After, anything else that is not an image is a failure
 (there must be none). Then one 12 MP photo is added as the page adds it (the full run), and the vividness slider is
-moved: each re-render's server time is read from its Server-Timing header.
+moved: each re-render's server time is read from its Server-Timing header. Last, photos are sent one at a time to
+the idle server, then again while it colorizes a film (a 640x480 clip, posted to /api/films): their latency both
+ways, and the film's frames per second meanwhile (the film is deleted once the photos are answered).
 """
 from __future__ import annotations
 
@@ -40,9 +43,9 @@ def free_port() -> int:
     return port
 
 
-def start_server(files: dict, port: int, engine: str, queue: int) -> subprocess.Popen:
+def start_server(files: dict, port: int, engine: str, queue: int, films: Path) -> subprocess.Popen:
     command = [sys.executable, str(REPO / "web_colorize.py"), "--no-browser", "--host", HOST, "--port", str(port),
-               "--engine", engine, "--queue", str(queue), "-q"]
+               "--engine", engine, "--queue", str(queue), "--work-dir", str(films), "-q"]
     for key, path in files.items():
         command += [f"--{key}", str(path)]
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
@@ -138,6 +141,57 @@ def slider(base: str, photo: bytes, moves: int) -> dict:
     return {"add": full_run, "rest": rest_seconds, "download": download_seconds, "server_ms": server_ms, "client_ms": client_ms}
 
 
+def film_clip(path: Path, seconds: float) -> Path:
+    """A grey 640x480 test film at 25 fps with a sound track, made by the ffmpeg imageio-ffmpeg ships."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=640x480:rate=25:duration={seconds}", "-f", "lavfi", "-i", f"sine=duration={seconds}",
+                    "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def photo_latencies(base: str, photo: bytes, count: int, film_id: str | None = None) -> list[float]:
+    """Seconds for each of `count` photos sent one after another; with `film_id`, only those answered while it ran."""
+    seconds = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = requests.post(f"{base}/api/colorize", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=300)
+        response.raise_for_status()
+        if film_id is None or requests.get(f"{base}/api/films/{film_id}", timeout=10).json()["state"] == "running":
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def film_case(base: str, photo: bytes, count: int, clip: Path) -> dict:
+    """Photos alone, then photos while a film runs, and the film's rate meanwhile."""
+    alone = photo_latencies(base, photo, count)
+    with open(clip, "rb") as film:
+        film_id = requests.post(f"{base}/api/films", files={"file": ("reel.mp4", film)}, timeout=300).json()["id"]
+    status = requests.get(f"{base}/api/films/{film_id}", timeout=10).json()
+    while status["state"] == "queued" or status["state"] == "running" and status["frames_done"] < 5:
+        time.sleep(0.2)
+        status = requests.get(f"{base}/api/films/{film_id}", timeout=10).json()
+    estimate, film_alone = status["estimate_seconds"], status["fps"]
+    before, started = status["frames_done"], time.perf_counter()
+    during = photo_latencies(base, photo, count, film_id)
+    status = requests.get(f"{base}/api/films/{film_id}", timeout=10).json()
+    frames_per_second = (status["frames_done"] - before) / (time.perf_counter() - started)
+    requests.delete(f"{base}/api/films/{film_id}", timeout=60)
+    return {"alone": alone, "during": during, "film_fps": frames_per_second, "film_alone": film_alone, "estimate": estimate,
+            "frames": status["frames_total"]}
+
+
+def print_film_case(film: dict, size: str) -> None:
+    alone, during = film["alone"], film["during"]
+    print(f"photos of {size} one at a time, server idle: p50 {percentile(alone, 0.5):.2f} s, max {max(alone):.2f} s")
+    print(f"the same while a 640x480 film runs ({len(during)} answered during it): p50 {percentile(during, 0.5):.2f} s, "
+          f"max {max(during, default=float('nan')):.2f} s")
+    print(f"the film: {film['film_alone']:.2f} frames/s alone, {film['film_fps']:.2f} while the photos were answered; "
+          f"estimated before it started at {film['frames'] / film['estimate']:.2f} frames/s "
+          f"({film['estimate']:.0f} s for {film['frames']} frames)")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
@@ -153,18 +207,21 @@ def main(argv=None) -> int:
     parser.add_argument("--queue", type=int, default=8, help="--queue for the server")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
     parser.add_argument("--work-dir", type=Path, help="where the random-weight caffemodel goes (default: a temporary folder)")
+    parser.add_argument("--film-photos", type=int, default=6, help="photos timed alone and again while a film runs")
+    parser.add_argument("--film-seconds", type=float, default=60, help="length of the test film (it is deleted once the photos are answered)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.load_size.lower().split("x"))
     with tempfile.TemporaryDirectory() as temporary:
         files = release_architecture(args.work_dir or Path(temporary), args.reference_dir)
         port = free_port()
-        server = start_server(files, port, args.engine, args.queue)
+        server = start_server(files, port, args.engine, args.queue, Path(temporary) / "films")
         base = f"http://{HOST}:{port}"
         try:
             health = requests.get(f"{base}/api/health", timeout=5).json()
             print(f"server: {health['engine']}; queue {args.queue}; {args.clients} clients x {args.requests} requests of {width}x{height}")
             result = load(base, jpeg(width, height, 1), args.clients, args.requests)
             big = slider(base, jpeg(4000, 3000, 2), args.moves)
+            film = film_case(base, jpeg(width, height, 3), args.film_photos, film_clip(Path(temporary) / "reel.mp4", args.film_seconds))
             peak = peak_rss_mb(server.pid)
         finally:
             server.terminate()
@@ -180,6 +237,7 @@ def main(argv=None) -> int:
           f"POST /api/colorize full run {big['rest'] * 1000:.0f} ms; full-size download {big['download'] * 1000:.0f} ms")
     print(f"slider re-render on it (screen-sized preview): server {statistics.median(big['server_ms']):.0f} ms median, "
           f"{max(big['server_ms']):.0f} ms max; at the client {statistics.median(big['client_ms']):.0f} ms median")
+    print_film_case(film, f"{width}x{height}")
     print(f"server peak RSS: {peak:.0f} MB")
     return 1 if result["failures"] else 0
 

@@ -24,11 +24,13 @@ import cv2
 
 from .atomic import remove_abandoned_temporaries, write_bytes_atomically
 from .errors import ColorizationError, Terminated, UsageError
+from .hints import SIDECAR_SUFFIX, HintError, Hint, check_fits, read_hints
+from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
 from .memory import return_freed_memory
-from .outputs import create_parent
-from .paths import display_path
+from .outputs import check_suffix, create_parent
+from .paths import display_path, is_inside, is_special
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
 from .stream import run_stages
@@ -43,9 +45,11 @@ ALREADY_DONE = "output exists (--overwrite to redo)"
 HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
+ORPHAN_HINTS = "colour hints for a picture that is not here (PHOTO.hints.json goes beside PHOTO.jpg)"
+SPECIAL_FILE = "not a regular file (a pipe, device or socket): reading it could wait forever; pass it with colorize.py -i"
 SKIP_LABELS = {
     ALREADY_DONE: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
-    OUTPUT_FOLDER: "output folder",
+    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures", SPECIAL_FILE: "special files",
 }
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
@@ -102,12 +106,15 @@ class Listing:
 
     images: list[PurePosixPath] = field(default_factory=list)
     ignored: list[tuple[PurePosixPath, str]] = field(default_factory=list)
+    sidecars: set[PurePosixPath] = field(default_factory=set)
+    """PHOTO.hints.json files beside a picture: part of that picture's job, never inputs themselves."""
     unlisted: list[tuple[Path, str]] = field(default_factory=list)
     filtered: int = 0
 
 
 def check_folders(settings: BatchSettings) -> None:
     """Refuse folders that would mix outputs with inputs, before any work."""
+    check_suffix(settings.suffix)
     source, target = settings.input_root, settings.output_root
     if not source.exists():
         raise UsageError(f"{display_path(source)}: no such folder")
@@ -155,7 +162,7 @@ def list_folder(
             continue
         visited.add(real)
         relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
-        if real_output is not None and (real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep)):
+        if real_output is not None and (real == real_output or is_inside(real, real_output)):
             listing.ignored.append((relative_folder, OUTPUT_FOLDER))
             subfolders[:] = []
             continue
@@ -164,11 +171,18 @@ def list_folder(
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         else:
             subfolders[:] = []
+        stems = {os.path.splitext(name)[0] for name in names if os.path.splitext(name)[1].lower() in READ_EXTENSIONS}
         for name in sorted(names):
             relative = relative_folder / name
             extension = relative.suffix.lower()
             if name.startswith("."):
                 listing.ignored.append((relative, HIDDEN_FILE))
+            elif (extension in READ_EXTENSIONS or name.endswith(SIDECAR_SUFFIX)) and is_special(Path(folder) / name):
+                listing.ignored.append((relative, SPECIAL_FILE))
+            elif name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in stems:
+                listing.sidecars.add(relative)
+            elif name.endswith(SIDECAR_SUFFIX):
+                listing.ignored.append((relative, ORPHAN_HINTS))
             elif extension not in READ_EXTENSIONS:
                 listing.ignored.append((relative, NOT_A_PICTURE))
             elif extension in extensions and matches(relative, patterns):
@@ -195,6 +209,7 @@ def output_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
 class Job:
     source: Path
     destination: Path
+    hints: tuple[Hint, ...] = ()
 
 
 @dataclass
@@ -219,6 +234,7 @@ def plan_batch(settings: BatchSettings) -> Plan:
             plan.settled.append(BatchRecord(settings.input_root / relative, None, "skipped", reason))
     claimed: dict[Path, Path] = {}
     real_inputs: set[str] = set()
+    real_output = os.path.realpath(settings.output_root)
     for relative in listing.images:
         if not in_shard(relative, settings.shard):
             continue
@@ -233,6 +249,11 @@ def plan_batch(settings: BatchSettings) -> Plan:
             )))
         elif exists and os.path.realpath(destination) in real_inputs:
             plan.settled.append(BatchRecord(source, destination, "failed", f"{display_path(destination)} is an input: not overwriting it"))
+        elif not is_inside(destination, real_output):
+            plan.settled.append(BatchRecord(source, destination, "failed", (
+                f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
+                "through a link: outputs are only written inside the output folder"
+            )))
         elif exists and not settings.overwrite:
             claimed[destination] = source
             plan.settled.append(BatchRecord(source, destination, "skipped", ALREADY_DONE, output_bytes=destination.stat().st_size))
@@ -242,7 +263,29 @@ def plan_batch(settings: BatchSettings) -> Plan:
     for folder in {destination.parent for destination in claimed}:
         for temporary in remove_abandoned_temporaries(folder, claimed):
             log.info("removed %s, left by a run that was stopped mid-write", display_path(temporary))
+    attach_hints(plan.jobs, listing.sidecars, settings.input_root)
     return plan
+
+
+def attach_hints(jobs: list[Job], sidecars: set[PurePosixPath], root: Path) -> None:
+    """Give each job its PHOTO.hints.json, read and checked against the picture's size before any model loads: a
+    bad one is a usage error naming the file, as --hints is for colorize.py, since nothing has been done yet."""
+    problems = []
+    for job in jobs:
+        relative = PurePosixPath(job.source.relative_to(root).as_posix())
+        sidecar = relative.with_name(relative.stem + SIDECAR_SUFFIX)
+        if sidecar in sidecars:
+            try:
+                job.hints = tuple(read_hints(root / sidecar))
+                check_fits(job.hints, job.source)
+                log.info("%s: %d colour hints from %s", display_path(job.source), len(job.hints), sidecar.name)
+            except HintError as error:
+                problems.append(str(error))
+    for problem in problems[:-1]:
+        log.error("error: %s", problem)
+    if problems:
+        more = f" (and {len(problems) - 1} more hints files above)" if len(problems) > 1 else ""
+        raise HintError(problems[-1] + more)
 
 
 def failure_reason(source: Path, error: BaseException) -> str:
@@ -298,7 +341,7 @@ def read_and_prepare(job: Job, work: PictureWork, started: float) -> InFlight:
 def compose_and_write(item: InFlight, ab, work: PictureWork) -> BatchRecord:
     """Put the network's colour on the picture and write it (atomically, with the input's metadata)."""
     job = item.job
-    colour = work.colour.compose(item.prepared, ab)
+    colour = work.colour.compose(item.prepared, apply_hints(ab, job.hints, item.prepared.lightness))
     create_parent(job.destination)
     write_image(job.destination, colour, item.metadata)
     del colour
@@ -450,12 +493,15 @@ class BatchSummary:
         }
 
 
-def check_report_path(report: Path | None) -> None:
-    """Before any work: a report that cannot be written should not be discovered after hours of colorizing."""
+def check_report_path(report: Path | None, input_root: Path) -> None:
+    """Before any work: a report that cannot be written should not be discovered after hours of colorizing, and a
+    report never lands among the inputs (which are never written)."""
     if report is None:
         return
     if report.suffix.lower() not in REPORT_FORMATS:
         raise UsageError(f"--report {display_path(report)}: name a .csv or .json file")
+    if os.path.realpath(report) == os.path.realpath(input_root) or is_inside(report, os.path.realpath(input_root)):
+        raise UsageError(f"--report {display_path(report)} is inside the input folder, which is never written: put it elsewhere")
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -487,7 +533,7 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     """Plan, `start` the run only if there is work, colorize, and write the report; Ctrl-C ends the run early
     with the files not reached marked `interrupted`. The plan, the summary and the report are the same whatever
     runs the middle."""
-    check_report_path(settings.report)
+    check_report_path(settings.report, settings.input_root)
     plan = plan_batch(settings)
     try:
         settings.output_root.mkdir(parents=True, exist_ok=True)
@@ -496,6 +542,8 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     for record in plan.settled:
         if record.status == "failed":
             log.error("error: %s", record.reason)
+        elif record.reason == SPECIAL_FILE:
+            log.warning("skipped %s: %s", display_path(record.source), record.reason)
     if not plan.jobs and nothing_found(plan.settled):
         log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
     run = start() if plan.jobs else None

@@ -13,6 +13,14 @@ class ImageError(ColorizationError):
     """One input image could not be read or one output could not be written."""
 
 
+class PictureTooLarge(ImageError):
+    """A picture over the pixel limit, or a file larger than its picture can be, refused before it is decoded."""
+
+
+class NotAPicture(ImageError):
+    """Bytes that announce no picture format this tool reads."""
+
+
 class UsageError(ColorizationError):
     """The command line asks for something impossible (exit code 2)."""
 
@@ -29,3 +37,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (kill, a job scheduler's time limit, docker stop), raised where Ctrl-C would be so that it is handled
     the same way (batch writes its report, partial outputs are removed, ffmpeg is stopped) instead of Python's
     default of dying on the spot."""
+
+
+class Cancelled(ColorizationError):
+    """A run stopped on request (the web page's Cancel) before it finished; its partial output is removed."""

@@ -35,9 +35,19 @@ class LightnessNormalisation:
         return network_input + np.float32(cls.offset)
 
 
+MIN_SIZE, MAX_SIZE = 32, 896
+"""The net halves its input three times; it was trained at 224, and at 896 (16 times the work) its activations
+already need about as much memory again as its weights: larger sizes only cost memory, never colour."""
+TEMPERATURE_RANGE = (0.01, 10.0)
+"""Below 0.01 the annealed mean is the mode already; above 10 it is the plain mean and more."""
+
+
 def check_size(size: int) -> int:
-    if size < 32 or size % 8:
-        raise ColorizationError(f"--size must be a multiple of 8 of at least 32 (the net halves it three times), got {size}")
+    if not (isinstance(size, int) and MIN_SIZE <= size <= MAX_SIZE and size % 8 == 0):
+        raise ColorizationError(
+            f"--size must be a multiple of 8 from {MIN_SIZE} to {MAX_SIZE} (the net halves it three times; "
+            f"larger sizes only cost memory), got {size}"
+        )
     return size
 
 
@@ -45,8 +55,9 @@ def annealing_scale(temperature: float | None) -> float:
     """1/T; None keeps the release's exact 2.606 rather than 1/0.38 = 2.6316."""
     if temperature is None:
         return RELEASE_SCALE
-    if not temperature > 0:
-        raise ColorizationError(f"--temperature must be greater than 0, got {temperature}")
+    low, high = TEMPERATURE_RANGE
+    if not low <= temperature <= high:  # NaN fails this too
+        raise ColorizationError(f"--temperature must be from {low:g} to {high:g}, got {temperature}")
     return 1.0 / temperature
 
 

@@ -158,8 +158,8 @@ class ModelFiles:
 
     def check(self) -> None:
         """Raise ModelFileError naming the first problem a user can fix, before OpenCV gives a cryptic one."""
-        for model_file in self:
-            check_model_file(model_file)
+        for model_file, largest in zip(self, LARGEST_OWN_FILES):
+            check_model_file(model_file, largest)
         load_points(self.points.path)
 
 
@@ -220,12 +220,24 @@ def release_file_problem(path: Path, release: ReleaseFile, verify_hash: bool = F
     return None
 
 
-def check_model_file(model_file: ModelFile) -> None:
+LARGEST_OWN_FILES = (1 << 20, 4 * CAFFEMODELS["release"].size, None)
+"""A network definition or weights far beyond the release's (10 KB, 129 MB) cannot be a colorization model: such a
+file is named before OpenCV reads it all into memory (the points' .npy header is checked before its data)."""
+
+
+def check_model_file(model_file: ModelFile, largest: int | None = None) -> None:
     path, release = model_file.path, model_file.release
     shown = display_path(path)
     if release is None:
-        if not path.is_file():
+        if not path.exists():
             raise ModelFileError(f"{shown} does not exist: check the path you passed")
+        if not path.is_file():
+            raise ModelFileError(f"{shown} is not a regular file (a folder, pipe or device): pass the model file itself")
+        if largest and path.stat().st_size > largest:
+            raise ModelFileError(
+                f"{shown} is {path.stat().st_size / 1e6:.0f} MB, far more than the colorization model's file "
+                f"({largest / 1e6:.0f} MB at most): check the path you passed"
+            )
         impostor = sniff(path)
         if impostor:
             raise ModelFileError(f"{shown} is {impostor}: replace it with the real file")
@@ -238,22 +250,36 @@ def check_model_file(model_file: ModelFile) -> None:
 
 
 NPY_MAGIC = b"\x93NUMPY"
+AB_LIMIT = 128
+"""No colour of CIE Lab that a picture can show has a or b beyond this."""
 
 
 def load_points(path: Path) -> np.ndarray:
-    """The 313 ab cluster centres as float32, refusing pickles and wrong shapes."""
-    shown = display_path(path)
+    """The 313 ab cluster centres as float32. Pickles, other shapes, values that are not real numbers (text,
+    complex), NaN, infinite and out-of-gamut values are refused: each would give garbage colours, or none, without
+    a word. The shape and type come from the file's header, before its data is read."""
+    shown, fix = display_path(path), f"run {fetch_command()}"
     try:
         with open(path, "rb") as handle:
             if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
-                raise ModelFileError(f"{shown} is not a NumPy .npy file (empty or other data): run {fetch_command()}")
-        points = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise ModelFileError(f"{shown} is not a NumPy array file ({error}): run {fetch_command()}") from None
-    if points.shape != (CLUSTER_COUNT, 2):
-        raise ModelFileError(
-            f"{shown} holds an array of shape {points.shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: run {fetch_command()}"
-        )
+                raise ModelFileError(f"{shown} is not a NumPy .npy file (empty or other data): {fix}")
+            handle.seek(0)
+            version = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(handle)
+            if shape != (CLUSTER_COUNT, 2):
+                raise ModelFileError(f"{shown} holds an array of shape {shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: {fix}")
+            if dtype.kind not in "iuf":
+                raise ModelFileError(f"{shown} holds {dtype} values, not the numbers of ab cluster centres: {fix}")
+            handle.seek(0)
+            points = np.load(handle, allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{shown} is not a NumPy array file ({reason}): {fix}") from None
+    if not np.isfinite(points).all():
+        raise ModelFileError(f"{shown} holds NaN or infinite values, not ab cluster centres: {fix}")
+    if np.abs(points).max() > AB_LIMIT:
+        raise ModelFileError(f"{shown} holds values beyond +-{AB_LIMIT}, outside the ab colours of CIE Lab: {fix}")
     return points.astype(np.float32)
 
 

@@ -22,6 +22,24 @@ def default_output(source: Path, suffix: str, directory: Path | None = None, ext
     return (directory or source.parent) / f"{source.stem}{suffix}{extension}"
 
 
+def check_suffix(suffix: str) -> str:
+    """--suffix is added to a file's name, never a way to another folder: the one rule of every command."""
+    if any(mark in suffix for mark in ("/", "\\", "\0", os.sep)) or suffix in (".", ".."):
+        raise UsageError(f"--suffix {suffix!r} must be part of a file name: no /, \\ or '..' (choose -o or the output folder for where files go)")
+    return suffix
+
+
+def check_file_extension(output: Path, file_suffixes: Collection[str]) -> None:
+    """One output file named by -o must be a type the command writes, said before the model loads."""
+    extension = output.suffix.lower()
+    if extension not in file_suffixes:
+        what = f"{output.suffix} files" if extension else "a file without an extension"
+        raise UsageError(
+            f"-o {output}: cannot write {what}: name it with one of {', '.join(sorted(set(file_suffixes)))}, "
+            "or end it with / to make a folder"
+        )
+
+
 def is_directory_target(output: str, count: int) -> bool:
     """`-o` names a folder when it is one, ends with a separator (`-o new_folder/`), or several inputs share it."""
     return Path(output).is_dir() or output.endswith((os.sep, "/")) or count > 1
@@ -34,6 +52,7 @@ def plan_outputs(
 
     `output` is -o as typed (a trailing separator means a folder); `file_suffixes` are the extensions that can be
     written, which make `-o` look like one file (None: any extension can)."""
+    check_suffix(suffix)
     if output is not None and is_directory_target(str(output), len(sources)):
         folder = Path(output)
         looks_like_file = folder.suffix and (file_suffixes is None or folder.suffix.lower() in file_suffixes)
@@ -41,6 +60,8 @@ def plan_outputs(
             raise UsageError(f"-o {output} looks like a file, but {len(sources)} inputs need a folder: pass -o DIR/")
         pairs = [(source, default_output(source, suffix, folder, file_suffixes)) for source in sources]
     elif output is not None:
+        if file_suffixes is not None:
+            check_file_extension(Path(output), file_suffixes)
         pairs = [(sources[0], Path(output))]
     else:
         pairs = [(source, default_output(source, suffix, None, file_suffixes)) for source in sources]

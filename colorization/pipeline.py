@@ -7,6 +7,7 @@ temperatures (the web page's vividness slider).
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .engines import Engine, load_engine
 from .engines.base import AUTO, check_precision
 from .errors import ColorizationError
 from .fetch import ensure_release_files
+from .hint_spreading import apply_hints
 from .model import DEFAULT_SIZE, LightnessNormalisation, annealed_mean, annealing_scale, check_size
 from .model_files import ModelFiles, load_points
 from .saturation import check_saturation
@@ -156,6 +158,35 @@ class NetworkTimes:
         self.per_picture.append(seconds / max(1, pictures))
 
 
+class TurnLock:
+    """A lock handed over in the order it was asked for. Engines' forwards are not all thread-safe (cv2.dnn nets,
+    OpenVINO infer requests), so a Colorizer runs them one at a time; a plain Lock would let a thread that forwards
+    in a tight loop (a film) take it again before a waiting one (a photo) wakes, for as long as the film runs."""
+
+    def __init__(self):
+        self.guard = threading.Lock()
+        self.waiting: deque[threading.Lock] = deque()
+        self.held = False
+
+    def __enter__(self) -> "TurnLock":
+        with self.guard:
+            if not self.held:
+                self.held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self.waiting.append(turn)
+        turn.acquire()  # released by the holder, which hands the lock over still held
+        return self
+
+    def __exit__(self, *exception) -> None:
+        with self.guard:
+            if self.waiting:
+                self.waiting.popleft().release()
+            else:
+                self.held = False
+
+
 class Colorizer:
     """The public API: load once (the network is the slow part), then colorize many arrays.
 
@@ -170,6 +201,7 @@ class Colorizer:
         self.size = size
         self.colour = colour
         self.network_times = NetworkTimes()
+        self.forward_turns = TurnLock()
 
     @classmethod
     def load(
@@ -238,27 +270,41 @@ class Colorizer:
 
     def predict_ab_of(self, network_inputs: list[np.ndarray]) -> list[np.ndarray]:
         """`predict_ab` from the network inputs alone: all a Ray model worker receives of each picture."""
-        started = time.perf_counter()
-        output = self.engine.forward(self.blob(network_inputs))
-        self.network_times.add(time.perf_counter() - started, len(network_inputs))
+        with self.forward_turns:
+            started = time.perf_counter()
+            output = self.engine.forward(self.blob(network_inputs))
+            self.network_times.add(time.perf_counter() - started, len(network_inputs))
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def predict_scores(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
-        started = time.perf_counter()
-        scores = self.engine.forward_scores(self.blob([item.network_input for item in prepared]))
-        self.network_times.add(time.perf_counter() - started, len(prepared))
+        with self.forward_turns:
+            started = time.perf_counter()
+            scores = self.engine.forward_scores(self.blob([item.network_input for item in prepared]))
+            self.network_times.add(time.perf_counter() - started, len(prepared))
         return list(scores)
 
-    def decode(self, scores: np.ndarray, temperature: float | None = None) -> np.ndarray:
-        """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another."""
+    def decode(
+        self, scores: np.ndarray, temperature: float | None = None, hints=(), lightness: np.ndarray | None = None,
+        picture_size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another, with the
+        colour `hints` (colorization.hints.Hint) blended in. Hints need the picture's `lightness`, at full size or
+        as a preview of any size (its edges stop them); their pixel positions refer to a picture of `picture_size`
+        (width, height), by default the size of `lightness`."""
         scale = self.scale if temperature is None else annealing_scale(temperature)
-        return annealed_mean(scores, self.points, scale)
+        ab = annealed_mean(scores, self.points, scale)
+        if not hints:
+            return ab
+        if lightness is None:
+            raise ColorizationError("hints need the picture's lightness: decode(scores, hints=..., lightness=prepared.lightness)")
+        return apply_hints(ab, hints, lightness, picture_size)
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray, colour: ColourSettings | None = None) -> np.ndarray:
         return (colour or self.colour).compose(prepared, ab)
 
-    def colorize(self, image: np.ndarray) -> np.ndarray:
-        """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out."""
+    def colorize(self, image: np.ndarray, hints=()) -> np.ndarray:
+        """A uint8/uint16 (or [0, 1] float32) BGR, BGRA, grey or grey+alpha array in, its colorized BGR(A) out;
+        `hints` (colorization.hints.Hint, positions in this array's pixels or fractions) give known colours."""
         prepared = self.prepare(image)
-        return self.compose(prepared, self.predict_ab([prepared])[0])
+        return self.compose(prepared, apply_hints(self.predict_ab([prepared])[0], hints, prepared.lightness))

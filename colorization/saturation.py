@@ -31,9 +31,14 @@ XYZ_TO_LINEAR_RGB = np.array(
 )
 
 
+SATURATION_RANGE = (0.0, 4.0)
+"""0 is grey, 1 as predicted; beyond 4 every colour is pushed to the edge of sRGB already."""
+
+
 def check_saturation(factor: float) -> float:
-    if not factor >= 0:
-        raise ColorizationError(f"--saturation must be 0 (grey) or more, 1 leaves colour as predicted; got {factor}")
+    low, high = SATURATION_RANGE
+    if not low <= factor <= high:  # NaN fails this too
+        raise ColorizationError(f"--saturation must be from {low:g} (grey) to {high:g}, 1 leaves colour as predicted; got {factor}")
     return factor
 
 

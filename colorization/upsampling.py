@@ -26,6 +26,8 @@ DEFAULT_SPATIAL_SIGMA = 0.5
 """Spatial falloff in colour cells (one cell = 4 pixels of the net's input); 0.5 keeps to the four nearest cells."""
 DEFAULT_RANGE_SIGMA = 8.0
 """Lightness falloff in L units (0..100): a cell 8 L darker or brighter than the pixel counts e^-0.5 as much."""
+SPATIAL_SIGMA_RANGE, RANGE_SIGMA_RANGE = (0.01, 100.0), (0.01, 1000.0)
+"""Beyond these the weights are those of the ends already (the nearest cell alone, or bilinear)."""
 STRIP_ROWS = 64
 """Rows worked on at a time, so each pass stays in the CPU cache on 12 MP pictures."""
 MAX_WORKING_PIXELS = 3_000_000
@@ -47,10 +49,10 @@ class Upsampling:
             raise ColorizationError(
                 f"unknown upsampling method {self.method!r}: choose one of {', '.join(UPSAMPLE_METHODS)}"
             )
-        if not self.spatial_sigma > 0:
-            raise ColorizationError(f"--guided-spatial-sigma must be greater than 0, got {self.spatial_sigma}")
-        if not self.range_sigma > 0:
-            raise ColorizationError(f"--guided-range-sigma must be greater than 0, got {self.range_sigma}")
+        for option, value, (low, high) in (("--guided-spatial-sigma", self.spatial_sigma, SPATIAL_SIGMA_RANGE),
+                                           ("--guided-range-sigma", self.range_sigma, RANGE_SIGMA_RANGE)):
+            if not low <= value <= high:  # NaN fails this too
+                raise ColorizationError(f"{option} must be from {low:g} to {high:g}, got {value}")
 
     @classmethod
     def of(cls, setting: "str | Upsampling") -> "Upsampling":

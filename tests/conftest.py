@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from colorization.model_files import POINTS, PROTOTXT
 from tests.support import DOMINANT_AB, IMAGES_ENV, REFERENCE_ENV, REPO
@@ -17,19 +18,22 @@ os.environ["COLORIZE_NO_DOWNLOAD"] = "1"
 for _variable in ("COLORIZE_MIRRORS", "COLORIZE_MIRRORS_ONLY"):
     os.environ.pop(_variable, None)
 
+# Property tests: in CI the same examples every run (a red build is never a roll of the dice) and no example
+# database left in the clone; locally, new examples each run, remembered when they fail.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("default", deadline=2000)
+
 RELEASE_SMALL_FILES = (PROTOTXT.name, POINTS.name)
 
 
 @pytest.fixture(scope="session")
 def release_points() -> np.ndarray:
-    """The release's cluster centres when available, else a fixed stand-in of the same shape and range."""
-    reference = os.environ.get(REFERENCE_ENV)
-    if reference and (Path(reference) / "pts_in_hull.npy").is_file():
-        return np.load(Path(reference) / "pts_in_hull.npy")
-    grid = np.stack(np.meshgrid(np.arange(-110, 100, 10), np.arange(-110, 100, 10)), -1).reshape(-1, 2)
-    return grid[np.hypot(grid[:, 0], grid[:, 1]) < 105][:313].astype(np.int64)
+    """The release's cluster centres when COLORIZE_REFERENCE_DIR has them, else 313 bins of the same kind
+    (tests/support/release_model.py)."""
+    from tests.support import release_model
 
-
+    authentic = release_model.reference_files()
+    return np.load(authentic["points"]) if authentic else release_model.gamut_ab_bins()
 
 
 @pytest.fixture
@@ -91,24 +95,32 @@ def photos():
 
 @pytest.fixture(scope="session")
 def release_architecture(tmp_path_factory):
-    """The authentic prototxt and points, with random weights of the release's shapes (made once per session);
-    skipped without them, except in CI, where the full-architecture tests must run."""
+    """The release prototxt and points (the authentic ones when COLORIZE_REFERENCE_DIR has them, else written from
+    the architecture's facts) with random weights of the release's shapes, made once per session."""
     from tests.support import release_model
 
-    reference = os.environ.get(REFERENCE_ENV)
-    missing = [name for name in RELEASE_SMALL_FILES if not (reference and (Path(reference) / name).is_file())]
-    if missing:
-        where = f"{REFERENCE_ENV}={reference}" if reference else f"{REFERENCE_ENV} is not set"
-        message = f"{where}: no {', '.join(missing)} there for the full-architecture tests"
-        if in_ci():
-            pytest.fail(f"{message} (CI must run them)", pytrace=False)
-        pytest.skip(message)
-    return release_model.release_architecture(tmp_path_factory.mktemp("release"), reference)
+    return release_model.release_architecture(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture
+def reference_files() -> dict:
+    """The authentic release prototxt and points, for the few tests about those files' own bytes (their hashes):
+    skipped with the reason without COLORIZE_REFERENCE_DIR (and so a failure in CI, which sets it)."""
+    from tests.support import release_model
+
+    files = release_model.reference_files()
+    if files is None:
+        where = f"{REFERENCE_ENV}={os.environ[REFERENCE_ENV]}" if os.environ.get(REFERENCE_ENV) else f"{REFERENCE_ENV} is not set"
+        pytest.skip(f"{where}: this test checks the authentic release files' bytes; point {REFERENCE_ENV} at a folder holding {', '.join(RELEASE_SMALL_FILES)}")
+    return files
 
 
 def in_ci() -> bool:
     """CI services set CI=true (and .ci/run does)."""
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+hypothesis_settings.load_profile("ci" if in_ci() else "default")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -464,3 +464,47 @@ def test_a_slow_writer_never_has_more_pictures_waiting_than_keep_each_stage_busy
     monkeypatch.setattr(batch, "compose_and_write", slow_write)
     assert run_in_process(tree, tmp_path / "out", "-q", "--workers", "1", *model_arguments(dominant_model)) == 0
     assert most[0] == 3 and not alive, "a reader, the network and a writer"
+
+
+def two_tone(path: Path) -> Path:
+    picture = np.full((60, 80), 170, np.uint8)
+    picture[:, :38] = 80
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), picture)
+    return path
+
+
+def test_a_sidecar_gives_its_photo_hints_and_is_never_an_input(tmp_path, dominant_model):
+    """PHOTO.hints.json beside PHOTO.png colours that photo (as Colorizer.colorize does with the same hints), is
+    not listed as an input; one whose picture is missing is reported, not read."""
+    from colorization.hints import read_hints
+
+    root = tmp_path / "scans"
+    hinted, plain = two_tone(root / "1950s" / "wedding.png"), two_tone(root / "beach.png")
+    (root / "1950s" / "wedding.hints.json").write_text('[{"x": 10, "y": 30, "colour": "#2e8b57"}, {"x": 0.9, "y": 0.5, "colour": "navy"}]')
+    (root / "lost.hints.json").write_text("[]")
+    output = tmp_path / "colour"
+    assert run_in_process(root, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 0
+    assert files_under(output) == ["1950s/wedding.png", "beach.png"]
+    rows = {Path(row["input"]).relative_to(root).as_posix(): row for row in json.loads((tmp_path / "report.json").read_text())["files"]}
+    assert set(rows) == {"1950s/wedding.png", "beach.png", "lost.hints.json"}
+    assert rows["lost.hints.json"]["status"] == "skipped" and "for a picture that is not here" in rows["lost.hints.json"]["reason"]
+    colorizer = Colorizer.load(**dominant_model, conversion="fast")
+    hints = read_hints(root / "1950s" / "wedding.hints.json")
+    np.testing.assert_array_equal(read_image(output / "1950s" / "wedding.png"), colorizer.colorize(read_image(hinted), hints))
+    np.testing.assert_array_equal(read_image(output / "beach.png"), colorizer.colorize(read_image(plain)))
+    assert not np.array_equal(read_image(output / "1950s" / "wedding.png"), read_image(output / "beach.png"))
+
+
+def test_a_bad_sidecar_stops_the_run_before_the_model_loads(tmp_path, capfd):
+    root = tmp_path / "scans"
+    two_tone(root / "a.png")
+    two_tone(root / "b.png")
+    (root / "a.hints.json").write_text('[{"x": 80, "y": 30, "colour": "red"}]')
+    (root / "b.hints.json").write_text('[{"x": 1, "y": 2, "colour": "#12345"}]')
+    # No model files: had the model been loaded first, the error would be about them.
+    assert run_in_process(root, tmp_path / "colour", "--model-dir", tmp_path / "no-models") == 2
+    errors = capfd.readouterr().err.strip().splitlines()
+    assert errors[0] == f"error: {root / 'a.png'}: hint 80,30,#ff0000 is outside the picture, which is 80x60 pixels (x 0 to 79, y 0 to 59); or give fractions such as 0.5,0.25"
+    assert errors[1].startswith(f"error: {root / 'b.hints.json'}: hint 1: '#12345' is not a colour") and errors[1].endswith("(and 1 more hints files above)")
+    assert len(errors) == 2 and not (tmp_path / "colour").exists()

@@ -52,6 +52,7 @@ def test_the_same_files_report_and_summary_as_the_threaded_run(tmp_path, lightne
     root = tmp_path / "scans"
     make_tree(root, 6)
     (root / "roll1" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    (root / "roll0" / "frame02.hints.json").write_text('[{"x": 0.3, "y": 0.5, "colour": "#2e8b57"}]')  # travels with its job
     plain, spread = tmp_path / "plain", tmp_path / "ray"
     assert run_in_process(root, plain, "--report", tmp_path / "plain.json", *model_arguments(lightness_model)) == 1
     plain_summary = capfd.readouterr().err.strip().splitlines()[-1]

@@ -212,3 +212,63 @@ def test_max_pixels_flag(picture, dominant_model):
     result = run_colorize("-i", picture, "--max-pixels", "1000", *model_arguments(dominant_model))
     assert result.returncode == 1 and "above the limit" in result.stderr and "--max-pixels" in result.stderr
     assert run_colorize("-i", picture, "--max-pixels", "0", *model_arguments(dominant_model)).returncode == 0
+
+
+@pytest.fixture
+def two_tone(tmp_path):
+    """A 320x240 grey picture, dark left of a sharp edge and light right of it."""
+    picture = np.full((240, 320), 170, np.uint8)
+    picture[:, :150] = 80
+    path = tmp_path / "two_tone.png"
+    cv2.imwrite(str(path), picture)
+    return path
+
+
+def test_hints_on_the_command_line_give_the_python_apis_pixels(two_tone, dominant_model, tmp_path):
+    """The same hints and settings give the same pixels from colorize.py and from Colorizer.colorize."""
+    from colorization import Colorizer, read_image
+    from colorization.hints import Hint
+
+    hints_file = tmp_path / "hints.json"
+    hints_file.write_text('[{"x": 0.9, "y": 0.1, "colour": "steelblue", "radius": 0.2}]')
+    settings = ("--temperature", "0.5", "--saturation", "1.5")
+    result = run_colorize(
+        "-i", two_tone, "-o", tmp_path / "hinted.png", "--hint", "40,120,#2e8b57", "--hints", hints_file, *settings,
+        *model_arguments(dominant_model),
+    )
+    assert result.returncode == 0, result.stderr
+    colorizer = Colorizer.load(**dominant_model, temperature=0.5, saturation=1.5)
+    hints = [Hint(0.9, 0.1, "steelblue", 0.2, fraction=True), Hint(40, 120, "#2e8b57")]
+    expected = colorizer.colorize(read_image(two_tone), hints)
+    assert np.array_equal(cv2.imread(str(tmp_path / "hinted.png")), expected)
+    assert np.abs(expected.astype(int) - colorizer.colorize(read_image(two_tone))).max() > 20, "the hints count"
+
+
+def test_fractions_and_pixels_on_the_command_line_are_the_same_place(two_tone, dominant_model, tmp_path):
+    for name, hint in (("pixels.png", "159.5,119.5,#2e8b57"), ("fractions.png", "0.5,0.5,#2e8b57")):
+        result = run_colorize("-i", two_tone, "-o", tmp_path / name, "--hint", hint, *model_arguments(dominant_model))
+        assert result.returncode == 0, result.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / "pixels.png")), cv2.imread(str(tmp_path / "fractions.png")))
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--hint", "320,10,red"], "two_tone.png: hint 320,10,#ff0000 is outside the picture, which is 320x240 pixels"),
+        (["--hint", "0.5,0.5,#12345"], "--hint 0.5,0.5,#12345: '#12345' is not a colour: give #rrggbb"),
+        (["--hint", "0.5,0.5,notacolour"], "--hint 0.5,0.5,notacolour: 'notacolour' is not a colour"),
+        (["--hint", "0.5,0.5"], "--hint 0.5,0.5: not X,Y,COLOUR"),
+        (["--hints", "malformed.json"], "malformed.json is not valid JSON (line 1 column"),
+        (["--hints", "many.json"], "many.json: 10000 hints, more than the 1000 allowed"),
+        (["--hints", "absent.json"], "absent.json: cannot read the hints (No such file or directory)"),
+    ],
+)
+def test_every_bad_hint_is_one_line_and_exit_2_before_the_model_loads(two_tone, tmp_path, arguments, message):
+    (tmp_path / "malformed.json").write_text('[{"x": 1, "y": 2, "colour": "red"')
+    (tmp_path / "many.json").write_text('[' + ", ".join(['{"x": 1, "y": 1, "colour": "red"}'] * 10_000) + "]")
+    # No model files at all: had the model been loaded first, the error would be about them.
+    result = run_colorize("-i", two_tone, *arguments, "--model-dir", tmp_path / "no-models", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert not list(tmp_path.glob("two_tone_colorized*"))

@@ -21,15 +21,11 @@ from colorization import fetch, model_files
 from colorization.commands import options
 from colorization.errors import ModelFileError
 from colorization.model_files import CAFFEMODELS, POINTS, PROTOTXT, ReleaseFile
-from tests.support import REFERENCE_ENV
 from tests.support.fixture_server import FixtureServer
 from tests.support.tiny_model import model_arguments
 from tests.support.checks import mean_chroma
 
 RELEASE_NAMES = [PROTOTXT.name, CAFFEMODELS["release"].name, POINTS.name]
-needs_reference = pytest.mark.skipif(
-    not os.environ.get(REFERENCE_ENV), reason=f"set {REFERENCE_ENV} to the folder with the authentic release files"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -139,9 +135,8 @@ def test_usage_errors_exit_2(tmp_path, capsys):
         assert raised.value.code == 2
 
 
-@needs_reference
-def test_real_registry_from_the_reference_folder(tmp_path):
-    reference = os.environ[REFERENCE_ENV]
+def test_real_registry_from_the_reference_folder(tmp_path, reference_files):
+    reference = reference_files["prototxt"].parent
     dest = tmp_path / "models"
     result = run_script("fetch_models.py", "--dest", dest, "--mirror", reference, "--mirrors-only")
     assert result.returncode == 1, result.stderr
@@ -156,9 +151,8 @@ def test_real_registry_from_the_reference_folder(tmp_path):
     assert "colorization_release_v2_norebal.caffemodel is missing" in norebal.stderr and "--variant norebal" in norebal.stderr
 
 
-@needs_reference
-def test_real_registry_from_import(tmp_path):
-    prototxt = Path(os.environ[REFERENCE_ENV]) / PROTOTXT.name
+def test_real_registry_from_import(tmp_path, reference_files):
+    prototxt = reference_files["prototxt"]
     result = run_script("fetch_models.py", "--dest", tmp_path, "--from", prototxt, "--mirrors-only")
     assert result.stdout.startswith(f"{PROTOTXT.name} ") and f" copied from {prototxt} (9.7 KiB, SHA-256 verified)" in result.stdout
     assert (tmp_path / PROTOTXT.name).read_bytes() == prototxt.read_bytes()
@@ -255,9 +249,8 @@ def test_no_download_names_the_exact_command(tmp_path):
     assert not dest.exists()
 
 
-@needs_reference
-def test_colorize_first_use_fetches_from_a_mirror_named_in_the_environment(tmp_path):
-    reference = os.environ[REFERENCE_ENV]
+def test_colorize_first_use_fetches_from_a_mirror_named_in_the_environment(tmp_path, reference_files):
+    reference = str(reference_files["prototxt"].parent)
     dest = tmp_path / "models"
     picture = tmp_path / "grandpa.png"
     cv2.imwrite(str(picture), np.full((20, 20), 90, np.uint8))

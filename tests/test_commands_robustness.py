@@ -151,7 +151,7 @@ def test_a_bad_model_file_is_one_line_and_exit_2(scene, capfd, dominant_model, f
 
 
 @pytest.mark.parametrize("arguments, expected", [
-    (["fetch", "--check", "--dest", "afile"], 1),
+    (["fetch", "--check", "--dest", "afile"], 2),
     (["fetch", "--check", "--dest", "self_link"], 1),
     (["fetch", "--dest", "models", "--from", "self_link/good.jpg"], 1),
     (["fetch", "--dest", "models", "--from", "self_link/self_link.png"], 1),

@@ -25,7 +25,7 @@ INSTALLED = {
     "colorize": "photo", "colorize-batch": "batch", "colorize-video": "video", "colorize-fetch": "fetch",
     "colorize-eval": "eval", "colorize-web": "web",
 }
-SHELL_VARIABLES = {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "8", "TOKEN": "0123456789abcdef0123"}
+SHELL_VARIABLES = {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "8", "TOKEN": "0123456789abcdef0123", "FILM": "Xq3film0example0id"}
 """Values for the variables the examples use, as a job array or the reader's shell would set them."""
 SEPARATORS = {"&&", "||", ";", "|"}
 BUNDLED = "examples/"

@@ -5,7 +5,6 @@ import fcntl
 import os
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from colorization import fetch
 from colorization.errors import UsageError
 from colorization.fetch import FetchSettings, fetch_release_files
 from colorization.model_files import POINTS, PROTOTXT, ReleaseFile
-from tests.support import REFERENCE_ENV
 from tests.support.fixture_server import FixtureServer
 
 FAST = FetchSettings(timeout=0.25, retries=2, backoff=0.01, chunk_size=16384)
@@ -315,9 +313,8 @@ def test_environment_mirrors(tmp_path, monkeypatch):
         fetch.environment_mirrors()
 
 
-@pytest.mark.skipif(not os.environ.get(REFERENCE_ENV), reason=f"set {REFERENCE_ENV} to the folder with the authentic release files")
-def test_authentic_release_files_pass_the_real_pinned_hashes(dest):
-    reference = Path(os.environ[REFERENCE_ENV])
+def test_authentic_release_files_pass_the_real_pinned_hashes(dest, reference_files):
+    reference = reference_files["prototxt"].parent
     report = fetch_release_files([PROTOTXT, POINTS], dest, mirrors=[str(reference)], mirrors_only=True)
     assert report.ok
     assert [(result.release.name, result.outcome, result.source) for result in report.results] == [

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from colorization.errors import ImageError
-from colorization.image_io import apply_orientation, exif_orientation, read_image, read_picture, write_image
+from colorization.image_io import DEFAULT_MAX_PIXELS, decode_picture, read_image, read_picture, write_image
+from colorization.picture_header import read_header
+from colorization.photo_metadata import apply_orientation, exif_orientation
 
 
 def exif_segment(orientation: int, byte_order: str = "<") -> bytes:
@@ -128,7 +130,7 @@ def test_failed_rename_leaves_no_partial_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"", "empty"), (b"\x89PNG\r\n\x1a\nthis is not really a png", "not an image"), (b"hello", "not an image")],
+    [(b"", "empty"), (b"\x89PNG\r\n\x1a\nthis is not really a png", "PNG header is damaged"), (b"hello", "not a picture")],
 )
 def test_unreadable_files_give_one_line(tmp_path, content, message):
     path = tmp_path / "bad.png"
@@ -185,11 +187,13 @@ def test_pixel_limit_is_adjustable_and_zero_means_none(tmp_path, limit, allowed)
             read_image(path, max_pixels=limit)
 
 
-def test_pixel_limit_holds_for_formats_pillow_does_not_read(tmp_path, monkeypatch):
-    path = tmp_path / "big.png"
-    cv2.imwrite(str(path), np.zeros((40, 50), np.uint8))
-    monkeypatch.setattr(Image, "open", lambda *args: (_ for _ in ()).throw(OSError("unknown format")))
-    with pytest.raises(ImageError, match="above the limit"):
+def test_pixel_limit_holds_for_tiffs_whose_layout_pillow_does_not_know(tmp_path, monkeypatch):
+    path = tmp_path / "float.tif"
+    cv2.imwrite(str(path), np.zeros((40, 50, 3), np.float32))
+    with pytest.raises(ImageError, match="float32 samples are not supported"):
+        read_image(path)
+    monkeypatch.setattr(cv2, "imdecode", lambda *args: pytest.fail("decoded despite the pixel limit"))
+    with pytest.raises(ImageError, match="50x40 is 0 megapixels, above the limit"):
         read_image(path, max_pixels=100)
 
 
@@ -258,3 +262,14 @@ def test_tiff_output_keeps_the_dpi(tmp_path):
     write_image(output, picture.image, picture.metadata)
     with Image.open(output) as written:
         assert tuple(round(value) for value in written.info["dpi"]) == (1200, 1200)
+
+
+@pytest.mark.parametrize("extension, kind", [
+    (".png", "PNG"), (".jpg", "JPEG"), (".webp", "WEBP"), (".bmp", "BMP"), (".tif", "TIFF"), (".ppm", "PPM"),
+    (".jp2", "JPEG2000"), (".avif", "AVIF"),
+])
+def test_the_header_gives_each_formats_size_before_decoding(extension, kind):
+    data = cv2.imencode(extension, asymmetric_image())[1].tobytes()
+    header = read_header("x", io.BytesIO(data), DEFAULT_MAX_PIXELS)
+    assert (header.kind, header.width, header.height) == (kind, asymmetric_image().shape[1], asymmetric_image().shape[0])
+    assert decode_picture(data, "x").image.shape[:2] == asymmetric_image().shape[:2]

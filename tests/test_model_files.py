@@ -1,22 +1,33 @@
 import shutil
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.support.release_model import release_architecture
+from tests.support.release_model import write_release_files
 
 from colorization import Colorizer, ModelFileError, ModelFiles
 from colorization.errors import ColorizationError
-from colorization.model_files import CAFFEMODELS, default_model_dir, MODEL_DIR_ENV, POINTS, PROTOTXT
+from colorization import model_files
+from colorization.model_files import CAFFEMODELS, default_model_dir, MODEL_DIR_ENV, POINTS, PROTOTXT, sha256_of
 
 
-def release_dir_with(tmp_path, caffemodel_bytes: bytes):
-    """A model directory with a given caffemodel body, the genuine prototxt and a wrong points file."""
+@pytest.fixture
+def release_prototxt(tmp_path, monkeypatch):
+    """The release-shaped prototxt, registered as the release file (its own size and SHA-256): the checks of the
+    release files then run on it as they would on the authentic one, in any clone."""
+    prototxt = write_release_files(tmp_path / "release-shaped")["prototxt"]
+    monkeypatch.setattr(model_files, "PROTOTXT", replace(PROTOTXT, size=prototxt.stat().st_size, sha256=sha256_of(prototxt)))
+    return prototxt
+
+
+def release_dir_with(tmp_path, caffemodel_bytes: bytes, prototxt):
+    """A model directory with a given caffemodel body, the release prototxt and a wrong points file."""
     directory = tmp_path / "models"
     directory.mkdir()
-    shutil.copy(release_architecture(tmp_path)["prototxt"], directory / PROTOTXT.name)
+    shutil.copy(prototxt, directory / PROTOTXT.name)
     np.save(directory / POINTS.name, np.zeros((313, 2), np.int64))
     (directory / CAFFEMODELS["release"].name).write_bytes(caffemodel_bytes)
     return directory
@@ -36,19 +47,19 @@ def test_missing_files_say_to_fetch(tmp_path):
     assert "python fetch_models.py" in message and "automatic download is off: --no-download" in message
 
 
-def test_git_lfs_pointer_is_named(tmp_path):
+def test_git_lfs_pointer_is_named(tmp_path, release_prototxt):
     pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 128946764\n"
-    message = load_error(model_dir=release_dir_with(tmp_path, pointer))
+    message = load_error(model_dir=release_dir_with(tmp_path, pointer, release_prototxt))
     assert "colorization_release_v2.caffemodel (and 1 more) is a Git LFS pointer, not the model: run python fetch_models.py" in message
 
 
-def test_html_page_is_named(tmp_path):
-    message = load_error(model_dir=release_dir_with(tmp_path, b"\n<!DOCTYPE html><html><body>Not found</body></html>"))
+def test_html_page_is_named(tmp_path, release_prototxt):
+    message = load_error(model_dir=release_dir_with(tmp_path, b"\n<!DOCTYPE html><html><body>Not found</body></html>", release_prototxt))
     assert "web page (HTML)" in message and "fetch_models.py" in message
 
 
-def test_truncated_release_file_is_named(tmp_path):
-    message = load_error(model_dir=release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000))
+def test_truncated_release_file_is_named(tmp_path, release_prototxt):
+    message = load_error(model_dir=release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000, release_prototxt))
     assert "is 1002 bytes, not the 128946764 of the release file" in message
 
 
@@ -61,9 +72,11 @@ def test_points_of_wrong_shape(tmp_path, dominant_model):
 
 def test_pickled_points_are_refused(tmp_path, dominant_model):
     pickled = tmp_path / "pickled.npy"
-    np.save(pickled, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    evil = np.empty((313, 2), dtype=object)
+    evil[:] = [[{"evil": 1}, {"evil": 2}]] * 313
+    np.save(pickled, evil, allow_pickle=True)
     message = load_error(**{**dominant_model, "points": pickled})
-    assert "not a NumPy array file" in message
+    assert "holds object values" in message
 
 
 @pytest.mark.parametrize("engine, expected", [("caffe", "OpenCV could not read"), ("auto", "is not a valid caffemodel")])
@@ -119,8 +132,8 @@ def test_models_live_in_the_clone_or_in_the_user_cache_once_installed(tmp_path, 
     assert ModelFiles.resolve().prototxt.path == tmp_path / "mine" / PROTOTXT.name
 
 
-def test_same_size_edit_of_the_release_prototxt_is_named(tmp_path):
-    directory = release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000)
+def test_same_size_edit_of_the_release_prototxt_is_named(tmp_path, reference_files):
+    directory = release_dir_with(tmp_path, b"\x0a\x05" + b"\x00" * 1000, reference_files["prototxt"])
     prototxt = directory / PROTOTXT.name
     edited = prototxt.read_bytes().replace(b"Convolution", b"Convolutoin", 1)
     assert len(edited) == PROTOTXT.size
@@ -146,8 +159,8 @@ def test_empty_or_garbage_points_file_is_one_model_error(tmp_path, dominant_mode
     assert "points.npy is not a NumPy" in message
 
 
-def test_all_zero_caffemodel_of_the_release_size_fails_at_once(tmp_path):
-    directory = release_dir_with(tmp_path, b"")
+def test_all_zero_caffemodel_of_the_release_size_fails_at_once(tmp_path, release_prototxt):
+    directory = release_dir_with(tmp_path, b"", release_prototxt)
     with open(directory / CAFFEMODELS["release"].name, "wb") as handle:
         handle.truncate(CAFFEMODELS["release"].size)  # sparse: the release's size, all zeros
     started = time.perf_counter()

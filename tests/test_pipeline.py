@@ -166,3 +166,82 @@ def test_every_grey_level_comes_back_exactly_without_colour(conversion):
     output = compose(prepared, np.zeros((8, 8, 2), np.float32), "bilinear", 1.0, conversion)
     assert output.shape == (16, 16, 3) and output.dtype == np.uint8
     np.testing.assert_array_equal(output, np.dstack([levels] * 3))
+
+
+def two_tone(width=320, height=240) -> np.ndarray:
+    """Dark on the left, light on the right, split by a sharp edge."""
+    picture = np.full((height, width), 170, np.uint8)
+    picture[:, : width // 2 - 10] = 80
+    return picture
+
+
+def test_staged_decode_with_hints_gives_colorizes_pixels(dominant_model):
+    """What the web page does (scores kept, decoded with hints, composed) gives colorize's picture."""
+    from colorization.hints import Hint
+
+    colorizer = Colorizer.load(**dominant_model)
+    picture = two_tone()
+    hints = [Hint(40, 120, "#2e8b57"), Hint(0.9, 0.1, "steelblue", fraction=True)]
+    prepared = colorizer.prepare(picture)
+    scores = colorizer.predict_scores([prepared])[0]
+    staged = colorizer.compose(prepared, colorizer.decode(scores, hints=hints, lightness=prepared.lightness))
+    direct = colorizer.colorize(picture, hints)
+    assert np.abs(staged.astype(int) - direct).max() <= 1
+    assert np.abs(direct.astype(int) - colorizer.colorize(picture)).max() > 20, "the hints changed the picture"
+    with pytest.raises(ColorizationError, match="hints need the picture's lightness"):
+        colorizer.decode(scores, hints=hints)
+
+
+def test_hints_keep_their_colour_at_any_temperature_and_saturation_still_applies(bimodal_model):
+    """Temperature changes the net's colour where no hint reaches, not the picked colour; saturation scales both."""
+    from colorization.hints import Hint
+
+    picture = two_tone()
+    hint = [Hint(40, 120, "#2e8b57")]
+    hinted_side, other_side = (slice(None), slice(0, 140)), (slice(None), slice(170, None))
+    results = {}
+    for temperature in (1.0, 0.2):
+        colorizer = Colorizer.load(**bimodal_model, temperature=temperature)
+        results[temperature] = lab_of(colorizer.colorize(picture, hint))[:, :, 1:]
+    assert np.abs(results[1.0][hinted_side] - results[0.2][hinted_side]).mean() < 1
+    assert np.abs(results[1.0][other_side] - results[0.2][other_side]).mean() > 5
+    assert (np.linalg.norm(results[0.2][hinted_side] - Hint(0, 0, "#2e8b57").ab, axis=2) < 10).mean() > 0.9
+    grey = Colorizer.load(**bimodal_model, saturation=0).colorize(picture, hint)
+    assert np.abs(lab_of(grey)[:, :, 1:]).max() < 1
+
+
+def test_forwards_run_one_at_a_time_and_take_turns_in_order():
+    """A film forwarding in a tight loop cannot keep the engine from a photo that asked for it meanwhile (a plain
+    Lock lets the loop take it again before the photo's thread wakes, now and then for the whole film)."""
+    import threading
+    import time
+
+    from colorization.pipeline import TurnLock
+
+    for _ in range(5):
+        turns, inside, order = TurnLock(), [], []
+        film_in = threading.Event()
+
+        def film() -> None:
+            for _ in range(50):
+                with turns:
+                    inside.append("film")
+                    order.append("film")
+                    film_in.set()
+                    time.sleep(0.005)
+                    assert inside == ["film"], inside
+                    inside.clear()
+
+        def photo() -> None:
+            with turns:
+                assert inside == [], inside
+                order.append("photo")
+
+        film_thread = threading.Thread(target=film)
+        film_thread.start()
+        film_in.wait(5)
+        photo_thread = threading.Thread(target=photo)
+        photo_thread.start()
+        photo_thread.join(5)
+        film_thread.join(10)
+        assert order.count("film") == 50 and order.index("photo") <= 2, order.index("photo")

@@ -29,11 +29,11 @@ def test_reference_mode_matches_the_opencv_sample_with_every_engine(release_arch
             assert mean_chroma(actual) > 3
 
 
-def test_default_model_dir_resolution_reaches_release_files(release_architecture, monkeypatch, tmp_path):
-    """The release prototxt and points pass the pinned-size check from a model directory."""
+def test_default_model_dir_resolution_reaches_release_files(reference_files, monkeypatch, tmp_path):
+    """The authentic prototxt and points pass the pinned size and hash checks from a model directory."""
     from colorization.model_files import ModelFiles, check_model_file
 
-    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(release_architecture["prototxt"].parent))
+    monkeypatch.setenv("COLORIZE_MODEL_DIR", str(reference_files["prototxt"].parent))
     files = ModelFiles.resolve()
     check_model_file(files.prototxt)
     check_model_file(files.points)

@@ -137,4 +137,4 @@ def test_saturation_option_in_a_script(tmp_path, dominant_model, photos):
         capture_output=True, text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["error: --saturation must be 0 (grey) or more, 1 leaves colour as predicted; got -1.0"]
+    assert result.stderr.strip().splitlines() == ["colorize.py: error: argument --saturation: '-1': give a number from 0 to 4 (see colorize.py --help)"]

@@ -505,3 +505,26 @@ def test_a_read_only_folder_gives_the_reason_not_a_cleanup_traceback(tmp_path, m
     with pytest.raises(VideoError, match="ffmpeg says: Permission denied"):
         with atomic.atomic_output(tmp_path / "x.mp4"):
             raise VideoError("could not write x.mp4: ffmpeg says: Permission denied")
+
+
+def test_cancel_stops_a_film_between_frames_and_leaves_nothing(ntsc_clip, tmp_path, dominant_model):
+    """The hook the web server uses: progress counted per frame, and a cancel event honoured before the next one."""
+    import threading
+
+    from colorization.errors import Cancelled
+
+    cancel = threading.Event()
+
+    class Counter:
+        done = 0
+
+        def update(self, count: int = 1) -> None:
+            self.done += count
+            if self.done == 5:
+                cancel.set()
+
+    counter = Counter()
+    with pytest.raises(Cancelled):
+        colorize_video(Colorizer.load(**dominant_model), ntsc_clip, tmp_path / "out.mp4", VideoOptions(), progress=counter, cancel=cancel)
+    assert 5 <= counter.done < 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dominant"]

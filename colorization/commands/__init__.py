@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else EXIT_USAGE
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: no command {name!r}: choose one of {', '.join(COMMANDS)}\n\n{USAGE}", file=sys.stderr)
+        print(f"error: no command {name!r}: choose one of {', '.join(COMMANDS)} (python -m colorization --help)", file=sys.stderr)
         return EXIT_USAGE
     module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
     return run(lambda arguments: module.main(arguments, prog=f"python -m colorization {name}"), rest)

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..batch import EXTENSION_FAMILIES, BatchSettings, colorize_folder, default_workers
 from ..errors import UsageError
 from ..image_io import READ_EXTENSIONS, WRITE_FORMATS
-from . import options
+from . import options, values
 
 
 def shard(text: str) -> tuple[int, int]:
@@ -50,7 +50,8 @@ def build_parser(prog: str | None = None):
     parser = options.new_parser(
         prog,
         "Colorize every picture in a folder tree into a mirror of it: {prog} scans/ colour/\n\n"
-        "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.",
+        "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.\n"
+        "A PHOTO.hints.json beside a picture gives it colour hints (the format of colorize --hints).",
     )
     parser.add_argument("input_dir", nargs="?", type=Path, metavar="INPUT_DIR", help="the folder of pictures to colorize")
     parser.add_argument("output_dir", nargs="?", type=Path, metavar="OUTPUT_DIR", help="the folder to write the colour copies to, mirroring INPUT_DIR")
@@ -69,11 +70,11 @@ def build_parser(prog: str | None = None):
     options.add_picture_limit_option(choice)
     speed = parser.add_argument_group("speed")
     speed.add_argument(
-        "--workers", type=options.count, metavar="N",
+        "--workers", type=values.count, metavar="N",
         help="threads reading and threads writing beside the network, N of each (default: 1, or 2 from 4 cores); "
         "with --ray, reading and writing tasks per model worker (default: as many as the cluster's free CPUs hold)",
     )
-    speed.add_argument("--batch-size", type=options.count, default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
+    speed.add_argument("--batch-size", type=values.number_from(1, values.MAX_BATCH, whole=True), default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
     options.add_cluster_options(parser)
     options.add_model_options(parser)
     parser.set_defaults(conversion="fast")

@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..hints import HintError, check_count, check_fits, parse_hint, read_hints
 from ..image_files import colorize_files
 from ..image_io import WRITE_FORMATS
 from ..outputs import plan_outputs, sort_outputs
@@ -30,20 +31,51 @@ def build_parser(prog: str | None = None):
     parser.add_argument("--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side")
     options.add_existing_output_options(parser)
     options.add_picture_limit_option(parser)
+    add_hint_options(parser)
     options.add_model_options(parser)
     options.add_verbosity_options(parser)
     return parser
 
 
+def add_hint_options(parser) -> None:
+    hints = parser.add_argument_group("colour hints", "colours you know, e.g. the dress was red: docs/quality.md#colour-hints")
+    hints.add_argument(
+        "--hint", action="append", metavar="X,Y,COLOUR",
+        help="the colour at a point: X,Y in pixels of the upright photo (120,340,#b22222) or as fractions of its width "
+        "and height (0.5,0.1,skyblue); COLOUR as #rrggbb or a CSS colour name; it spreads over the region around the "
+        "point, up to its edges (repeatable; every input gets the same hints)",
+    )
+    hints.add_argument(
+        "--hints", type=Path, metavar="FILE.json",
+        help='hints from a JSON list of {"x": 120, "y": 340, "colour": "#b22222"} objects, each optionally with a '
+        '"radius" (pixels) that limits how far it spreads',
+    )
+
+
+def hints_from_args(args) -> list:
+    """The hints of --hints and --hint, checked (one line naming the bad one) before anything else is done."""
+    hints = read_hints(args.hints) if args.hints else []
+    for text in args.hint or ():
+        try:
+            hints.append(parse_hint(text))
+        except HintError as error:
+            raise HintError(f"--hint {text}: {error}") from None
+    check_count(len(hints), "--hint and --hints")
+    return hints
+
+
 def main(argv=None, prog: str | None = None) -> int:
     imports = options.seconds_since_process_start()
     args = options.parse_arguments(build_parser(prog), argv)
+    hints = hints_from_args(args)
     plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS), args.overwrite)
     options.report_output_plan(plan)
+    for source, _ in plan.todo:
+        check_fits(hints, source)
     started = time.perf_counter()
     colorizer = options.colorizer_from_args(args) if plan.todo else None
     load = time.perf_counter() - started
-    results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels) if colorizer else []
+    results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels, hints) if colorizer else []
     if colorizer:
         options.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == "done"])
     failed = sum(result.status == "failed" for result in results) + len(plan.impossible)

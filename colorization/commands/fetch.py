@@ -4,9 +4,10 @@ from __future__ import annotations
 import sys
 
 from .. import fetch
+from ..errors import UsageError
 from ..model_files import MODEL_DIR_ENV, VARIANTS, release_files, resolve_model_dir
 from ..paths import display_path
-from . import options
+from . import options, values
 
 DESCRIPTION = """Fetch the release model files, verified by size and SHA-256, trying every known source in turn: {prog}"""
 EPILOG = f"""
@@ -25,8 +26,8 @@ def build_parser(prog: str | None = None):
     parser.add_argument("--mirrors-only", action="store_true", help=f"never contact the public sources, only --from and mirrors (also: {fetch.MIRRORS_ONLY_ENV}=1)")
     parser.add_argument("--from", dest="imports", action="append", metavar="FILE", help="a release file you already have (any name): verified, then copied in (repeatable)")
     parser.add_argument("--check", action="store_true", help="only verify size and SHA-256 of the files present; download nothing")
-    parser.add_argument("--timeout", type=float, default=fetch.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
-    parser.add_argument("--retries", type=int, default=fetch.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
+    parser.add_argument("--timeout", type=values.number_from(0.1, 3600), default=fetch.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
+    parser.add_argument("--retries", type=values.number_from(0, 100, whole=True), default=fetch.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
     options.add_verbosity_options(parser, verbose_help="also report each source tried, each retry and why")
     return parser
 
@@ -36,13 +37,13 @@ def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(parser, argv)
     args.mirror, args.imports = args.mirror or [], args.imports or []
     directory = resolve_model_dir(args.dest)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{display_path(directory)} is a file: the model files go into a folder (--dest DIR)")
     releases = release_files(args.variant)
     if args.check:
         if args.mirror or args.imports:
             parser.error("--check only verifies what is already in the folder: leave out --mirror and --from")
         return check_and_report(releases, directory, args.quiet)
-    if args.timeout <= 0 or args.retries < 0:
-        parser.error("--timeout must be more than 0 and --retries at least 0")
     mirrors = fetch.checked_mirrors(args.mirror) + fetch.environment_mirrors()
     mirrors_only = args.mirrors_only or fetch.environment_flag(fetch.MIRRORS_ONLY_ENV)
     if mirrors_only and not mirrors and not args.imports:

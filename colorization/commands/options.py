@@ -19,14 +19,24 @@ from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
 from ..engines.base import AUTO, PRECISION_CHOICES
 from ..errors import ColorizationError, Terminated, UsageError
-from ..image_io import DEFAULT_MAX_PIXELS
 from ..fetch import NO_DOWNLOAD_ENV
-from ..model import DEFAULT_SIZE, RELEASE_SCALE
+from ..image_io import DEFAULT_MAX_PIXELS
+from ..model import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RELEASE_SCALE, TEMPERATURE_RANGE
 from ..model_files import MODEL_DIR_ENV, VARIANTS
 from ..outputs import EXISTS_NOTE
 from ..paths import display_path
 from ..pipeline import CONVERSIONS, Colorizer
-from ..upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, Upsampling
+from ..saturation import SATURATION_RANGE
+from ..upsampling import (
+    DEFAULT_RANGE_SIGMA,
+    DEFAULT_SPATIAL_SIGMA,
+    DEFAULT_UPSAMPLE,
+    RANGE_SIGMA_RANGE,
+    SPATIAL_SIGMA_RANGE,
+    UPSAMPLE_METHODS,
+    Upsampling,
+)
+from .values import count, network_size, non_negative, number_from, pixel_count
 
 log = logging.getLogger("colorization")
 
@@ -58,46 +68,20 @@ EXIT_CODES = (
 )
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """A usage error is one line, like every other error (argparse's own prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> argparse.ArgumentParser:
     """A parser named as the user ran it (the script, the installed command, or python -m colorization NAME);
     `{prog}` in the description becomes that name."""
-    parser = argparse.ArgumentParser(prog=prog, epilog=epilog, formatter_class=HelpFormatter)
+    parser = ArgumentParser(prog=prog, epilog=epilog, formatter_class=HelpFormatter)
     parser.description = description.format(prog=parser.prog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
-
-
-def count(text: str) -> int:
-    """A whole number of at least 1, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
-    return value
-
-
-def non_negative(text: str) -> float:
-    """A number of at least 0 (fractions allowed), for argparse."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of at least 0, e.g. 1 or 0.5")
-    return value
-
-
-def pixel_count(text: str) -> int:
-    """A whole number of pixels, 0 for no limit, for argparse."""
-    try:
-        value = int(float(text))
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of pixels, e.g. 200000000, or 0 for no limit")
-    return value
 
 
 def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
@@ -176,12 +160,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     inference.add_argument(
         "--temperature",
-        type=float,
+        type=number_from(*TEMPERATURE_RANGE),
         metavar="T",
-        help=f"annealed-mean temperature: lower is more vivid, higher more conservative, 1 is the plain mean "
-        f"(default: the release's 1/{RELEASE_SCALE}, about 0.38)",
+        help=f"annealed-mean temperature, {TEMPERATURE_RANGE[0]:g}-{TEMPERATURE_RANGE[1]:g}: lower is more vivid, higher more "
+        f"conservative, 1 is the plain mean (default: the release's 1/{RELEASE_SCALE}, about 0.38)",
     )
-    inference.add_argument("--size", type=int, default=DEFAULT_SIZE, help="network input size in pixels (a multiple of 8)")
+    inference.add_argument(
+        "--size", type=network_size, default=DEFAULT_SIZE,
+        help=f"network input size in pixels, a multiple of 8 from {MIN_SIZE} to {MAX_SIZE} (the net was trained at {DEFAULT_SIZE}; "
+        "larger only costs time and memory)",
+    )
     inference.add_argument(
         "--conversion",
         choices=CONVERSIONS,
@@ -202,24 +190,24 @@ def add_quality_options(parser: argparse.ArgumentParser) -> None:
     )
     quality.add_argument(
         "--guided-spatial-sigma",
-        type=float,
+        type=number_from(*SPATIAL_SIGMA_RANGE),
         default=DEFAULT_SPATIAL_SIGMA,
         metavar="CELLS",
-        help="guided: spatial reach in colour cells (4 pixels of the net's input); larger is smoother",
+        help=f"guided: spatial reach in colour cells (4 pixels of the net's input), {SPATIAL_SIGMA_RANGE[0]:g}-{SPATIAL_SIGMA_RANGE[1]:g}; larger is smoother",
     )
     quality.add_argument(
         "--guided-range-sigma",
-        type=float,
+        type=number_from(*RANGE_SIGMA_RANGE),
         default=DEFAULT_RANGE_SIGMA,
         metavar="L",
-        help="guided: lightness difference (L, 0-100) at which colour stops flowing; smaller follows weaker edges",
+        help=f"guided: lightness difference (L, 0-100) at which colour stops flowing, {RANGE_SIGMA_RANGE[0]:g}-{RANGE_SIGMA_RANGE[1]:g}; smaller follows weaker edges",
     )
     quality.add_argument(
         "--saturation",
-        type=float,
+        type=number_from(*SATURATION_RANGE),
         default=1.0,
         metavar="FACTOR",
-        help="multiply the colour's chroma, each pixel kept inside sRGB so no channel clips; 0 is grey",
+        help=f"multiply the colour's chroma, {SATURATION_RANGE[0]:g}-{SATURATION_RANGE[1]:g}, each pixel kept inside sRGB so no channel clips; 0 is grey",
     )
 
 

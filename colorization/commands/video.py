@@ -14,6 +14,8 @@ from ..video.colorize import DEFAULT_SUFFIX, preview_folder
 from ..video.encoding import DEFAULT_CODEC, DEFAULT_PIXEL_FORMAT, check_options
 from . import options
 
+MAX_SECONDS = 1000 * 3600.0
+"""A position beyond a thousand hours is a typo (or an overflow), not a film."""
 TIME_PATTERN = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 
 
@@ -25,7 +27,10 @@ def time_position(text: str) -> float:
     hours, minutes, seconds = match.groups()
     if (minutes is not None and float(seconds) >= 60) or (hours is not None and int(minutes) >= 60):
         raise argparse.ArgumentTypeError(f"{text!r} is not a timecode: minutes and seconds go up to 59")
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
+    total = float(hours or 0) * 3600 + float(minutes or 0) * 60 + float(seconds)
+    if not total <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is past any film's end: at most {MAX_SECONDS // 3600:g} hours")
+    return total
 
 
 def positive_seconds(text: str) -> float:

@@ -1,14 +1,18 @@
 """colorize-web: colorize photos in the browser, and serve the same over a REST API."""
 from __future__ import annotations
 
+import argparse
 import errno
+import os
 import socket
 import sys
 import threading
 import webbrowser
+from pathlib import Path
 
 from ..errors import ColorizationError, UsageError
-from . import options
+from ..picture_header import OPENCV_MAX_PIXELS
+from . import options, values
 
 DEFAULT_PORT = 8000
 PORTS_TRIED = 20
@@ -20,33 +24,68 @@ EPILOG = (
 )
 
 
+class Megapixels(argparse.Action):
+    """The old --max-megapixels MP: still works, as --max-pixels of MP million, and says it is deprecated (once
+    logging is set up, so that -q silences it like any warning)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        pixels = round(value * 1_000_000)
+        setattr(namespace, self.dest, pixels)
+        namespace.deprecation = f"{option_string} is deprecated: use --max-pixels {pixels} (the same limit, in pixels)"
+
+
 def build_parser(prog: str | None = None):
     parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
+    parser.set_defaults(deprecation=None)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
-    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
+    server.add_argument("--port", type=values.number_from(1, 65535, whole=True), default=DEFAULT_PORT, help="port; the next free one is taken when it is in use")
     server.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
     server.add_argument("--token", metavar="TOKEN", help="the token clients must give (default: one is generated when the address is not loopback)")
     server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
     limits = parser.add_argument_group("limits")
-    limits.add_argument("--max-upload-mb", type=float, default=50, metavar="MB", help="largest upload accepted")
-    limits.add_argument("--max-megapixels", type=float, default=100, metavar="MP", help="largest picture accepted, read from its header before decoding")
-    limits.add_argument("--cache-mb", type=float, default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
-    limits.add_argument("--queue", type=int, default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
-    limits.add_argument("--preview-size", type=int, default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    limits.add_argument("--max-upload-mb", type=values.number_from(0.001, 4096), default=50, metavar="MB", help="largest upload accepted")
+    options.add_picture_limit_option(limits)
+    limits.add_argument(
+        "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), dest="max_pixels", action=Megapixels,
+        default=argparse.SUPPRESS, metavar="MP", help="deprecated: the same limit in millions of pixels (use --max-pixels)",
+    )
+    limits.add_argument("--cache-mb", type=values.number_from(1, 1 << 20), default=512, metavar="MB", help="memory for the photos kept for live re-rendering (least recently used dropped first)")
+    limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
+    limits.add_argument("--preview-size", type=values.number_from(64, 8192, whole=True), default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
+    add_film_options(parser)
     options.add_model_options(parser)
     options.add_verbosity_options(parser, "also log each photo and request")
     return parser
 
 
+def add_film_options(parser) -> None:
+    films = parser.add_argument_group("films", "films dropped on the page or posted to /api/films are colorized one at a time, as video_colorize.py would")
+    films.add_argument("--work-dir", type=Path, metavar="DIR", help="folder the server keeps uploaded and colorized films in; its films are removed when it stops (default: web-films in your cache folder)")
+    films.add_argument("--max-film-mb", type=values.number_from(1, 1 << 30), default=2048, metavar="MB", help="largest film upload, refused while it streams in")
+    films.add_argument("--max-film-minutes", type=values.number_from(0.01, 1e6), default=180, metavar="MIN", help="longest film accepted")
+    films.add_argument("--keep-films-hours", type=values.number_from(0.01, 1e6), default=24, metavar="HOURS", help="finished films are deleted this long after their last change")
+    films.add_argument("--film-queue", type=values.number_from(0, 1000, whole=True), default=4, metavar="N", help="films waiting beyond the one running; more get 503 with Retry-After")
+
+
+def film_settings_from_args(args):
+    from ..web.film_jobs import FilmSettings
+    from ..web.uploads import MEGABYTE
+
+    films = FilmSettings(
+        work_dir=args.work_dir, max_bytes=int(args.max_film_mb * MEGABYTE), max_seconds=args.max_film_minutes * 60,
+        keep_seconds=args.keep_films_hours * 3600, queue_size=args.film_queue,
+    )
+    if films.folder.exists() and not (films.folder.is_dir() and os.access(films.folder, os.W_OK | os.X_OK)):
+        raise UsageError(f"--work-dir {films.folder} is not a folder this server can write films in: give another")
+    return films
+
+
 def settings_from_args(args):
     """The app's settings, with the access rule: loopback is open, anything else needs a token unless --no-auth."""
-    from ..web.app import LOOPBACK_NAMES, WebSettings, is_loopback, new_token
+    from ..web.auth import LOOPBACK_NAMES, is_loopback, new_token
+    from ..web.service import WebSettings
 
-    for name, value, low in (("--max-upload-mb", args.max_upload_mb, 0.001), ("--max-megapixels", args.max_megapixels, 0.001),
-                             ("--cache-mb", args.cache_mb, 1), ("--queue", args.queue, 0), ("--preview-size", args.preview_size, 64)):
-        if not value >= low:
-            raise UsageError(f"{name} must be at least {low:g}, got {value:g}")
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters (or leave it out to have one generated)")
     if args.token and args.no_auth:
@@ -55,17 +94,20 @@ def settings_from_args(args):
     token = args.token
     if token is None and not loopback and not args.no_auth:
         token = new_token()
+    if args.deprecation:
+        options.log.warning("warning: %s", args.deprecation)
     if args.no_auth and not loopback:
         options.log.warning("warning: --no-auth on %s: anyone who can reach this address can use the server and see its photos", args.host)
     return WebSettings(
         token=token,
         allowed_hosts=LOOPBACK_NAMES if loopback and token is None else None,
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
-        max_pixels=int(args.max_megapixels * 1_000_000),
+        max_pixels=args.max_pixels,
         cache_bytes=int(args.cache_mb * (1 << 20)),
         queue_size=args.queue,
         preview_side=args.preview_size,
         default_temperature=args.temperature,
+        films=film_settings_from_args(args),
     )
 
 
@@ -89,7 +131,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def machine_address() -> str:
     """This machine's address as other devices on its network see it (no packet is sent to find it)."""
-    from ..web.app import is_loopback
+    from ..web.auth import is_loopback
 
     try:
         address = socket.gethostbyname(socket.gethostname())
@@ -100,8 +142,6 @@ def machine_address() -> str:
 
 def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
-    if not 0 < args.port < 65536:
-        raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
     settings = settings_from_args(args)
     import uvicorn
 
@@ -131,7 +171,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, (address,)).start()
     config = uvicorn.Config(app, log_level="info" if args.verbose else "warning", access_log=args.verbose, timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again
+        pass
     return options.EXIT_OK
 
 

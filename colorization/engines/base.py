@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import logging
 import platform
+import re
 import sys
 from typing import Protocol
 
@@ -49,10 +50,15 @@ CUDA_FP32 = "CUDA (NVIDIA GPU, FP32)"
 CUDA_FP16 = "CUDA (NVIDIA GPU, FP16)"
 
 
+OPENCV_LOCATION = re.compile(r"^OpenCV\([^)]*\) \S+:\d+: error: \([^)]*\) |\s+in function '[^']*'$")
+"""The source file, line, error code and function OpenCV wraps around its message."""
+
+
 def error_reason(error: Exception) -> str:
-    """The last line of a library's error (OpenCV's are several lines of source locations): the part people read."""
+    """The last line of a library's error (OpenCV's are several lines of source locations), without OpenCV's source
+    location: the part people read."""
     text = str(error).strip()
-    return text.splitlines()[-1] if text else type(error).__name__
+    return OPENCV_LOCATION.sub("", text.splitlines()[-1]) if text else type(error).__name__
 
 
 def check_input_size(blob: np.ndarray, size: int) -> None:

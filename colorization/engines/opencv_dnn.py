@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import ColorizationError, ModelFileError
-from ..model import OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
+from ..model import MIN_SIZE, OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 from ..model_files import ModelFiles, load_points
 from ..paths import display_path
 from .base import AUTO, CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, precision_unavailable
@@ -142,6 +142,18 @@ class CaffeEngine(OpenCVEngine):
                 f"{display_path(files.prototxt.path)} has no layer {missing[0]!r}: it is not a colorization model prototxt"
             )
         self.bind(net, backend, "fp32" if precision == AUTO else precision)
+        self.probe(files)
+
+    def probe(self, files: ModelFiles) -> None:
+        """One forward of the smallest input, now: cv2.dnn builds a Caffe net's layers only when it first runs, so a
+        misspelt layer type or weights that do not fit the layers would otherwise load fine and fail on every picture."""
+        try:
+            self.run(np.zeros((1, 1, MIN_SIZE, MIN_SIZE), np.float32), OUTPUT_LAYER)
+        except cv2.error as error:
+            raise ModelFileError(
+                f"OpenCV cannot run {display_path(files.prototxt.path)} with {display_path(files.caffemodel.path)} "
+                f"({error_reason(error)}): check the prototxt (a misspelt layer type?) and that the weights belong to it"
+            ) from None
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray:
         return self.run(centred_lightness, OUTPUT_LAYER)

@@ -2,7 +2,9 @@
 at a time, so memory stays flat however long the film is; the colour is steadied over time before it is composed."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Callable
 
 from ..atomic import atomic_output, remove_abandoned_temporaries
 from ..engines.base import error_reason
-from ..errors import ImageError, OutputError, VideoError
+from ..errors import Cancelled, ImageError, OutputError, VideoError
 from ..image_io import write_image
 from ..outputs import create_parent
 from ..paths import display_path
@@ -88,9 +90,12 @@ def resolve_span(info: VideoInfo, start: float | None, end: float | None) -> tup
 
 
 def colorize_video(
-    colorizer: Colorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False
+    colorizer: Colorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
+    progress=None, cancel: threading.Event | None = None,
 ) -> VideoResult:
-    """Colorize one film into `destination`, which appears only once the encoder has finished it."""
+    """Colorize one film into `destination`, which appears only once the encoder has finished it. `progress` (an
+    object with tqdm's update()) replaces the terminal's bar, for a caller that reports progress its own way;
+    setting `cancel` stops the run within a frame, raising Cancelled, and leaves nothing behind."""
     started = time.perf_counter()
     info = probe(source)
     log.info("%s: %s", display_path(source), info.summary())
@@ -101,10 +106,11 @@ def colorize_video(
                  display_path(source), float(info.rate))
     result = VideoResult(source, destination, audio=audio.description)
     prepare_destination(destination)
+    shown = progress_bar(expected, "frame", display_path(source), quiet) if progress is None else contextlib.nullcontext(progress)
     with atomic_output(destination) as temporary, VideoReader(info, start, duration) as reader, \
-            VideoWriter(info, temporary, destination, options, audio, start, duration) as writer, \
-            progress_bar(expected, "frame", display_path(source), quiet) as progress:
-        span = colorize_span(colorizer, source, reader.frames(), writer, TemporalSmoother(options.smoothing), progress)
+            VideoWriter(info, temporary, destination, options, audio, start, duration) as writer, shown as progress:
+        span = colorize_span(colorizer, source, reader.frames(), writer, TemporalSmoother(options.smoothing), progress,
+                             cancel=cancel)
         result.frames = writer.written
         result.problems += reader.problems(result.frames, expected)
     result.flicker_independent, result.flicker_output = span.independent.value, span.output.value
@@ -130,10 +136,11 @@ class SpanResult:
 
 
 def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
-                  progress=None, warm_up: int = 0) -> SpanResult:
+                  progress=None, warm_up: int = 0, cancel: threading.Event | None = None) -> SpanResult:
     """Frames through prepare, the network and the smoother into `writer`, which is finished here. The first
     `warm_up` frames only steady the smoother (a segment of a film starts where the one before it ended) and are not
-    written; the last of them starts the flicker meters, so the change across the join is measured too."""
+    written; the last of them starts the flicker meters, so the change across the join is measured too. `cancel`,
+    once set, stops the span before the next frame's network run with Cancelled (the writer is not finished)."""
     span = SpanResult(FlickerMeter(), FlickerMeter())
     seen = 0
     cuts_before = 0
@@ -141,6 +148,8 @@ def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWrite
     def predict_and_smooth(batch: list) -> list:
         nonlocal seen, cuts_before
         (prepared,) = batch
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{display_path(source)}: stopped on request")
         try:
             (ab,) = colorizer.predict_ab(batch)
         except Exception as error:  # out of GPU memory, an engine error: this film fails, the others go on

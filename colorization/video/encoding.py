@@ -14,8 +14,14 @@ log = logging.getLogger("colorization")
 
 DEFAULT_CODEC = "libx264"
 DEFAULT_PIXEL_FORMAT = "yuv420p"
-CONTAINER_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora"}
+GIF_CODEC = "gif"
+CONTAINER_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".gif": GIF_CODEC}
 """Containers that cannot hold H.264 get a codec they take."""
+SILENT_CONTAINERS = (".gif",)
+"""Containers that hold no sound: the film's is left out, and said so."""
+GIF_PALETTES = "split[frames][colours];[colours]palettegen=stats_mode=single[palette];[frames][palette]paletteuse=new=1"
+"""Each frame of a GIF gets a 256-colour palette of its own colours (a film's colours change from scene to scene),
+made as it passes: nothing is held back, so memory stays flat however long the animation."""
 AUDIO_ENCODERS = {".webm": "libopus", ".ogg": "libvorbis", ".ogv": "libvorbis", ".avi": "libmp3lame"}
 """When the container refuses the original sound, it is re-encoded with this (aac elsewhere)."""
 CRF_RANGES = {"libx264": 51, "libx265": 51, "libvpx-vp9": 63, "libvpx": 63, "libaom-av1": 63, "libsvtav1": 63}
@@ -65,7 +71,12 @@ def check_options(options: VideoOptions, destinations: list[Path]) -> None:
     if not 0 <= options.smoothing < 1:
         raise UsageError(f"--smooth-strength goes from 0 (off) to below 1, got {options.smoothing:g}")
     for destination in destinations:
-        quality_arguments(choose_codec(options, destination), options.crf, options.quality)
+        if not destination.suffix:
+            raise UsageError(f"-o {destination}: name the film with an extension (.mp4, .mkv, .webm, .gif...): it sets the container")
+        codec = choose_codec(options, destination)
+        if destination.suffix.lower() == ".gif" and codec != GIF_CODEC:
+            raise UsageError(f"{destination} is a GIF, which holds only the {GIF_CODEC} codec: leave out --codec {codec}")
+        quality_arguments(codec, options.crf, options.quality)
 
 
 def choose_codec(options: VideoOptions, destination: Path) -> str:
@@ -136,13 +147,19 @@ def decoder_arguments(
 
 
 def encoder_arguments(
-    info: VideoInfo, temporary: Path, options: VideoOptions, audio: AudioPlan, start: float, duration: float | None
+    info: VideoInfo, temporary: Path, options: VideoOptions, audio: AudioPlan, start: float, duration: float | None,
+    loop: int = 0,
 ) -> list[str]:
-    """Colour frames from the pipe, the original's sound and metadata (cut to the same span) from the file."""
+    """Colour frames from the pipe, the original's sound and metadata (cut to the same span) from the file. A GIF
+    gets its palettes and `loop` (0 for ever, -1 played once, N repeated N times), as its input had them."""
     codec = choose_codec(options, temporary)
     arguments = [
         "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{info.width}x{info.height}", "-framerate", str(info.rate),
         *FRAME_COLOUR_TAGS, "-i", "pipe:0", *source_arguments(info, audio, start, duration), "-c:v", codec,
+    ]
+    if codec == GIF_CODEC:
+        return arguments + ["-vf", GIF_PALETTES, "-loop", str(loop)] + container_arguments(temporary)
+    arguments += [
         "-pix_fmt", fitting_pixel_format(options.pixel_format, info.width, info.height), *COLOUR_TAGS,
         *quality_arguments(codec, options.crf, options.quality),
     ]

@@ -175,8 +175,10 @@ def probe(path: Path) -> VideoInfo:
     (30000/1001, not the '29.97' it prints) and the size after rotation, exactly as the frame decoder will see them."""
     path = Path(path)
     shown = display_path(path)
-    if not path.is_file():
+    if not path.exists():
         raise VideoError(f"{shown}: no such file")
+    if not path.is_file():
+        raise VideoError(f"{shown} is not a regular file (a folder, pipe or device): a film is read more than once, save it to a file first")
     command = [
         ffmpeg_executable(), "-hide_banner", "-nostdin", "-i", str(path),
         "-map", VIDEO_STREAM, "-frames:v", "1", "-f", "yuv4mpegpipe", "-pix_fmt", "gray", "pipe:1",

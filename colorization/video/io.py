@@ -7,10 +7,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..errors import VideoError
 from ..paths import display_path
-from .encoding import AUDIO_ENCODERS, AudioPlan, VideoOptions, decoder_arguments, encoder_arguments
+from .encoding import AUDIO_ENCODERS, SILENT_CONTAINERS, AudioPlan, VideoOptions, decoder_arguments, encoder_arguments
 from .ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason
 
 
@@ -69,6 +70,17 @@ class VideoReader:
         return problems
 
 
+def gif_loop(source: Path) -> int:
+    """How often an animated GIF input repeats, as ffmpeg's GIF muxer takes it (0 for ever, -1 played once); 0 for any
+    other input, as animations usually loop."""
+    try:
+        with Image.open(source, formats=["GIF"]) as animation:
+            loop = animation.info.get("loop")
+    except (OSError, ValueError, SyntaxError):
+        return 0
+    return -1 if loop is None else int(loop)
+
+
 def read_into(stream, buffer: memoryview) -> int:
     filled = 0
     while filled < len(buffer):
@@ -87,7 +99,8 @@ class VideoWriter:
                  start: float, duration: float | None):
         self.destination = destination
         self.written = 0
-        self.process = FfmpegProcess(encoder_arguments(info, temporary, options, audio, start, duration), stdin=subprocess.PIPE)
+        arguments = encoder_arguments(info, temporary, options, audio, start, duration, loop=gif_loop(info.path))
+        self.process = FfmpegProcess(arguments, stdin=subprocess.PIPE)
 
     def __enter__(self) -> "VideoWriter":
         return self
@@ -130,6 +143,8 @@ def plan_audio(info: VideoInfo, destination: Path, wanted: bool) -> AudioPlan:
     if not wanted:
         return AudioPlan(f"dropped ({codecs}, --no-audio)")
     suffix = destination.suffix.lower()
+    if suffix in SILENT_CONTAINERS:
+        return AudioPlan(f"dropped ({codecs}: a {suffix} holds no sound)")
     if can_copy_audio(info.path, suffix):
         return AudioPlan(f"copied ({codecs})", ("-c:a", "copy"))
     encoder = AUDIO_ENCODERS.get(suffix, "aac")

@@ -8,66 +8,83 @@ from __future__ import annotations
 
 import re
 import secrets
-import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from fastapi import Query
 
 from ..errors import ColorizationError
-from ..image_io import apply_orientation, encode_image, exif_orientation, fit_format
-from ..model import annealed_mean, annealing_scale
-from ..pipeline import PreparedImage, compose
-from ..saturation import check_saturation
+from ..hint_spreading import apply_hints
+from ..hints import MAX_HINTS, Hint, HintError, check_inside, hints_from_json, hints_from_list
+from ..image_io import encode_image, fit_format
+from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
+from ..pipeline import ColourSettings, PreparedImage, compose
+from ..saturation import SATURATION_RANGE, check_saturation
 from ..upsampling import UPSAMPLE_METHODS, Upsampling
+from .errors import WebError
 
 FORMATS = {"jpeg": (".jpg", "image/jpeg"), "png": (".png", "image/png")}
 DEFAULT_JPEG_QUALITY = 95
 PREVIEW_JPEG_QUALITY = 88
 PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-MAX_TEMPERATURE = 10.0
-MAX_SATURATION = 4.0
 
-
-class WebError(Exception):
-    """A request the server refuses: the HTTP status and one line for the client."""
-
-    def __init__(self, status: int, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-class NotAPicture(WebError):
-    pass
+TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
+SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB: 0 is grey, 1 as predicted (default 1)")
+UPSAMPLE = Query(None, description="guided (colour follows the photo's edges, the default) or bilinear")
+FORMAT = Query(None, description="jpeg (default) or png")
+QUALITY = Query(None, description="JPEG quality, 1-100 (default 95)")
+HINTS = Query(None, description=f'colour hints as JSON, the hints files\' list: [{{"x": 120, "y": 340, "colour": "#b22222"}}] '
+              f'(pixels of the upright photo, or fractions 0-1 written with a decimal point; optional "radius"), at most {MAX_HINTS}')
+"""The query parameters of the photo endpoints, as /docs describes them: checked by RenderSettings.parse and
+parse_format below, so that a bad value is a 400 naming its range, not FastAPI's own error."""
 
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """The live controls: annealed-mean temperature, chroma factor, upsampling method; None is the server's default."""
+    """The live controls: annealed-mean temperature, chroma factor, upsampling method (None is the server's default),
+    and the colour hints (positions in pixels of the upright photo, or fractions of it)."""
 
     temperature: float | None = None
     saturation: float | None = None
     upsample: str | None = None
+    hints: tuple[Hint, ...] = ()
 
     @classmethod
-    def parse(cls, temperature=None, saturation=None, upsample=None) -> "RenderSettings":
+    def parse(cls, temperature=None, saturation=None, upsample=None, hints=None) -> "RenderSettings":
         """Query-string values checked into settings; a bad one is a 400 that names the allowed range."""
-        parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, 0.01, MAX_TEMPERATURE)
-        parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, 0.0, MAX_SATURATION)
+        parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, *TEMPERATURE_RANGE)
+        parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, *SATURATION_RANGE)
         method = None if upsample in (None, "") else str(upsample)
         if method is not None and method not in UPSAMPLE_METHODS:
             raise WebError(400, f"upsample must be one of {', '.join(UPSAMPLE_METHODS)}, got {method[:20]!r}")
-        return cls(parsed_temperature, parsed_saturation, method)
+        return cls(parsed_temperature, parsed_saturation, method, parse_hints(hints))
+
+    def check_fits(self, width: int, height: int) -> None:
+        """Refuse hints outside a photo of this size: a 400 naming the hint and the photo's size."""
+        try:
+            check_inside(self.hints, width, height)
+        except HintError as error:
+            raise WebError(400, f"hints: {error}") from None
+
+
+def parse_hints(value) -> tuple[Hint, ...]:
+    """The `hints` of a request: JSON text (a query parameter or form field) or, inside a JSON body, the list itself;
+    a bad one is a 400 with HintError's line (what is wrong, and with which hint)."""
+    if value in (None, ""):
+        return ()
+    try:
+        return tuple(hints_from_json(value) if isinstance(value, (str, bytes)) else hints_from_list(value))
+    except HintError as error:
+        raise WebError(400, str(error)) from None
 
 
 def parse_number(name: str, value, low: float, high: float) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {str(value)[:40]!r}") from None
     if not low <= number <= high:  # NaN fails this too
         raise WebError(400, f"{name} must be a number from {low:g} to {high:g}, got {number:g}")
@@ -84,115 +101,11 @@ def parse_format(format_name=None, quality=None) -> tuple[str, int]:
         return name, DEFAULT_JPEG_QUALITY
     try:
         level = int(quality)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {str(quality)[:20]!r}") from None
     if not 1 <= level <= 100:
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {level}")
     return name, level
-
-
-# --- the size of a picture from its header, before anything is decoded ---------------------------------------
-
-def header_size(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) read from the file's header alone, so a decompression bomb is refused undecoded.
-
-    Only formats whose size we can read this way are accepted: anything else is not a picture we take."""
-    try:
-        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
-            width, height = struct.unpack(">II", data[16:24])
-            return "png", width, height
-        if data[:2] == b"\xff\xd8":
-            return ("jpeg",) + jpeg_size(data)
-        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            return ("webp",) + webp_size(data)
-        if data[:2] == b"BM":
-            width, height = struct.unpack("<ii", data[18:26])
-            return "bmp", abs(width), abs(height)
-        if data[:4] in (b"II*\x00", b"MM\x00*"):
-            return ("tiff",) + tiff_size(data)
-        if data[:1] == b"P" and data[1:2] in b"123456":
-            return ("pnm",) + pnm_size(data)
-    except (struct.error, IndexError, ValueError):
-        raise NotAPicture(422, "the picture's header is damaged or truncated") from None
-    raise NotAPicture(415, "not a picture this server reads: send a JPEG, PNG, WebP, TIFF, BMP or PNM file")
-
-
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            raise ValueError("not a marker")
-        marker = data[position + 1]
-        if marker == 0xFF:
-            position += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            position += 2
-            continue
-        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            return width, height
-        if marker == 0xDA:
-            break
-        position += 2 + length
-    raise ValueError("no frame header")
-
-
-def webp_size(data: bytes) -> tuple[int, int]:
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    if chunk == b"VP8L":
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 ":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    raise ValueError("unknown WebP chunk")
-
-
-def tiff_size(data: bytes) -> tuple[int, int]:
-    order = "<" if data[:2] == b"II" else ">"
-    (directory,) = struct.unpack(order + "I", data[4:8])
-    (count,) = struct.unpack(order + "H", data[directory : directory + 2])
-    found = {}
-    for index in range(count):
-        entry = directory + 2 + 12 * index
-        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
-        if tag in (256, 257):
-            value_format = order + ("H" if kind == 3 else "I")
-            found[tag] = struct.unpack(value_format, data[entry + 8 : entry + 8 + struct.calcsize(value_format)])[0]
-    return found[256], found[257]
-
-
-def pnm_size(data: bytes) -> tuple[int, int]:
-    tokens = re.sub(rb"#[^\n]*", b" ", data[2:512]).split()
-    return int(tokens[0]), int(tokens[1])
-
-
-def decode_picture(data: bytes, max_pixels: int) -> np.ndarray:
-    """The uploaded bytes as an upright 8- or 16-bit array, refusing what is too big before decoding it."""
-    if not data:
-        raise NotAPicture(422, "the upload is empty (0 bytes)")
-    kind, width, height = header_size(data)
-    if width <= 0 or height <= 0:
-        raise NotAPicture(422, f"the {kind} header gives an empty picture ({width}x{height})")
-    if width * height > max_pixels:
-        raise WebError(
-            413, f"the picture is {width}x{height} ({width * height / 1e6:.0f} MP): this server takes at most "
-            f"{max_pixels / 1e6:g} MP (--max-megapixels)"
-        )
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise NotAPicture(422, f"the {kind} file could not be decoded (corrupt or truncated)")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise NotAPicture(422, f"{image.dtype} samples are not supported: send an 8- or 16-bit picture")
-    if image.shape[0] * image.shape[1] > max_pixels:
-        raise WebError(413, f"the picture decodes to more than {max_pixels / 1e6:g} MP (--max-megapixels)")
-    return apply_orientation(image, exif_orientation(data))
 
 
 # --- photos, their scores, and rendering ------------------------------------------------------------------------
@@ -253,12 +166,23 @@ class Renderer:
     def scores(self, prepared: PreparedImage) -> np.ndarray:
         return self.colorizer.predict_scores([prepared])[0]
 
-    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings) -> np.ndarray:
-        scale = self.default_scale if settings.temperature is None else annealing_scale(settings.temperature)
+    def scale(self, settings: RenderSettings) -> float:
+        """The annealing scale (1/T) of the settings, the server's default when they leave it out."""
+        return self.default_scale if settings.temperature is None else annealing_scale(settings.temperature)
+
+    def colour(self, settings: RenderSettings) -> ColourSettings:
+        """How the settings compose the colour (saturation, upsampling), the server's defaults filling the gaps."""
         saturation = self.default_saturation if settings.saturation is None else check_saturation(settings.saturation)
         method = settings.upsample or self.default_upsample
-        ab = annealed_mean(scores, self.points, scale)
-        return compose(prepared, ab, self.upsampling(method), saturation, self.colorizer.conversion)
+        return ColourSettings(self.upsampling(method), saturation, self.colorizer.conversion)
+
+    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings,
+               picture_size: tuple[int, int] | None = None) -> np.ndarray:
+        """The colour picture of `prepared` (the photo at full size, or its preview: then `picture_size` is the
+        photo's own width and height, which the hints' pixels refer to)."""
+        ab = annealed_mean(scores, self.points, self.scale(settings))
+        ab = apply_hints(ab, settings.hints, prepared.lightness, picture_size)
+        return self.colour(settings).compose(prepared, ab)
 
     def grey(self, prepared: PreparedImage) -> np.ndarray:
         """The photo as the network sees it: its lightness alone."""

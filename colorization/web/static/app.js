@@ -1,4 +1,4 @@
-// The page: add photos, compare before/after, re-render with the sliders, download. Talks only to this server.
+// The page: add photos, compare before/after, re-render with the sliders and hints (hints.js), download. Talks only here.
 "use strict";
 
 const MIN_TEMPERATURE = 0.1;   // vividness 100
@@ -80,7 +80,8 @@ class Card {
     find(".name").title = file.name || "";
     this.size = find(".size");
     find(".remove").addEventListener("click", () => this.remove());
-    find(".reset").addEventListener("click", () => { this.applyDefaults(); this.render(); });
+    find(".reset").addEventListener("click", () => { this.applyDefaults(); this.hintEditor.clear(); this.updateLabels(); this.render(); });
+    this.hintEditor = new HintEditor(this);
     this.applyDefaults();
     this.setPosition(50);
     this.showLocalGrey();
@@ -126,7 +127,7 @@ class Card {
   }
 
   query(extra) {
-    return new URLSearchParams({ ...this.settings(), ...(extra || {}) }).toString();
+    return new URLSearchParams({ ...this.settings(), ...this.hintEditor.parameter(), ...(extra || {}) }).toString();
   }
 
   updateLabels() {
@@ -143,22 +144,7 @@ class Card {
       input.addEventListener("input", () => { this.updateLabels(); this.render(); });
     }
     this.flipButton.addEventListener("click", () => this.setPosition(this.position > 0 ? 0 : 100));
-    let dragging = false;
-    const move = (event) => {
-      const box = this.compare.getBoundingClientRect();
-      this.setPosition(((event.clientX - box.left) / box.width) * 100);
-    };
-    this.compare.addEventListener("pointerdown", (event) => {
-      if (!this.id) return;
-      dragging = true;
-      this.compare.setPointerCapture(event.pointerId);
-      move(event);
-      event.preventDefault();
-    });
-    this.compare.addEventListener("pointermove", (event) => { if (dragging) move(event); });
-    const stop = () => { dragging = false; };
-    this.compare.addEventListener("pointerup", stop);
-    this.compare.addEventListener("pointercancel", stop);
+    this.wireCompare();
     this.divider.addEventListener("keydown", (event) => {
       const step = event.shiftKey ? 10 : 2;
       if (event.key === "ArrowLeft") this.setPosition(this.position - step);
@@ -166,6 +152,39 @@ class Card {
       else return;
       event.preventDefault();
     });
+  }
+
+  wireCompare() {
+    // The divider moves when it, or the photo, is dragged; a click without a drag places a colour hint on the colour
+    // side (right of the divider) and moves the divider on the other. Hint dots and their palette handle their own.
+    let press = null;
+    const move = (event) => {
+      const box = this.compare.getBoundingClientRect();
+      this.setPosition(((event.clientX - box.left) / box.width) * 100);
+    };
+    this.compare.addEventListener("pointerdown", (event) => {
+      if (!this.id || event.button > 0 || event.target.closest(".hint-dot, .hint-picker")) return;
+      if (this.hintEditor.isOpen()) { this.hintEditor.close(); return; }
+      press = { x: event.clientX, y: event.clientY, dragging: Boolean(event.target.closest(".divider")) };
+      this.compare.setPointerCapture(event.pointerId);
+      if (press.dragging) move(event);
+      event.preventDefault();
+    });
+    this.compare.addEventListener("pointermove", (event) => {
+      if (!press) return;
+      if (!press.dragging && Math.hypot(event.clientX - press.x, event.clientY - press.y) >= DRAG_THRESHOLD) press.dragging = true;
+      if (press.dragging) move(event);
+    });
+    this.compare.addEventListener("pointerup", (event) => {
+      const clicked = press && !press.dragging;
+      press = null;
+      if (!clicked) return;
+      const box = this.compare.getBoundingClientRect();
+      const divider = box.left + (box.width * this.position) / 100;
+      if (event.clientX > divider) this.hintEditor.addAt(event.clientX, event.clientY);
+      else move(event);
+    });
+    this.compare.addEventListener("pointercancel", () => { press = null; });
   }
 
   setPosition(percent) {
@@ -202,11 +221,13 @@ class Card {
         await new Promise((done) => setTimeout(done, Number(answer.retryAfter) * 1000));
         continue;
       }
+      if (answer.status === 415) { this.remove(); addFilm(this.file); return; }  // not a picture: perhaps a film
       if (answer.status !== 200) {
         this.fail((answer.body && answer.body.error) || `the server answered ${answer.status}`);
         return;
       }
       this.id = answer.body.id;
+      ({ width: this.width, height: this.height } = answer.body);
       this.size.textContent = `${answer.body.width} \u00d7 ${answer.body.height}`;
       break;
     }
@@ -218,6 +239,7 @@ class Card {
     this.divider.hidden = false;
     this.root.querySelectorAll(".tag").forEach((tag) => { tag.hidden = false; });
     this.root.classList.add("ready");
+    this.hintEditor.place();
     zipButton.hidden = false;
   }
 
@@ -261,8 +283,10 @@ class Card {
 }
 
 function addFiles(files) {
-  const pictures = Array.from(files).filter((file) => !file.type || file.type.startsWith("image/") || /\.(tiff?|pnm|pgm|ppm)$/i.test(file.name));
-  if (!pictures.length) { say("That is not a picture: add JPEG, PNG, WebP or TIFF photos."); return; }
+  const films = Array.from(files).filter(isFilm);  // films.js takes those
+  films.forEach(addFilm);
+  const pictures = Array.from(files).filter((file) => !films.includes(file) && (!file.type || file.type.startsWith("image/") || /\.(tiff?|pnm|pgm|ppm)$/i.test(file.name)));
+  if (!pictures.length) { if (!films.length) say("That is not a picture or a film: add JPEG, PNG, WebP or TIFF photos, or MP4, MOV, MKV, AVI, WebM films."); return; }
   say("");
   const anchor = photosSection.firstChild;  // a new batch goes on top, in the order it was given
   for (const file of pictures) {
@@ -283,7 +307,7 @@ async function downloadZip() {
     const response = await fetch("/api/zip", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ format: "jpeg", photos: ready.map((card) => ({ id: card.id, ...card.settings() })) }),
+      body: JSON.stringify({ format: "jpeg", photos: ready.map((card) => ({ id: card.id, ...card.settings(), hints: card.hintEditor.list() })) }),
     });
     if (!response.ok) { say(await errorText(response)); return; }
     const link = document.createElement("a");
