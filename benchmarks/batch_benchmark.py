@@ -1,25 +1,31 @@
 """batch_colorize.py against the plain OpenCV-sample loop, on the same files with the same full-size model, in one run.
 
-    python -m benchmarks.batch_benchmark                 # 20 synthetic 4000x3000 grey JPEGs
+    python -m benchmarks.batch_benchmark                 # 20 synthetic 4000x3000 grey JPEGs, the defaults
+    python -m benchmarks.batch_benchmark --count 10 --rounds 3   # three runs in a row, each into a fresh folder
+    python -m benchmarks.batch_benchmark --precision fp32   # or --engine, --upsample: compare with the defaults
     python -m benchmarks.batch_benchmark --images DIR    # your own pictures
     python -m benchmarks.batch_benchmark --stages        # also the time of each stage for one picture, and what
                                                          # compose adds to peak memory and page faults
 
 The sample loop is benchmarks/opencv_sample.py one picture at a time (imread, colorize, imwrite), in this process;
-batch_colorize.py runs as users run it, a separate process (its start-up and model loading count against it), whose
-peak memory is measured. Both use the release architecture with random weights (the real model's compute). Then
-reference mode and the default fast conversion are both checked against the sample within 1 grey level (as PNG,
-so no JPEG re-encoding blurs the comparison). This is a benchmark, not a test: on a shared machine the times vary.
+batch_colorize.py runs as users run it, with its defaults unless told otherwise, a separate process (its start-up
+and model loading count against it) into a fresh output folder each round, whose peak memory and engine (the one
+its -v names) are given per round. Both use the release architecture with random weights (the real model's
+compute), compiled once before anything is timed (a machine's first run does that, once). Then reference mode (bilinear, fp32) and the default fast conversion are both checked against the sample
+within 1 grey level (as PNG, so no JPEG re-encoding blurs the comparison). This is a benchmark, not a test: on a
+shared machine the times vary.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,8 +33,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
+from benchmarks.settings import add_setting_options, compile_once, describe, engine_that_ran, setting_arguments
 from tests.support.release_model import release_architecture
 from colorization import Colorizer, read_image, write_image
+from colorization.engines.base import bf16_features, processor_name
 from colorization.image_io import READ_EXTENSIONS
 
 WIDTH, HEIGHT = 4000, 3000
@@ -88,27 +96,45 @@ def model_options(model: dict) -> list[str]:
     return [argument for key in ("prototxt", "caffemodel", "points") for argument in (f"--{key}", str(model[key]))]
 
 
-def run_batch(model: dict, images: Path, output: Path, *options: str) -> tuple[float, float]:
-    """batch_colorize.py as a user runs it, from a clean output folder."""
+@dataclass
+class BatchRun:
+    seconds: float
+    cpu: float
+    peak_mib: float
+    """The batch process's own peak resident memory."""
+    engine: str
+    """What its -v said ran: runtime, backend, precision."""
+
+
+PEAK_OF_CHILD = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    "print(f'peak KiB: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr)\n"
+    "sys.exit(code)"
+)
+"""Runs a command and reports its peak resident memory. Started from this process directly, a command would report
+this process's own size as its peak: Linux keeps the peak of the process image it replaced (this one, holding the
+sample's network) when it runs the new program. Started from this small helper, it reports its own."""
+
+
+def run_batch(model: dict, images: Path, output: Path, *options: str) -> BatchRun:
+    """batch_colorize.py as a user runs it, into a fresh output folder."""
     shutil.rmtree(output, ignore_errors=True)
-    started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
-    result = subprocess.run(
-        [sys.executable, str(REPO / "batch_colorize.py"), str(images), str(output), "--no-recursive", "-q", *model_options(model), *options],
-        capture_output=True, text=True,
-    )
+    started = time.perf_counter()
+    command = [sys.executable, str(REPO / "batch_colorize.py"), str(images), str(output), "--no-recursive", "-v", *model_options(model), *options]
+    process = subprocess.Popen([sys.executable, "-c", PEAK_OF_CHILD, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"batch_colorize.py failed ({result.returncode}): {result.stderr.strip()}")
-    return seconds, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"batch_colorize.py failed ({os.waitstatus_to_exitcode(status)}): {said.strip()[-2000:]}")
+    peak = int(said.rstrip().rpartition("peak KiB: ")[2]) / 1024
+    return BatchRun(seconds, usage.ru_utime + usage.ru_stime, peak, engine_that_ran(said))
 
 
-def peak_child_rss_mib() -> float:
-    """The largest peak resident memory of any child process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def check_agreement(model: dict, images: list[Path], work: Path, engine: str) -> bool:
-    """Reference mode and fast conversion, as PNG from batch_colorize.py, against the sample within 1 grey level."""
+def check_agreement(model: dict, images: list[Path], work: Path, engine: str | None) -> bool:
+    """Reference mode and fast conversion, as PNG from batch_colorize.py, against the sample within 1 grey level
+    (in fp32, the reference arithmetic, on the engine benchmarked)."""
     chosen = images[:2]
     net = load_sample_network(model["prototxt"], model["caffemodel"], model["points"])
     expected = {path.stem: to_uint8(sample_colorize(net, cv2.imread(str(path)))) for path in chosen}
@@ -117,8 +143,8 @@ def check_agreement(model: dict, images: list[Path], work: Path, engine: str) ->
     for conversion in ("reference", "fast"):
         output = work / f"check_{conversion}"
         run_batch(
-            model, images[0].parent, output, "--engine", engine, "--upsample", "bilinear",
-            "--conversion", conversion, "--output-ext", "png", *patterns,
+            model, images[0].parent, output, *(["--engine", engine] if engine else []), "--precision", "fp32",
+            "--upsample", "bilinear", "--conversion", conversion, "--output-ext", "png", *patterns,
         )
         for stem, sample in expected.items():
             ours = cv2.imread(str(output / f"{stem}.png"))
@@ -160,7 +186,7 @@ def compose_memory(colorizer: Colorizer, prepared, ab) -> tuple[float, int]:
     return peak_rss_mib() - before, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
 
 
-def time_stages(model: dict, path: Path, work: Path, engine: str, upsample: str, repeats: int = 3) -> None:
+def time_stages(model: dict, path: Path, work: Path, settings: dict, repeats: int = 3) -> None:
     """The best of a few runs of each stage on one picture, for each conversion, and compose's memory."""
     print(f"stages for one {path.name} (best of {repeats}, ms; compose's rise of peak memory and its page faults):")
     print(
@@ -168,7 +194,7 @@ def time_stages(model: dict, path: Path, work: Path, engine: str, upsample: str,
         f" {'compose MiB':>12s} {'faults':>7s}"
     )
     for conversion in ("reference", "fast"):
-        colorizer = Colorizer.load(**model, conversion=conversion, engine=engine, upsample=upsample)
+        colorizer = Colorizer.load(**model, conversion=conversion, **settings)
         best = np.full(5, np.inf)
         for _ in range(repeats):
             marks = [time.perf_counter()]
@@ -200,15 +226,13 @@ def main() -> int:
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy (default: $COLORIZE_REFERENCE_DIR)")
     parser.add_argument("--rounds", type=int, default=1, help="time both sides this many times, alternating (default: 1)")
     parser.add_argument("--stages", action="store_true", help="also time each stage for the first picture")
-    parser.add_argument("--engine", default="caffe", help="batch_colorize.py's engine (default: caffe, as the sample)")
-    parser.add_argument(
-        "--upsample", default="bilinear", help="batch_colorize.py's upsampling (default: bilinear, the sample's own work)"
-    )
+    add_setting_options(parser, "batch_colorize.py")
     parser.add_argument("batch_options", nargs="*", help="extra batch_colorize.py options after --, e.g. -- --workers 2")
     args = parser.parse_args()
 
     work = args.work_dir
     model = release_architecture(work, args.reference_dir)
+    compile_once(model, args)
     if args.images:
         images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in READ_EXTENSIONS and not p.name.startswith("."))
     else:
@@ -219,33 +243,35 @@ def main() -> int:
     folder = link_inputs(images, work / "inputs")
     images = sorted(folder.iterdir())
     print(
-        f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; model: release architecture, random weights; "
-        f"batch_colorize.py --engine {args.engine} --upsample {args.upsample}"
+        f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'}), OpenCV {cv2.__version__}, "
+        f"{cv2.getNumThreads()} threads; model: release architecture, random weights; batch_colorize.py with {describe(args)}"
     )
 
-    sample_times, batch_times = [], []
+    sample_times, batch_runs = [], []
     for round_number in range(1, args.rounds + 1):
-        (sample_seconds, sample_cpu), (batch_seconds, batch_cpu) = (
-            run_sample_loop(model, images, work / "sample_out"),
-            run_batch(model, folder, work / "batch_out", "--engine", args.engine, "--upsample", args.upsample, *args.batch_options),
-        )
+        sample_seconds, sample_cpu = run_sample_loop(model, images, work / "sample_out")
+        run = run_batch(model, folder, work / "batch_out", *setting_arguments(args), *args.batch_options)
         sample_times.append(sample_seconds)
-        batch_times.append(batch_seconds)
+        batch_runs.append(run)
         print(
             f"round {round_number}: OpenCV sample loop {sample_seconds:.1f} s (CPU {sample_cpu:.1f} s), "
-            f"batch_colorize.py {batch_seconds:.1f} s (CPU {batch_cpu:.1f} s), ratio {sample_seconds / batch_seconds:.2f}"
+            f"batch_colorize.py {run.seconds:.1f} s (CPU {run.cpu:.1f} s), ratio {sample_seconds / run.seconds:.2f}, "
+            f"peak {run.peak_mib:.0f} MiB, {run.engine}"
         )
-    sample, batch = min(sample_times), min(batch_times)
+    sample, batch = min(sample_times), min(run.seconds for run in batch_runs)
     print(
         f"best: OpenCV sample loop {sample:.1f} s ({len(images) / sample:.2f} images/s), "
         f"batch_colorize.py {batch:.1f} s ({len(images) / batch:.2f} images/s), ratio {sample / batch:.2f}"
     )
-    print(f"batch_colorize.py peak resident memory: {peak_child_rss_mib():.0f} MiB")
+    engines = {run.engine for run in batch_runs}
+    print(f"batch_colorize.py peak resident memory: {max(run.peak_mib for run in batch_runs):.0f} MiB; "
+          f"{'the same engine in every round' if len(engines) == 1 else 'DIFFERENT engines: ' + ' / '.join(sorted(engines))}")
     print("agreement with the OpenCV sample:")
     compare_jpeg_outputs(work / "sample_out", work / "batch_out", images)
     agree = check_agreement(model, images, work, args.engine)
     if args.stages:
-        time_stages(model, images[0], work, args.engine, args.upsample)
+        settings = {name: getattr(args, name) for name in ("engine", "precision", "upsample") if getattr(args, name)}
+        time_stages(model, images[0], work, settings)
     return 0 if agree else 1
 
 

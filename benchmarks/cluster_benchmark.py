@@ -57,7 +57,7 @@ def run_batch(model: dict, folder: Path, output: Path, report: Path, *more: str)
 
 def stage_times(model: dict, images: list[Path], output: Path) -> dict[str, float]:
     """Median seconds per picture of each stage, one picture at a time, as a cluster's tasks and actors run them."""
-    colorizer = Colorizer.load(**model, engine="auto", workload="batch", conversion="fast", quiet=True)
+    colorizer = Colorizer.load(**model, conversion="fast", quiet=True)
     work = PictureWork.of(colorizer)
     output.mkdir(parents=True, exist_ok=True)
     times: dict[str, list[float]] = {"read and prepare": [], "network": [], "compose and write": []}

@@ -61,9 +61,9 @@ def main() -> None:
     options = VideoOptions(audio=False, codec="ffv1", pixel_format="bgr0")
 
     started = time.perf_counter()
-    plain = colorize_video(Colorizer.load(**model, workload="video"), clip, work / "plain.mkv", options, quiet=True)
+    plain = colorize_video(Colorizer.load(**model), clip, work / "plain.mkv", options, quiet=True)
     plain_seconds = time.perf_counter() - started
-    load_arguments = {**model, "workload": "video", "quiet": True}
+    load_arguments = {**model, "quiet": True}
     started = time.perf_counter()
     (on_ray,), plan = cluster_video.colorize_videos_on_ray(
         "local", args.workers, None, load_arguments, [(clip, work / "ray.mkv")], options, quiet=True

@@ -23,9 +23,9 @@ import numpy as np
 from benchmarks.opencv_sample import load_sample_network
 from tests.support.release_model import release_architecture
 from colorization import Colorizer
-from colorization.engines.onnxruntime import import_onnxruntime
-from colorization.engines.openvino import import_openvino
+from colorization.engines.base import bf16_features, processor_name
 from colorization.engines.opencv_dnn import caffe_importer_available
+from colorization.engines.registry import installed
 
 SIZE = 224
 
@@ -60,8 +60,8 @@ def main() -> int:
                 return sample.forward()
 
             forwards["OpenCV sample (Caffe in cv2.dnn)"] = sample_forward
-        engines = [("onnx", "fp32")] + ([("onnxruntime", "fp32")] if import_onnxruntime() else [])
-        if import_openvino():
+        engines = [("onnx", "fp32")] + ([("onnxruntime", "fp32")] if installed("onnxruntime") else [])
+        if installed("openvino"):
             engines += [("openvino", precision) for precision in ("fp32", *args.reduced)]
         for engine, precision in engines:
             started = time.perf_counter()
@@ -81,6 +81,7 @@ def main() -> int:
                 started = time.perf_counter()
                 forward(blob)
                 times[name].append(time.perf_counter() - started)
+    print(f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'})")
     print(f"forward at {SIZE}x{SIZE}, batch 1, OpenCV {cv2.__version__}, {args.threads} threads, {args.runs} interleaved runs")
     reference = statistics.median(next(iter(times.values()))) if caffe_importer_available() else None
     for name, measured in times.items():

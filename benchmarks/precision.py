@@ -29,16 +29,13 @@ import numpy as np
 from benchmarks.engine_benchmark import SIZE
 from benchmarks.opencv_sample import load_sample_network
 from colorization import Colorizer, ModelFiles, metrics
-from colorization.engines import openvino
-from colorization.engines.base import PRECISIONS, unavailable_precision_reasons
+from colorization.engines.base import PRECISIONS, bf16_features, processor_name, unavailable_precision_reasons
 from colorization.engines.opencv_dnn import caffe_importer_available
-from colorization.engines.selection import AUTO_PRECISION_REASON, auto_candidates, processor_name
+from colorization.engines.registry import installed
 from tests.support import IMAGES_ENV, REPO
 from tests.support.release_model import release_architecture
 
 REDUCED = [precision for precision in PRECISIONS if precision != "fp32"]
-FP32_BACKEND = {"cuda-fp16": "cuda"}
-"""The fp32 backend beside a reduced one: cv2.dnn's CUDA FP16 target is compared with its CUDA FP32 target."""
 
 
 @dataclass
@@ -71,37 +68,31 @@ def model_files(args, work_dir: Path) -> tuple[dict, str]:
 
 
 def load_rows(files: dict) -> tuple[list[Row], list[str]]:
-    """fp32 on the engine that runs the reduced precisions on the CPU (OpenVINO when installed), a second fp32
-    engine, then each reduced precision beside fp32 on its own engine and device; and a line for each that cannot run."""
-    loaded: dict[tuple[str, str, str], Colorizer] = {}
+    """fp32 on the engine that runs bf16 on the CPU (OpenVINO when installed), a second fp32 engine (cv2.dnn), then
+    each reduced precision on the engine --engine auto runs it with, beside fp32 on that same engine and device; and
+    a line for each that cannot run here."""
+    loaded: dict[tuple[str, str], Colorizer] = {}
 
-    def load(engine: str, backend: str, precision: str = "fp32") -> Colorizer:
-        key = (engine, backend, precision)
-        if key not in loaded:
+    def load(engine: str, precision: str = "fp32") -> Colorizer:
+        if (engine, precision) not in loaded:
             started = time.perf_counter()
-            loaded[key] = Colorizer.load(**files, engine=engine, backend=backend, precision=precision, download=False)
-            print(f"loaded {loaded[key].engine.description} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        return loaded[key]
+            loaded[engine, precision] = Colorizer.load(**files, engine=engine, precision=precision, download=False)
+            print(f"loaded {loaded[engine, precision].engine.description} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        return loaded[engine, precision]
 
-    reference = load("openvino" if openvino.import_openvino() else "onnx", "cpu")
+    reference = load("openvino" if installed("openvino") else "onnx")
     rows = [Row("fp32 (reference)", reference, None)]
     if reference.engine.name != "onnx":
-        rows.append(Row("fp32", load("onnx", "cpu"), reference))
+        rows.append(Row("fp32", load("onnx"), reference))
     unavailable = []
     for precision in REDUCED:
-        candidates, backend = auto_candidates("auto", precision)
-        if len(candidates) > 1:
-            openvino_cpu_lacks_it = precision == "bf16" and openvino.import_openvino()
-            reason = openvino.precision_reason(openvino.CPU_DEVICE, precision) if openvino_cpu_lacks_it else AUTO_PRECISION_REASON[precision]
-            unavailable.append(f"{precision}: not available here ({reason})")
-            continue
         with unavailable_precision_reasons() as reasons:
-            colorizer = load(candidates[0], backend, precision)
+            colorizer = load("auto", precision)
         if colorizer.engine.precision != precision:
             reason = reasons[0] if reasons else f"{colorizer.engine.description} runs fp32"
             unavailable.append(f"{precision}: not available here ({reason})")
             continue
-        rows.append(Row(precision, colorizer, load(candidates[0], FP32_BACKEND.get(backend, backend))))
+        rows.append(Row(precision, colorizer, load(colorizer.engine.name)))
     return rows, unavailable
 
 
@@ -138,7 +129,7 @@ def forward_times(forwards: list, blob: np.ndarray, runs: int, warmup: int) -> l
     return [statistics.median(measured) for measured in times]
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=Path(os.environ.get(IMAGES_ENV, REPO.parent / "shared" / "images")), help="folder of test photos")
     parser.add_argument("--limit", type=int, default=5, help="use the first N photos (sorted by name)")
@@ -152,14 +143,14 @@ def main() -> int:
     real.add_argument("--caffemodel", help="these weights (with --prototxt and --points, or the release ones from --model-dir)")
     real.add_argument("--prototxt", help="this network definition")
     real.add_argument("--points", help="these 313x2 ab cluster centres")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cv2.setNumThreads(args.threads)
     photos = benchmark_photos(args.images, args.limit)
     with tempfile.TemporaryDirectory() as temporary:
         files, weights_note = model_files(args, args.work_dir or Path(temporary))
         rows, unavailable = load_rows(files)
         found = differences(rows, photos)
-        blob = Colorizer.blob([rows[0].colorizer.prepare(photos[0])])
+        blob = Colorizer.blob([rows[0].colorizer.prepare(photos[0]).network_input])
         forwards = [row.colorizer.engine.forward for row in rows]
         if caffe_importer_available():
             resolved = ModelFiles.resolve(**files) if "model_dir" in files else None
@@ -175,7 +166,10 @@ def main() -> int:
     sample_median = medians[-1] if caffe_importer_available() else None
     print(f"reduced precision against fp32 on {len(photos)} photos of {args.images}, default settings")
     print(weights_note)
-    print(f"{processor_name()}, OpenCV {cv2.__version__}, {args.threads} threads; forward at {SIZE}x{SIZE}, batch 1, median of {args.runs} interleaved runs")
+    print(
+        f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'}), OpenCV {cv2.__version__}, {args.threads} threads; "
+        f"forward at {SIZE}x{SIZE}, batch 1, median of {args.runs} interleaved runs"
+    )
     width = max(len(row.colorizer.engine.description) for row in rows)
     print(f"{'':<17} {'':<{width}}  {'ab 56x56 |difference|':^28}  {'8-bit picture |difference|':^26}")
     print(f"{'precision':<17} {'engine':<{width}}  {'mean':>8} {'p99':>9} {'max':>9}  {'mean':>8} {'p99':>8} {'max':>8}  {'forward':>9}  vs sample")

@@ -7,13 +7,15 @@ each in its own process so peak RSS is that job's alone:
   plain  cv2.VideoCapture -> benchmarks/opencv_sample.py -> cv2.VideoWriter (mp4v; drops the sound)
   ours   video_colorize.py (ffmpeg pipes, libx264, sound copied, temporal smoothing on)
 and prints frames per second (whole process, model loading included, as a user waits for it), the ratio and peak RSS
-(the largest process of the job: Python for both; ffmpeg's own processes are smaller).
+(the largest process of the job: Python for both; ffmpeg's own processes are smaller). The model is compiled once
+before anything is timed (a machine's first run does that, once).
 
 The short clip is run --repeat times, plain and ours alternating which goes first, and the median of the ratios is
 the result: on a shared virtual machine one run can be 15% slower than the next for the same work, so a single
 pair says little. The long clip, there to show that memory stays flat, runs once.
 
-    python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--engine auto] [--precision bf16] [--work-dir DIR] [--reference-dir DIR]
+    python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--work-dir DIR] [--reference-dir DIR]
+    python -m benchmarks.video_benchmark --precision fp32      # or --engine, --upsample: compare with the defaults
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+from benchmarks.settings import add_setting_options, compile_once, describe, engine_that_ran, setting_arguments
+from colorization.engines.base import bf16_features, processor_name
 from tests.support.release_model import release_architecture
 
 
@@ -66,16 +70,18 @@ def plain_loop(source: str, destination: str, prototxt: str, caffemodel: str, po
     capture.release()
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS in MiB of the largest process of the job (wait4 reports it for the child's tree)."""
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS in MiB of the largest process of the job (wait4 reports it for the child's tree),
+    and what it said on stderr."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO)
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    said = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"error: {' '.join(command)} failed with exit code {process.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+        raise SystemExit(f"error: {' '.join(command)} failed with exit code {process.returncode}: {said.strip()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, said
 
 
 def count_frames_and_audio(path: Path) -> tuple[int, bool]:
@@ -93,11 +99,7 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, help="where clips, model and outputs go (default: a temporary folder)")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the short clip, plain and ours alternating")
-    parser.add_argument("--engine", default="caffe", help="video_colorize.py's engine (default: caffe, as the plain loop)")
-    parser.add_argument("--precision", default="fp32", help="video_colorize.py's precision (bf16: OpenVINO on a processor with it)")
-    parser.add_argument(
-        "--upsample", default="bilinear", help="video_colorize.py's upsampling (default: bilinear, the plain loop's own work)"
-    )
+    add_setting_options(parser, "video_colorize.py")
     parser.add_argument("--plain-loop", nargs=5, metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_loop:
@@ -106,15 +108,16 @@ def main() -> None:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="video-benchmark-"))
     work.mkdir(parents=True, exist_ok=True)
     model = release_architecture(work, args.reference_dir)
+    compile_once(model, args)
     model_arguments = [str(model[key]) for key in ("prototxt", "caffemodel", "points")]
-    print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
-    print(f"video_colorize.py --engine {args.engine} --precision {args.precision} --upsample {args.upsample}")
+    print(f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'}), {os.cpu_count()} CPU cores; "
+          f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
+    print(f"video_colorize.py with {describe(args)}")
     print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
     plain_command = [sys.executable, "-m", "benchmarks.video_benchmark", "--plain-loop"]
     ours_command = [
-        sys.executable, str(REPO / "video_colorize.py"), "-q", "--overwrite", "--prototxt", model_arguments[0],
-        "--caffemodel", model_arguments[1], "--points", model_arguments[2], "--engine", args.engine, "--upsample", args.upsample,
-        "--precision", args.precision,
+        sys.executable, str(REPO / "video_colorize.py"), "-v", "--overwrite", "--prototxt", model_arguments[0],
+        "--caffemodel", model_arguments[1], "--points", model_arguments[2], *setting_arguments(args),
     ]
     rss = {}
     for seconds, runs in ((args.seconds, args.repeat), (2 * args.seconds, 1)):
@@ -129,13 +132,14 @@ def main() -> None:
             }
             order = ("plain", "ours") if run % 2 == 0 else ("ours", "plain")
             measured = {name: timed(jobs[name]) for name in order}
-            (plain_seconds, plain_rss), (ours_seconds, ours_rss) = measured["plain"], measured["ours"]
+            (plain_seconds, plain_rss, _), (ours_seconds, ours_rss, said) = measured["plain"], measured["ours"]
             written, sound = count_frames_and_audio(ours_out)
             rss[seconds] = (plain_rss, ours_rss)
             ratios.append(plain_seconds / ours_seconds)
             print(
                 f"{seconds:>7g}s {frames / plain_seconds:>10.2f} {frames / ours_seconds:>9.2f} {ratios[-1]:>6.2f} "
-                f"{plain_rss:>8.0f}Mi {ours_rss:>7.0f}Mi  {written}/{frames} frames, sound {'present' if sound else 'MISSING'}",
+                f"{plain_rss:>8.0f}Mi {ours_rss:>7.0f}Mi  {written}/{frames} frames, sound {'present' if sound else 'MISSING'}; "
+                f"{engine_that_ran(said)}",
                 flush=True,
             )
         if runs > 1:

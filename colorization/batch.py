@@ -28,6 +28,7 @@ from .hints import SIDECAR_SUFFIX, HintError, Hint, check_fits, read_hints
 from .hint_spreading import apply_hints
 from .image_files import ImageResult
 from .image_io import DEFAULT_MAX_PIXELS, READ_EXTENSIONS, Metadata, read_picture, writable_extension, write_image
+from .memory import return_freed_memory
 from .outputs import check_suffix, create_parent
 from .paths import display_path, is_inside, is_special
 from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
@@ -344,6 +345,7 @@ def compose_and_write(item: InFlight, ab, work: PictureWork) -> BatchRecord:
     create_parent(job.destination)
     write_image(job.destination, colour, item.metadata)
     del colour
+    return_freed_memory(collect=False)
     return BatchRecord(
         job.source, job.destination, "done", seconds=time.perf_counter() - item.started,
         width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
@@ -406,7 +408,9 @@ def colorize_jobs(
         except Exception as error:  # one bad file must not stop the archive
             recorder.fail(item.job, item.started, error)
 
-    run_stages(jobs, read, predict, write, workers=workers, batch_size=batch_size)
+    # One picture per stage at most (each reader, the network's batch, each writer): as many as keep the slowest
+    # stage busy, and no more waiting in the queues, since a 12-megapixel picture is some 50 MB prepared.
+    run_stages(jobs, read, predict, write, workers=workers, batch_size=batch_size, in_flight=2 * workers + batch_size)
 
 
 class FolderRun(Protocol):

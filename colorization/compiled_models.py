@@ -63,9 +63,9 @@ def compiled_name(files: ModelFiles, size: int, key: str) -> str:
     return f"{files.caffemodel.path.stem}.{size}px.{key[:16]}.onnx"
 
 
-def runtime_copy_path(path: Path, runtime: str, key: str) -> Path:
-    """Where a runtime keeps its own optimized form of the compiled model `path`; it goes when `path` goes."""
-    return path.with_name(f"{path.stem}.{runtime}-{key[:16]}.onnx")
+def runtime_copy_path(path: Path, runtime: str, key: str, suffix: str = ".onnx") -> Path:
+    """Where a runtime keeps its own form of the compiled model `path` (faster to load); it goes when `path` goes."""
+    return path.with_name(f"{path.stem}.{runtime}-{key[:16]}{suffix}")
 
 
 def mark_used(path: Path) -> None:
@@ -89,7 +89,7 @@ def remove_least_recently_used(directory: Path, stem: str) -> None:
         except OSError:
             continue
     for _, path in sorted(compiled, reverse=True)[KEEP_COMPILED:]:
-        for removed in [path, *directory.glob(f"{glob.escape(path.stem)}.*-*.onnx")]:
+        for removed in [path, *directory.glob(f"{glob.escape(path.stem)}.*-*.*")]:
             try:
                 removed.unlink()
             except OSError:
@@ -121,6 +121,7 @@ def build(files: ModelFiles, scale: float, size: int) -> bytes:
         if required not in layer_names:
             raise ModelFileError(f"{shown} has no layer {required!r}: it is not a colorization model prototxt")
     model = convert(net, weights, load_points(files.points.path), scale, size)
+    del weights  # the model holds its own copy: serializing makes a third, not a fourth
     return model.SerializeToString()
 
 

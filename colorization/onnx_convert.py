@@ -77,11 +77,20 @@ class GraphBuilder:
         return candidate
 
     def constant(self, name: str, array: np.ndarray) -> str:
+        """Kept as an array until the model is made (see move_initializers)."""
+        name = self.unique(name)
+        self.initializers.append((name, np.ascontiguousarray(array)))
+        return name
+
+    def move_initializers(self, model) -> None:
+        """Into the model one at a time, each array dropped once copied: the weights are held twice at most (the
+        caller's and the model's), not once more per protobuf copy of a whole graph."""
         from onnx import numpy_helper
 
-        name = self.unique(name)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
+        self.initializers.reverse()
+        while self.initializers:
+            name, array = self.initializers.pop()
+            model.graph.initializer.append(numpy_helper.from_array(array, name))
 
     def node(self, op: str, inputs: list[str], name: str, **attributes) -> str:
         from onnx import helper
@@ -244,11 +253,12 @@ class Converter:
                 helper.make_tensor_value_info(tensor.name, TensorProto.FLOAT, ["batch", tensor.channels, tensor.height, tensor.width])
                 for tensor in outputs
             ],
-            self.graph.initializers,
         )
-        return helper.make_model(
+        model = helper.make_model(
             graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="colorization"
         )
+        self.graph.move_initializers(model)
+        return model
 
     def convert_layer(self, layer: dict) -> Tensor | None:
         """Translate one layer; return the output tensor once the decoding layer is reached."""

@@ -8,6 +8,7 @@ temperatures (the web page's vividness slider).
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -16,8 +17,7 @@ import numpy as np
 
 from .composition import CONVERSIONS, FULL_SCALE, compose
 from .engines import Engine, load_engine
-from .engines.base import check_precision
-from .engines.selection import DEFAULT_WORKLOAD
+from .engines.base import AUTO, check_precision
 from .errors import ColorizationError
 from .fetch import ensure_release_files
 from .hint_spreading import apply_hints
@@ -31,10 +31,19 @@ from .upsampling import DEFAULT_UPSAMPLE, Upsampling
 class PreparedImage:
     """What the pipeline keeps of an input between the stages: its full-resolution L and what goes back on top."""
 
-    lightness: np.ndarray
+    lightness_or_grey: np.ndarray
+    """L as float32; or, from prepare_fast, the 8-bit grey levels that give it through a 256-entry table: a quarter
+    of the memory while a 12-megapixel scan waits between the stages."""
     network_input: np.ndarray
     alpha: np.ndarray | None
     dtype: np.dtype
+
+    @property
+    def lightness(self) -> np.ndarray:
+        """Full-resolution L, float32 (made from the grey levels each time it is asked for, where those are kept)."""
+        if self.lightness_or_grey.dtype == np.float32:
+            return self.lightness_or_grey
+        return cv2.LUT(self.lightness_or_grey, grey_lightness_table())
 
 
 def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -101,12 +110,11 @@ def prepare_fast(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:
     if grey is None:
         return prepare(image, size)
     alpha = image[:, :, -1].copy() if image.ndim == 3 and image.shape[2] in (2, 4) else None
-    lightness = cv2.LUT(grey, grey_lightness_table())
     small = cv2.resize(to_unit_float(grey), (size, size))
     network_input = LightnessNormalisation.network_input(
         cv2.extractChannel(cv2.cvtColor(cv2.merge([small, small, small]), cv2.COLOR_BGR2Lab), 0)
     )
-    return PreparedImage(lightness, network_input, alpha, image.dtype)
+    return PreparedImage(grey, network_input, alpha, image.dtype)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,24 @@ class ColourSettings:
 def prepare_for(image: np.ndarray, size: int, conversion: str) -> PreparedImage:
     """The prepare stage a conversion asks for; needs no network, so processes without one (Ray tasks) run it too."""
     return prepare_fast(image, size) if conversion == "fast" else prepare(image, size)
+
+
+class NetworkTimes:
+    """The network's forwards in one Colorizer, timed where the pipeline calls them: for -v's breakdown of a run.
+    Nothing else reads them (the engine choice is never revised by a run's own timings)."""
+
+    KEPT = 1000
+    """The most recent forwards kept, so that a server or a long film holds a bounded list."""
+
+    def __init__(self):
+        self.first: float | None = None
+        """Seconds of the first forward (the runtimes prepare their kernels then)."""
+        self.per_picture: deque[float] = deque(maxlen=self.KEPT)
+
+    def add(self, seconds: float, pictures: int) -> None:
+        if self.first is None:
+            self.first = seconds
+        self.per_picture.append(seconds / max(1, pictures))
 
 
 class TurnLock:
@@ -174,6 +200,7 @@ class Colorizer:
         self.scale = scale
         self.size = size
         self.colour = colour
+        self.network_times = NetworkTimes()
         self.forward_turns = TurnLock()
 
     @classmethod
@@ -195,22 +222,22 @@ class Colorizer:
         download: bool = True,
         verify: bool = False,
         quiet: bool = False,
-        workload: "str | float" = DEFAULT_WORKLOAD,
-        precision: str = "fp32",
+        precision: str = AUTO,
     ) -> "Colorizer":
         """The one way to a ready model: resolve the files, fetch missing release files (unless `download` is
         False), load the engine; every setting is checked before anything slow happens.
 
-        `workload` ("photo", "batch", "video", "server" or a picture count) is what `engine="auto"` weighs: for one
-        photo the engine that starts soonest, for many the one with the fastest forward. `precision` ("fp32", the
-        reference, "bf16" or "fp16") runs where the engine and device have it, else fp32, said once."""
+        `engine="auto"` runs the engine docs/engines.md describes, or the one `python -m colorization engines`
+        measured fastest here. `precision="auto"` runs the reduced precision the engine and device have natively
+        (bf16 on CPUs with AVX512-BF16 or AMX, fp16 on CUDA), else fp32; "fp32" is the reference, and "bf16" or
+        "fp16" asked for where they cannot run are said once, and fp32 runs."""
         check_precision(precision)
         colour = ColourSettings.of(upsample, saturation, conversion)
         scale = annealing_scale(temperature)
         check_size(size)
         files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
         ensure_release_files(files, download=download, verify=verify, quiet=quiet)
-        network = load_engine(files, engine, backend, scale, size, workload, precision)
+        network = load_engine(files, engine, backend, scale, size, precision)
         return cls(network, load_points(files.points.path), scale, size, colour)
 
     @property
@@ -227,9 +254,8 @@ class Colorizer:
 
     @property
     def device(self) -> str:
-        """Where the network runs, for people, with the precision when it is not the reference fp32."""
-        precision = getattr(self.engine, "precision", "fp32")
-        return self.engine.device if precision == "fp32" else f"{self.engine.device}, {precision}"
+        """Where the network runs and in which precision, for people (the commands' summary lines)."""
+        return f"{self.engine.device}, {self.engine.precision}"
 
     def prepare(self, image: np.ndarray) -> PreparedImage:
         return prepare_for(image, self.size, self.conversion)
@@ -245,13 +271,18 @@ class Colorizer:
     def predict_ab_of(self, network_inputs: list[np.ndarray]) -> list[np.ndarray]:
         """`predict_ab` from the network inputs alone: all a Ray model worker receives of each picture."""
         with self.forward_turns:
+            started = time.perf_counter()
             output = self.engine.forward(self.blob(network_inputs))
+            self.network_times.add(time.perf_counter() - started, len(network_inputs))
         return [np.ascontiguousarray(item.transpose(1, 2, 0)) for item in output]
 
     def predict_scores(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
         with self.forward_turns:
-            return list(self.engine.forward_scores(self.blob([item.network_input for item in prepared])))
+            started = time.perf_counter()
+            scores = self.engine.forward_scores(self.blob([item.network_input for item in prepared]))
+            self.network_times.add(time.perf_counter() - started, len(prepared))
+        return list(scores)
 
     def decode(
         self, scores: np.ndarray, temperature: float | None = None, hints=(), lightness: np.ndarray | None = None,

@@ -3,13 +3,15 @@
 Multiplying ab by a factor pushes bright and dark colours out of what sRGB can show, and the conversion back then
 clips channels one by one, which shifts hue and flattens detail. Instead every pixel's ab is scaled by the factor or
 by the largest factor that keeps its colour inside sRGB at its own L and hue, whichever is smaller. That largest
-chroma is looked up in a table over (L, hue) made once with the same Lab-to-RGB formulas OpenCV uses. The default
+chroma is looked up in a table over (L, hue) computed with the same Lab-to-RGB formulas OpenCV uses and shipped with
+the package (computing it takes longer than colorizing a small photo; a test checks the two agree). The default
 (guided) mode applies the same rule at factor 1, so colour the net predicts outside sRGB keeps the photo's lightness;
 reference mode at factor 1 leaves ab as predicted and clips as OpenCV's sample does.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +22,8 @@ HUE_STEPS_PER_DEGREE = 2
 GAMUT_MARGIN = 0.99
 """Stay 1% inside the boundary so interpolating the table never lands just outside it."""
 SEARCH_CHROMA = 200.0
+TABLE_PATH = Path(__file__).resolve().parent / "data" / "max_chroma_table.npy"
+"""compute_max_chroma_table's result; write_max_chroma_table makes it again after a change to the formulas."""
 WHITE_X, WHITE_Z = 0.950456, 1.088754
 """OpenCV's D65 white point and XYZ-to-linear-sRGB matrix, so the gamut is the one cv2.cvtColor converts into."""
 XYZ_TO_LINEAR_RGB = np.array(
@@ -54,7 +58,16 @@ def linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarra
 
 @lru_cache(maxsize=1)
 def max_chroma_table() -> np.ndarray:
-    """Largest in-gamut chroma at each (L, hue), by bisection: rows L 0..100, columns hue 0..360 degrees inclusive."""
+    """Largest in-gamut chroma at each (L, hue): rows L 0..100, columns hue 0..360 degrees inclusive."""
+    return np.load(TABLE_PATH, allow_pickle=False)
+
+
+def write_max_chroma_table(path: Path = TABLE_PATH) -> None:
+    np.save(path, compute_max_chroma_table(), allow_pickle=False)
+
+
+def compute_max_chroma_table() -> np.ndarray:
+    """max_chroma_table by bisection, in float64 then rounded to float32."""
     lightness = np.linspace(0, 100, 100 * LIGHTNESS_STEPS_PER_UNIT + 1)[:, None]
     hue = np.radians(np.linspace(0, 360, 360 * HUE_STEPS_PER_DEGREE + 1))[None, :]
     low = np.zeros(np.broadcast_shapes(lightness.shape, hue.shape))

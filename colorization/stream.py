@@ -31,9 +31,13 @@ def run_stages(
     workers: int = 1,
     batch_size: int = 1,
     depth: int = 1,
+    in_flight: int | None = None,
 ) -> None:
     """Run `prepare` on each item in `workers` threads, `predict` on batches of up to `batch_size` prepared items
     in this thread (never waiting to fill a batch), and `finish` on each (prepared, result) pair in `workers` threads.
+    `in_flight` bounds the items between the start of `prepare` and the end of `finish`, whatever waits in the
+    queues: for large items (12-megapixel scans) the queues would otherwise hold one more each than keeps the
+    slowest stage busy.
 
     `prepare` returns None for an item it has dealt with itself (a file it could not read and reported); `predict`
     may return fewer results than it was given (those it reported as failed). An exception in any stage stops all of
@@ -60,15 +64,30 @@ def run_stages(
         errors.append(error)
         stop.set()
 
+    slots = threading.Semaphore(in_flight) if in_flight else None
+
+    def take_slot() -> bool:
+        """Wait for a place for one more item; False once the run is stopping."""
+        while not stop.is_set():
+            if slots is None or slots.acquire(timeout=POLL_SECONDS):
+                return True
+        return False
+
+    def release(count: int = 1) -> None:
+        if slots is not None and count > 0:
+            slots.release(count)
+
     def read() -> None:
         try:
-            while not stop.is_set():
+            while take_slot():
                 with source_lock:
                     item = next(source, END)
                 if item is END:
                     return
                 ready = prepare(item)
-                if ready is not None and not put(prepared, ready):
+                if ready is None:
+                    release()
+                elif not put(prepared, ready):
                     return
         except BaseException as error:  # handed to the calling thread, which raises it
             fail(error)
@@ -81,6 +100,7 @@ def run_stages(
                 finish(ready, result)
             except BaseException as error:  # handed to the calling thread, which raises it
                 fail(error)
+            release()
 
     readers = [threading.Thread(target=read, name=f"read-{n}", daemon=True) for n in range(workers)]
     writers = [threading.Thread(target=write, name=f"write-{n}", daemon=True) for n in range(workers)]
@@ -91,7 +111,9 @@ def run_stages(
             batch = next_batch(prepared, batch_size, readers, stop)
             if not batch:
                 break
-            for pair in zip(batch, predict(batch)):
+            results = predict(batch)
+            release(len(batch) - len(results))  # those it reported as failed: they go no further
+            for pair in zip(batch, results):
                 if not put(predicted, pair):
                     break
     finally:

@@ -83,8 +83,10 @@ def option_tables(name: str) -> str:
             actions = [action for action in actions if action.default != shared[action.dest]]
         if actions:
             lines += table(group.title, actions)
-    if name != SHARED and any(group.title in SHARED_GROUPS for group in parser._action_groups):
-        lines += ["And the [model, inference and colour-quality options](#model-inference-and-colour-quality-options).", ""]
+    present = [title.replace(" ", "-") for title in SHARED_GROUPS if title in {group.title for group in parser._action_groups}]
+    if name != SHARED and present:
+        named = ", ".join(present[:-1]) + " and " + present[-1] if len(present) > 1 else present[0]
+        lines += [f"And the [{named} options](#model-inference-and-colour-quality-options).", ""]
     return "\n".join(lines)
 
 

@@ -134,6 +134,47 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped in CI, where every test must run: {reason}"
 
 
+@pytest.fixture(autouse=True)
+def own_user_cache(tmp_path, monkeypatch):
+    """Each test its own per-user cache (where `python -m colorization engines` keeps its choice), in this process
+    and the commands it starts: a choice stored by one test, or on this machine, never steers another."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+
+
+def bf16_of(values: np.ndarray) -> np.ndarray:
+    """float32 cut to bfloat16's 8 significant bits, as a bf16 forward rounds what it keeps."""
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32) & np.uint32(0xFFFF0000)
+    return bits.view(np.float32)
+
+
+@pytest.fixture
+def simulated_bf16(monkeypatch):
+    """A processor with native bf16 (AVX512-BF16 or AMX), wherever the tests run: OpenVINO lists it for the CPU,
+    and an engine compiled for bf16 reports bf16 and returns its fp32 results cut to bf16."""
+    from colorization.engines import openvino
+
+    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "bf16"))
+    load = openvino.OpenVinoEngine.__init__
+
+    def load_simulated(engine, path, size, backend="cpu", precision="fp32"):
+        simulated = precision in ("bf16", "auto")
+        load(engine, path, size, backend, "fp32" if simulated else precision)
+        if simulated:
+            run = engine.run
+            engine.precision = "bf16"
+            engine.run = lambda blob, output: bf16_of(run(blob, output))
+
+    monkeypatch.setattr(openvino.OpenVinoEngine, "__init__", load_simulated)
+
+
+@pytest.fixture
+def without_bf16(monkeypatch):
+    """A processor without native bf16, wherever the tests run: OpenVINO lists fp32 alone for the CPU."""
+    from colorization.engines import openvino
+
+    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32",))
+
+
 @pytest.fixture
 def mini_model(tmp_path, release_points):
     folder = tmp_path / "mini"

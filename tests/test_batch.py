@@ -176,7 +176,7 @@ def test_report_lists_every_input_with_status_output_size_and_time(tree, tmp_pat
     assert run_in_process(tree, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["counts"] == {"done": 4, "skipped": 3, "failed": 1, "interrupted": 0}
-    assert data["backend"] == "CPU"
+    assert data["backend"] in ("CPU, fp32", "CPU, bf16"), "where and in which precision the network ran"
     rows = {Path(row["input"]).relative_to(tree).as_posix(): row for row in data["files"]}
     assert set(rows) == {"photo.jpg", "1950s/photo.jpg", "1950s/beach/photo.jpg", "1960s/photo.png", "1960s/portrait.JPEG",
                          ".thumbnails", ".DS_Store", "empty.png"}
@@ -440,6 +440,30 @@ def test_a_report_the_full_disk_refuses_still_leaves_the_summary(tree, tmp_path,
     assert err.splitlines()[-2].startswith("5 done, ")
     assert err.splitlines()[-1] == f"error: --report {tmp_path / 'report.csv'}: cannot write (No space left on device)"
     assert len(files_under(tmp_path / "out")) == 5
+
+
+def test_a_slow_writer_never_has_more_pictures_waiting_than_keep_each_stage_busy(tree, tmp_path, dominant_model, monkeypatch):
+    """A 12-megapixel picture is some 50 MB prepared: one per reader, per network batch and per writer at most."""
+    from colorization import batch
+
+    alive, most = set(), [0]
+    read_and_prepare, compose_and_write = batch.read_and_prepare, batch.compose_and_write
+
+    def counted_read(job, work, started):
+        alive.add(job.source)
+        most[0] = max(most[0], len(alive))
+        return read_and_prepare(job, work, started)
+
+    def slow_write(item, ab, work):
+        time.sleep(0.05)
+        record = compose_and_write(item, ab, work)
+        alive.discard(item.job.source)
+        return record
+
+    monkeypatch.setattr(batch, "read_and_prepare", counted_read)
+    monkeypatch.setattr(batch, "compose_and_write", slow_write)
+    assert run_in_process(tree, tmp_path / "out", "-q", "--workers", "1", *model_arguments(dominant_model)) == 0
+    assert most[0] == 3 and not alive, "a reader, the network and a writer"
 
 
 def two_tone(path: Path) -> Path:

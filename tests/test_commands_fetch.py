@@ -19,7 +19,6 @@ from tests.support import REPO
 from colorization.commands import fetch as fetch_command
 from colorization import fetch, model_files
 from colorization.commands import options
-from colorization.engines.selection import ENGINE_CHOICE_FILE
 from colorization.errors import ModelFileError
 from colorization.model_files import CAFFEMODELS, POINTS, PROTOTXT, ReleaseFile
 from tests.support.fixture_server import FixtureServer
@@ -172,9 +171,9 @@ def test_first_use_downloads_missing_release_files_then_colorizes(tiny_registry,
         colorizer = options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     finally:
         server.close()
-    # Beside the release files, only the compiled model the default engine caches there (colorization.compiled_models)
-    # and which engine ran it fastest (colorization.engines.selection).
-    created = sorted(name for name in os.listdir(dest) if not name.endswith(".onnx") and name != ENGINE_CHOICE_FILE)
+    # Beside the release files, only the compiled model the default engine caches there and its runtime's own form
+    # of it (colorization.compiled_models: NAME.224px.KEY.onnx, NAME.224px.KEY.RUNTIME-KEY.*).
+    created = sorted(name for name in os.listdir(dest) if ".224px." not in name)
     assert created == sorted(RELEASE_NAMES)
     assert sorted(served.path.rsplit("/", 1)[1] for served in server.log) == sorted(RELEASE_NAMES)
     colour = colorizer.colorize(np.full((40, 60, 3), 128, np.uint8))

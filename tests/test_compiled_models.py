@@ -156,17 +156,17 @@ def test_weights_replaced_by_another_file_of_the_same_size_and_time_are_compiled
 
 @pytest.fixture
 def onnxruntime_loads(monkeypatch) -> list:
-    """The model file each ONNX Runtime engine is made with."""
-    from colorization.engines import selection
-    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+    """The model file each ONNX Runtime engine on the CPU loads."""
+    from colorization.engines import onnxruntime
 
     paths = []
-    monkeypatch.setitem(selection.ENGINES, "onnxruntime", lambda path, *arguments: paths.append(path) or OnnxRuntimeEngine(path, *arguments))
+    optimized_model = onnxruntime.optimized_model
+    monkeypatch.setattr(onnxruntime, "optimized_model", lambda path: paths.append(optimized_model(path)) or paths[-1])
     return paths
 
 
 def test_onnxruntime_runs_its_own_optimized_copy_made_once(dominant_model, onnxruntime_loads):
-    from colorization.engines.onnxruntime import OnnxRuntimeEngine
+    import onnxruntime
 
     colorizer = Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     (copy,) = runtime_copies(dominant_model)
@@ -175,7 +175,9 @@ def test_onnxruntime_runs_its_own_optimized_copy_made_once(dominant_model, onnxr
     Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     assert onnxruntime_loads == [copy, copy] and copy.stat().st_mtime_ns == made
     blob = np.random.default_rng(0).uniform(-50, 50, (1, 1, 224, 224)).astype(np.float32)
-    np.testing.assert_allclose(colorizer.engine.forward(blob), OnnxRuntimeEngine(compiled, 224).forward(blob), atol=1e-4)
+    plain = onnxruntime.InferenceSession(str(compiled), providers=["CPUExecutionProvider"])
+    expected = plain.run(["class8_ab"], {plain.get_inputs()[0].name: blob})[0]
+    np.testing.assert_allclose(colorizer.engine.forward(blob), expected, atol=1e-4)
 
 
 def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
@@ -187,11 +189,54 @@ def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
 
 
 def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(dominant_model, onnxruntime_loads, monkeypatch):
-    from colorization.engines import selection
+    from colorization.engines import onnxruntime
 
     def refuse(path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(selection, "atomic_output", refuse)
+    monkeypatch.setattr(onnxruntime, "atomic_output", refuse)
     Colorizer.load(**dominant_model, engine="onnxruntime", backend="cpu")
     assert onnxruntime_loads == compiled_files(dominant_model) and runtime_copies(dominant_model) == []
+
+
+def openvino_copies(model: dict) -> list:
+    return sorted(model["caffemodel"].parent.glob("*.openvino-*"))
+
+
+def test_openvino_reads_its_own_form_made_once_and_it_goes_with_its_compiled_model(dominant_model):
+    colorizer = Colorizer.load(**dominant_model, engine="openvino", precision="fp32", temperature=0.3)
+    copies = openvino_copies(dominant_model)
+    assert [path.suffix for path in copies] == [".bin", ".xml"]
+    made = [path.stat().st_mtime_ns for path in copies]
+    again = Colorizer.load(**dominant_model, engine="openvino", precision="fp32", temperature=0.3)
+    assert [path.stat().st_mtime_ns for path in copies] == made
+    blob = np.random.default_rng(0).uniform(-50, 50, (1, 1, 224, 224)).astype(np.float32)
+    reference = Colorizer.load(**dominant_model, engine="onnx", temperature=0.3).engine.forward(blob)
+    np.testing.assert_allclose(again.engine.forward(blob), reference, atol=1e-3)
+    np.testing.assert_allclose(colorizer.engine.forward(blob), reference, atol=1e-3)
+    for temperature in (0.4, 0.5, 0.6, 0.7):
+        Colorizer.load(**dominant_model, engine="onnx", temperature=temperature)
+    assert not any(path.exists() for path in copies), "removed with the compiled model it was made from"
+
+
+def test_a_reduced_precision_reads_the_weights_stored_in_half_precision(dominant_model):
+    from colorization.engines import openvino
+
+    Colorizer.load(**dominant_model, engine="onnx")
+    (compiled,) = compiled_files(dominant_model)
+    full, half = (openvino.openvino_model(compiled, precision) for precision in ("fp32", "bf16"))
+    assert full != half and half == openvino.openvino_model(compiled, "fp16")
+    assert half.with_suffix(".bin").stat().st_size < full.with_suffix(".bin").stat().st_size * 0.6
+
+
+def test_openvino_reads_the_compiled_model_when_its_form_cannot_be_saved(dominant_model, monkeypatch):
+    from colorization.engines import openvino
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(openvino, "atomic_output", refuse)
+    colorizer = Colorizer.load(**dominant_model, engine="openvino", precision="fp32")
+    assert openvino_copies(dominant_model) == []
+    ab = colorizer.engine.forward(np.zeros((1, 1, 224, 224), np.float32))
+    assert ab.shape == (1, 2, 56, 56)

@@ -1,4 +1,6 @@
-"""The engines themselves: every one gives the Caffe engine's colours and says what it is."""
+"""The engines themselves: every one gives the Caffe engine's colours and says what it is; cv2.dnn's backends and
+the precision `auto` gives it."""
+import logging
 import subprocess
 import sys
 
@@ -8,6 +10,8 @@ import pytest
 
 from colorization import Colorizer, ColorizationError
 from colorization.caffe_format import first, parse_prototxt, read_caffemodel
+from colorization.engines import opencv_dnn
+from colorization.engines.opencv_dnn import opencv_backend
 from colorization.model import SCALE_LAYER
 from tests.support import DOMINANT_AB, REPO
 from tests.support.mini_model import ONNX_ENGINES, lightness_blob
@@ -61,7 +65,7 @@ def test_engine_is_described(dominant_model):
     assert Colorizer.load(**dominant_model, engine="caffe").engine.description.startswith("Caffe model in cv2.dnn (OpenCV ")
     assert Colorizer.load(**dominant_model, engine="onnx").engine.description.startswith("ONNX model in cv2.dnn (OpenCV ")
     runtime = Colorizer.load(**dominant_model, engine="onnxruntime")
-    assert runtime.engine.description.startswith("ONNX Runtime ") and runtime.device == "CPU"
+    assert runtime.engine.description.startswith("ONNX Runtime ") and runtime.device == "CPU, fp32"
 
 
 @pytest.mark.parametrize("engine, named", [("caffe", "Caffe model in cv2.dnn"), ("onnx", "ONNX model in cv2.dnn"), ("onnxruntime", "ONNX Runtime")])
@@ -101,3 +105,66 @@ def test_temperature_sets_the_scale(dominant_model):
     engine = Colorizer.load(**dominant_model, engine="caffe", temperature=0.5).engine
     blob = engine.net.getLayer(engine.net.getLayerId(SCALE_LAYER)).blobs[0]
     assert np.allclose(blob, 2.0)
+
+
+def warnings_of(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_cpu_is_cpu():
+    backend = opencv_backend(opencv_dnn.opencv_backend_for("cpu"))
+    assert (backend.backend_id, backend.target_id) == (cv2.dnn.DNN_BACKEND_OPENCV, cv2.dnn.DNN_TARGET_CPU)
+
+
+@pytest.mark.parametrize("requested", ["cuda", "cuda-fp16"])
+def test_cuda_missing_warns_once_and_falls_back(monkeypatch, caplog, requested):
+    monkeypatch.setattr(opencv_dnn, "cuda_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        assert opencv_dnn.opencv_backend_for(requested) == "cpu"
+    (warning,) = warnings_of(caplog)
+    assert "no CUDA DNN backend" in warning and f"--backend {requested}" in warning
+
+
+def test_auto_is_silent_without_cuda(monkeypatch, caplog):
+    monkeypatch.setattr(opencv_dnn, "cuda_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        assert opencv_dnn.opencv_backend_for("auto") == "cpu"
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("requested, expected", [("auto", "cuda"), ("cuda", "cuda"), ("cuda-fp16", "cuda-fp16")])
+def test_cuda_chosen_when_present(monkeypatch, requested, expected):
+    monkeypatch.setattr(opencv_dnn, "cuda_available", lambda: True)
+    chosen = opencv_dnn.opencv_backend_for(requested)
+    assert chosen == expected and opencv_backend(chosen).backend_id == cv2.dnn.DNN_BACKEND_CUDA
+
+
+def test_opencl_falls_back_when_absent(monkeypatch, caplog):
+    monkeypatch.setattr(opencv_dnn, "opencl_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        assert opencv_dnn.opencv_backend_for("opencl") == "cpu"
+    assert "OpenCL" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "backend, precision, target",
+    [("cuda", "auto", "cuda-fp16"), ("cuda", "fp16", "cuda-fp16"), ("cuda", "fp32", "cuda"), ("cpu", "auto", "cpu"),
+     ("opencl", "auto", "opencl"), ("cuda-fp16", "fp32", "cuda-fp16")],
+)
+def test_auto_precision_is_fp16_on_cuda_and_fp32_elsewhere(backend, precision, target, caplog):
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        assert opencv_dnn.target_for(backend, precision) == target
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("engine", ["caffe", "onnx"])
+def test_cv2_dnn_on_the_cpu_runs_fp32_under_auto_without_a_word(dominant_model, caplog, engine):
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        colorizer = Colorizer.load(**dominant_model, engine=engine, precision="auto")
+    assert colorizer.engine.precision == "fp32" and colorizer.device == "CPU, fp32" and not warnings_of(caplog)
+
+
+def test_caffe_is_the_reference_fp32_under_auto_even_where_bf16_runs(dominant_model, simulated_bf16):
+    assert Colorizer.load(**dominant_model, backend="cpu").engine.precision == "bf16", "the default engine runs bf16 here"
+    reference = Colorizer.load(**dominant_model, engine="caffe", backend="cpu")
+    assert reference.engine.precision == "fp32" and reference.device == "CPU, fp32"

@@ -1,12 +1,13 @@
 """The OpenVINO engine and --precision: fp32 the same colours as the other engines, a precision that cannot run here
-said once and run as fp32, bf16 where the processor has it, and auto's place for OpenVINO."""
+said once and run as fp32, and `auto` (the default): bf16 where the processor has it, else fp32 without a word."""
 import logging
+import sys
 
 import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
-from colorization.engines import openvino, selection
+from colorization.engines import openvino
 from tests.support.mini_model import lightness_blob
 
 
@@ -16,7 +17,7 @@ def warnings_of(caplog) -> list[str]:
 
 def test_fp32_gives_the_caffe_engine_s_ab_and_scores(mini_model):
     caffe = Colorizer.load(**mini_model, engine="caffe", size=64).engine
-    engine = Colorizer.load(**mini_model, engine="openvino", size=64).engine
+    engine = Colorizer.load(**mini_model, engine="openvino", size=64, precision="fp32").engine
     blob = lightness_blob(64)
     assert engine.precision == "fp32" and "OpenVINO" in engine.description and "precision: fp32" in engine.description
     np.testing.assert_allclose(engine.forward(blob), caffe.forward(blob), atol=1e-3)
@@ -29,14 +30,14 @@ def test_fp16_on_the_cpu_is_said_once_and_runs_fp32(mini_model, caplog, engine):
         colorizer = Colorizer.load(**mini_model, engine=engine, size=64, backend="cpu", precision="fp16")
     (warning,) = warnings_of(caplog)
     assert warning.startswith("warning: --precision fp16 asked for, but ") and warning.endswith(": running fp32")
-    assert colorizer.engine.precision == "fp32" and colorizer.device == "CPU"
+    assert colorizer.engine.precision == "fp32" and colorizer.device == "CPU, fp32"
 
 
 def test_bf16_runs_where_the_processor_has_it_and_stays_close(mini_model, caplog):
     has_bf16 = "bf16" in openvino.device_precisions(openvino.CPU_DEVICE)
     with caplog.at_level(logging.WARNING, logger="colorization"):
         reduced = Colorizer.load(**mini_model, engine="openvino", size=64, precision="bf16")
-    reference = Colorizer.load(**mini_model, engine="openvino", size=64)
+    reference = Colorizer.load(**mini_model, engine="openvino", size=64, precision="fp32")
     blob = lightness_blob(64)
     if has_bf16:
         assert reduced.engine.precision == "bf16" and reduced.device == "CPU, bf16" and not warnings_of(caplog)
@@ -51,22 +52,35 @@ def test_an_unknown_precision_is_refused_before_loading(mini_model):
         Colorizer.load(**mini_model, precision="fp8")
 
 
-def test_auto_times_openvino_beside_the_others_and_gives_it_bf16(monkeypatch):
-    monkeypatch.setattr(selection.ort, "available_providers", lambda: ["CPUExecutionProvider"])
-    monkeypatch.setattr(selection, "cuda_available", lambda: False)
-    monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
-    assert selection.auto_candidates("auto") == (("onnxruntime", "onnx", "openvino"), "cpu")
-    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "bf16"))
-    assert selection.auto_candidates("auto", "bf16") == (("openvino",), "cpu")
-    monkeypatch.setattr(openvino, "has_intel_gpu", lambda: True)
-    assert selection.auto_candidates("auto") == (("openvino",), "auto")
-    monkeypatch.setattr(openvino, "import_openvino", lambda: None)
-    assert selection.auto_candidates("auto") == (("onnxruntime", "onnx"), "cpu")
+def test_auto_precision_is_bf16_where_the_processor_has_it(mini_model, simulated_bf16, caplog):
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        colorizer = Colorizer.load(**mini_model, size=64, backend="cpu")
+    assert colorizer.engine.name == "openvino" and colorizer.engine.precision == "bf16" and colorizer.device == "CPU, bf16"
+    assert not warnings_of(caplog)
+    reference = Colorizer.load(**mini_model, size=64, backend="cpu", precision="fp32")
+    assert reference.engine.name == "openvino" and reference.engine.precision == "fp32", "--precision fp32 opts out"
 
 
-def test_auto_without_an_engine_for_the_precision_says_so_and_measures_in_fp32(mini_model, monkeypatch, caplog):
-    monkeypatch.setattr(openvino, "import_openvino", lambda: None)
+def test_auto_precision_is_fp32_without_a_word_where_the_processor_lacks_bf16(mini_model, without_bf16, caplog):
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        colorizer = Colorizer.load(**mini_model, size=64, backend="cpu")
+        assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == "fp32"
+    assert colorizer.engine.precision == "fp32" and not warnings_of(caplog)
+    with caplog.at_level(logging.WARNING, logger="colorization"):
+        assert openvino.precision_for(openvino.CPU_DEVICE, "bf16") == "fp32"
+    assert "no native bf16 (AVX512-BF16 or AMX)" in warnings_of(caplog)[0], "asked for by name, it is said"
+
+
+def test_fp16_under_auto_is_for_an_intel_gpu_only(monkeypatch):
+    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "fp16") if device == openvino.GPU_DEVICE else ("fp32",))
+    assert openvino.precision_for(openvino.GPU_DEVICE, "auto") == "fp16"
+    assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == "fp32"
+
+
+def test_without_openvino_bf16_asked_for_is_said_once_and_fp32_runs(mini_model, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
     with caplog.at_level(logging.WARNING, logger="colorization"):
         colorizer = Colorizer.load(**mini_model, size=64, precision="bf16", backend="cpu")
-    assert colorizer.engine.precision == "fp32"
-    assert any("no engine here runs bf16" in warning for warning in warnings_of(caplog))
+    assert colorizer.engine.name == "onnxruntime" and colorizer.engine.precision == "fp32"
+    (warning,) = warnings_of(caplog)
+    assert warning.startswith("warning: --precision bf16 asked for, but ONNX Runtime runs this model in fp32 only")

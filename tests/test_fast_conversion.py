@@ -26,6 +26,7 @@ def test_grey_pictures_get_exactly_the_reference_lightness_and_network_input(pho
     for photo in photos:
         for name, picture in grey_variants(photo).items():
             reference, fast = prepare(picture), prepare_fast(picture)
+            assert fast.lightness_or_grey.nbytes * 4 == reference.lightness.nbytes, "kept as 8-bit levels between the stages"
             np.testing.assert_array_equal(fast.lightness, reference.lightness, err_msg=name)
             np.testing.assert_array_equal(fast.network_input, reference.network_input, err_msg=name)
             assert (fast.alpha is None) == (reference.alpha is None), name

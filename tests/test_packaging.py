@@ -12,7 +12,7 @@ import pytest
 from tests.support import REPO
 from tests.support.tiny_model import model_arguments
 
-COMMANDS = ("colorize", "colorize-batch", "colorize-video", "colorize-fetch", "colorize-eval", "colorize-web")
+COMMANDS = ("colorize", "colorize-batch", "colorize-video", "colorize-fetch", "colorize-eval", "colorize-web", "colorize-engines")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def run_installed(installed, tmp_path, command, *arguments):
 
 def test_the_wheel_holds_the_package_its_commands_and_licence(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("colorization/commands/colorize.py", "colorization/engines/selection.py", "colorization/video/io.py",
+    for module in ("colorization/commands/colorize.py", "colorization/engines/choice.py", "colorization/video/io.py",
+                   "colorization/data/max_chroma_table.npy",
                    "colorization/__main__.py", "colorization/web/app.py", "colorization/web/static/index.html"):
         assert module in names
     assert not [name for name in names if name.startswith(("tests/", "benchmarks/"))]

@@ -9,7 +9,8 @@ import pytest
 
 from colorization import ColorizationError, Colorizer
 from colorization.commands import options
-from colorization.saturation import fit_in_gamut, linear_rgb, max_chroma_table
+from colorization import saturation
+from colorization.saturation import compute_max_chroma_table, fit_in_gamut, linear_rgb, max_chroma_table
 from tests.support.tiny_model import model_arguments
 
 OPENCV_ROUND_TRIP = 1.0
@@ -75,6 +76,22 @@ def test_gamut_table_is_just_inside_the_boundary():
 
     assert inside(limit).all()
     assert not inside(limit * 1.03).any()
+
+
+def test_the_shipped_gamut_table_is_the_computed_one():
+    """The table is read from the package, not computed at each start: it must be what the formulas give (after a
+    change to them, write it again with colorization.saturation.write_max_chroma_table())."""
+    shipped = max_chroma_table()
+    assert shipped.dtype == np.float32 and shipped.shape == (201, 721)
+    np.testing.assert_allclose(shipped, compute_max_chroma_table(), rtol=0, atol=1e-4)
+
+
+def test_colorizing_reads_the_table_and_never_computes_it(dominant_model, photos, monkeypatch):
+    monkeypatch.setattr(saturation, "compute_max_chroma_table", lambda: pytest.fail("the table was computed at run time"))
+    for cached in (saturation.max_chroma_table, saturation.signed_hue_table, saturation.safe_chroma_table):
+        cached.cache_clear()
+    colour = Colorizer.load(**dominant_model, saturation=1.5).colorize(photos[0])
+    assert colour.shape == photos[0].shape
 
 
 def test_bad_factor_is_refused(dominant_model):

@@ -93,3 +93,35 @@ def test_memory_stays_a_few_items_deep_however_many_items_there_are():
     run_stages(range(300), prepare, lambda batch: batch, finish, workers=1, batch_size=2, depth=2)
     assert in_flight == 0
     assert most <= 8, f"{most} items were held at once"
+
+
+def test_in_flight_bounds_the_items_between_prepare_and_finish_even_those_that_go_no_further():
+    """With a slow writer the queues would fill: the bound keeps one item per stage, and items dropped by prepare
+    or the network give their place back (or the run would stall)."""
+    lock, alive, most, written = threading.Lock(), set(), [0], []
+
+    def prepare(item):
+        with lock:
+            alive.add(item)
+            most[0] = max(most[0], len(alive))
+        if item % 5 == 0:
+            alive.discard(item)
+            return None
+        return item
+
+    def predict(batch):
+        dropped = [item for item in batch if item % 7 == 0]
+        alive.difference_update(dropped)
+        return [item for item in batch if item % 7]
+
+    def finish(item, result):
+        time.sleep(0.005)
+        written.append(item)
+        with lock:
+            alive.discard(item)
+
+    run_stages(range(60), prepare, predict, finish, in_flight=3)
+    assert most[0] == 3 and written == [item for item in range(60) if item % 5 and item % 7]
+    most[0] = 0
+    run_stages(range(60), prepare, predict, finish, depth=8)
+    assert most[0] > 3, "without the bound, the queues hold more: the check above means something"

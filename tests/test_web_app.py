@@ -57,7 +57,7 @@ def photo(photos):
 def test_health_says_model_engine_backend_and_queue(client):
     health = client.get("/api/health").json()
     assert health["model_loaded"] is True and health["problem"] is None
-    assert "Caffe" in health["engine"] and health["backend"] == "CPU"
+    assert "Caffe" in health["engine"] and health["backend"] == "CPU, fp32"
     assert health["queue_length"] == 0
 
 

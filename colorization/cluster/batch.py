@@ -77,7 +77,7 @@ class ModelWorker:
 
     def loaded(self, shipment):
         if self.colorizer is None:
-            self.colorizer = load_shipped_colorizer(import_ray(), shipment, workload="batch")
+            self.colorizer = load_shipped_colorizer(import_ray(), shipment)
         return self.colorizer
 
     def device(self, shipment) -> str:

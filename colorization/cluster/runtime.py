@@ -210,10 +210,10 @@ def model_paths_on_this_node(ray, shipment: ModelShipment) -> dict[str, Path]:
     return paths
 
 
-def load_shipped_colorizer(ray, shipment: ModelShipment, **overrides):
-    """The Colorizer a worker runs: the shipped files and the driver's settings (`overrides` win, e.g. a workload)."""
+def load_shipped_colorizer(ray, shipment: ModelShipment):
+    """The Colorizer a worker runs: the shipped files and the driver's settings."""
     from ..pipeline import Colorizer
 
     paths = model_paths_on_this_node(ray, shipment)
-    settings = {**shipment.settings, **overrides, "download": False, "quiet": True}
+    settings = {**shipment.settings, "download": False, "quiet": True}
     return Colorizer.load(prototxt=paths["prototxt"], caffemodel=paths["caffemodel"], points=paths["points"], **settings)

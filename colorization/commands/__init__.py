@@ -15,10 +15,11 @@ COMMANDS = {
     "fetch": ("fetch", "download and verify the model files (colorize-fetch)"),
     "eval": ("evaluate", "score settings on your own colour photos (colorize-eval)"),
     "web": ("web", "the web page and REST API on this machine (colorize-web)"),
+    "engines": ("engines", "measure this machine's engines, keep the fastest for --engine auto (colorize-engines)"),
 }
 """Subcommand of `python -m colorization` -> (module in this package, what it does)."""
 USAGE = "usage: python -m colorization {" + ",".join(COMMANDS) + "} [options]   (NAME --help for each)\n\n" + "\n".join(
-    f"  {name:<6} {summary}" for name, (_, summary) in COMMANDS.items()
+    f"  {name:<7} {summary}" for name, (_, summary) in COMMANDS.items()
 )
 
 

@@ -107,12 +107,12 @@ def main(argv=None, prog: str | None = None) -> int:
     )
     options.check_cluster_options(args)
     if args.ray is None:
-        summary = colorize_folder(settings, lambda: options.colorizer_from_args(args, workload="batch"), quiet=args.quiet)
+        summary = colorize_folder(settings, lambda: options.colorizer_from_args(args), quiet=args.quiet)
     else:
         from ..cluster.batch import colorize_folder_on_ray
 
         summary = colorize_folder_on_ray(
-            settings, args.ray, options.colorizer_arguments(args, workload="batch"), tasks_per_worker=args.workers,
+            settings, args.ray, options.colorizer_arguments(args), tasks_per_worker=args.workers,
             workers=args.ray_workers, gpus_per_worker=args.gpus_per_worker, quiet=args.quiet,
         )
     if not args.quiet:

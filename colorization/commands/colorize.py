@@ -73,7 +73,7 @@ def main(argv=None, prog: str | None = None) -> int:
     for source, _ in plan.todo:
         check_fits(hints, source)
     started = time.perf_counter()
-    colorizer = options.colorizer_from_args(args, workload=len(plan.todo)) if plan.todo else None
+    colorizer = options.colorizer_from_args(args) if plan.todo else None
     load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels, hints) if colorizer else []
     if colorizer:

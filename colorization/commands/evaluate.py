@@ -122,14 +122,14 @@ def main(argv=None, prog: str | None = None) -> int:
     args = options.parse_arguments(build_parser(prog), argv)
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
-    if args.compare_precision and args.precision != "fp32":
+    if args.compare_precision and args.precision not in ("auto", "fp32"):
         raise UsageError(f"--compare-precision compares with fp32: leave out --precision {args.precision}")
     photos = find_photos(args.folder, args.recursive)[: args.limit]
     for flag, planned in (("--csv", args.csv), ("--save-to", args.save_to and args.save_to / "photo.png")):
         problem = planned is not None and output_problem(planned)
         if problem:
             raise UsageError(f"{flag}: {problem}")
-    load = functools.partial(options.colorizer_from_args, args, workload=max(1, len(photos)))
+    load = functools.partial(options.colorizer_from_args, args)
     if args.compare_precision:
         colorizer, compared = load_for_comparison(load, args.compare_precision, args.engine)
         score = functools.partial(compare_photo, colorizer, compared)

@@ -17,8 +17,7 @@ import cv2
 
 from .. import __version__
 from ..engines import BACKENDS, ENGINE_CHOICES
-from ..engines.base import PRECISIONS
-from ..engines.selection import DEFAULT_WORKLOAD
+from ..engines.base import AUTO, PRECISION_CHOICES
 from ..errors import ColorizationError, Terminated, UsageError
 from ..fetch import NO_DOWNLOAD_ENV
 from ..image_io import DEFAULT_MAX_PIXELS
@@ -116,7 +115,7 @@ def report_output_plan(plan) -> None:
         log.error("error: %s", problem)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_file_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument(
         "--model-dir", metavar="DIR", help=f"folder with the release model files (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)"
@@ -129,22 +128,35 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--no-download", action="store_true", help=f"never download missing release files (also: {NO_DOWNLOAD_ENV}=1); say the command instead"
     )
     model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
+
+
+def add_backend_option(group) -> None:
+    group.add_argument(
+        "--backend", choices=BACKENDS, default="auto",
+        help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it, an Intel GPU when OpenVINO sees one",
+    )
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    add_model_file_options(parser)
     inference = parser.add_argument_group("inference")
-    inference.add_argument("--backend", choices=BACKENDS, default="auto", help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it")
+    add_backend_option(inference)
     inference.add_argument(
         "--engine",
         choices=ENGINE_CHOICES,
         default="auto",
-        help="what runs the network: caffe (the release files in cv2.dnn), onnx (their compiled, faster form in cv2.dnn), "
-        "onnxruntime (that form in ONNX Runtime, if installed), openvino (in OpenVINO Runtime, if installed; also Intel "
-        "GPUs); auto takes the fastest this machine has",
+        help="what runs the network: caffe (the release files in cv2.dnn, the reference), onnx (their compiled form in "
+        "cv2.dnn), onnxruntime (that form in ONNX Runtime, if installed), openvino (in OpenVINO Runtime; also Intel "
+        "GPUs); auto: OpenVINO, else ONNX Runtime, else onnx (on CUDA: cv2.dnn or onnxruntime-gpu), or the one "
+        "`python -m colorization engines` measured fastest here",
     )
     inference.add_argument(
         "--precision",
-        choices=PRECISIONS,
-        default="fp32",
-        help="arithmetic of the network: fp32 is the reference; bf16 (CPUs with AVX512-BF16 or AMX, through OpenVINO) "
-        "and fp16 (CUDA, Intel GPUs) are faster and slightly different; one the engine or device lacks runs fp32",
+        choices=PRECISION_CHOICES,
+        default=AUTO,
+        help="arithmetic of the network: auto runs bf16 where the processor has AVX512-BF16 or AMX (OpenVINO), fp16 on "
+        "CUDA (cv2.dnn) and Intel GPUs, else fp32, and always fp32 with --engine caffe; fp32 is the reference; bf16 "
+        "or fp16 asked for where the engine or device lacks them is said once, and fp32 runs",
     )
     inference.add_argument(
         "--temperature",
@@ -223,7 +235,7 @@ def configure_logging(args: argparse.Namespace) -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def colorizer_arguments(args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD) -> dict:
+def colorizer_arguments(args: argparse.Namespace) -> dict:
     """Colorizer.load's keyword arguments as the options give them: one place, for this process and for the
     workers of a Ray cluster alike."""
     return dict(
@@ -242,18 +254,15 @@ def colorizer_arguments(args: argparse.Namespace, workload: "str | float" = DEFA
         download=not args.no_download,
         verify=args.verify,
         quiet=getattr(args, "quiet", False),
-        workload=workload,
         precision=args.precision,
     )
 
 
-def colorizer_from_args(
-    args: argparse.Namespace, workload: "str | float" = DEFAULT_WORKLOAD, precision: str | None = None, engine: str | None = None
-) -> Colorizer:
-    """The colorizer the options ask for, its engine fit for the command's `workload` (see Colorizer.load); missing
-    or damaged release files are fetched first (or the command is named). `precision` and `engine` replace the
-    options', for a command that loads a second colorizer differing only in them."""
-    arguments = colorizer_arguments(args, workload)
+def colorizer_from_args(args: argparse.Namespace, precision: str | None = None, engine: str | None = None) -> Colorizer:
+    """The colorizer the options ask for (see Colorizer.load); missing or damaged release files are fetched first
+    (or the command is named). `precision` and `engine` replace the options', for a command that loads a second
+    colorizer differing only in them."""
+    arguments = colorizer_arguments(args)
     arguments.update({key: value for key, value in (("precision", precision), ("engine", engine)) if value})
     return Colorizer.load(**arguments)
 
@@ -312,13 +321,13 @@ def seconds_since_process_start() -> float | None:
 
 def log_start_up(imports: float | None, load: float, colorizer: Colorizer, picture_seconds: list[float]) -> None:
     """-v's breakdown of a run: imports, model load, first forward, then per picture (the network's share beside)."""
-    times = getattr(colorizer.engine, "forward_times", None)
-    first = times.first_seconds if times else None
+    times = colorizer.network_times
     parts = [f"imports {imports:.2f} s" if imports is not None else "imports not measured here", f"model load {load:.2f} s"]
-    parts.append(f"first forward {first:.2f} s" if first is not None else "first forward during the load")
+    if times.first is not None:
+        parts.append(f"first forward {times.first:.2f} s")
     log.info("start-up: %s", ", ".join(parts))
     if picture_seconds:
-        network = f", network {statistics.median(times.seconds):.2f} s" if times and times.seconds else ""
+        network = f", network {statistics.median(times.per_picture):.2f} s" if times.per_picture else ""
         log.info(
             "per picture: %.2f s (median of %d, reading to writing%s)",
             statistics.median(picture_seconds), len(picture_seconds), network,

@@ -93,7 +93,7 @@ def main(argv=None, prog: str | None = None) -> int:
         options.log.info("--preview runs on this machine: a few stills need no cluster")
     if args.ray and not args.preview and plan.todo:
         return summarize(*colorize_on_ray(args, plan.todo, settings), plan)
-    colorizer = options.colorizer_from_args(args, workload="batch" if args.preview else "video") if plan.todo else None
+    colorizer = options.colorizer_from_args(args) if plan.todo else None
     if colorizer is None:
         results = []
     elif args.preview:
@@ -108,7 +108,7 @@ def colorize_on_ray(args, pairs, settings) -> tuple[list, str]:
     from ..cluster.video import colorize_videos_on_ray
 
     results, workers = colorize_videos_on_ray(
-        args.ray, args.ray_workers, args.gpus_per_worker, options.colorizer_arguments(args, workload="video"),
+        args.ray, args.ray_workers, args.gpus_per_worker, options.colorizer_arguments(args),
         pairs, settings, args.quiet,
     )
     return results, f" (Ray: {workers.describe()})"

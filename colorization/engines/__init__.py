@@ -1,5 +1,6 @@
-"""The engines that run the network (one module per runtime) and the selector that picks one."""
+"""The engines that run the network: the registry, one module per runtime, and the choice `--engine auto` makes."""
 from .base import Engine
-from .selection import BACKENDS, ENGINE_CHOICES, ENGINES, load_engine
+from .choice import load_engine
+from .registry import BACKENDS, ENGINE_CHOICES, ENGINES
 
 __all__ = ["BACKENDS", "ENGINE_CHOICES", "ENGINES", "Engine", "load_engine"]

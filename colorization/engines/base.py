@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import logging
+import platform
 import re
+import sys
 from typing import Protocol
 
 import cv2
@@ -37,6 +41,10 @@ log = logging.getLogger("colorization")
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The arithmetic of the forward pass: fp32 is the reference; the reduced ones run where an engine and device have them."""
+AUTO = "auto"
+PRECISION_CHOICES = (AUTO, *PRECISIONS)
+"""What --precision takes: `auto`, the default, lets the engine run the reduced precision its device has natively
+(bf16 on CPUs with AVX512-BF16 or AMX in OpenVINO, fp16 on CUDA in cv2.dnn), else fp32; never for `caffe`."""
 CPU = "CPU"
 CUDA_FP32 = "CUDA (NVIDIA GPU, FP32)"
 CUDA_FP16 = "CUDA (NVIDIA GPU, FP16)"
@@ -62,9 +70,26 @@ def check_input_size(blob: np.ndarray, size: int) -> None:
 
 
 def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise ColorizationError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision not in PRECISION_CHOICES:
+        raise ColorizationError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISION_CHOICES)}")
     return precision
+
+
+def installed(module: str) -> bool:
+    """Whether a runtime is installed, found without importing it: importing one costs start-up time, and a run
+    imports only the runtime it runs. A module set to None in sys.modules (how imports are blocked) is not."""
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def fall_back_to_cpu(requested: str, *reasons: str) -> str:
+    """Said once, at load: the backend asked for is not here, and the CPU runs instead."""
+    log.warning("warning: --backend %s asked for, but %s: running on the CPU", requested, ", and ".join(reasons))
+    return "cpu"
 
 
 PRECISION_REASON = "precision_reason"
@@ -72,7 +97,10 @@ PRECISION_REASON = "precision_reason"
 
 
 def precision_unavailable(precision: str, reason: str) -> str:
-    """Say once, at load, that a reduced precision cannot run here; the engine then runs the reference fp32."""
+    """Say once, at load, that a reduced precision cannot run here; the engine then runs the reference fp32. With
+    --precision auto nothing is said: fp32 is then simply what this engine and device run best."""
+    if precision in ("fp32", AUTO):
+        return "fp32"
     log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason, extra={PRECISION_REASON: reason})
     return "fp32"
 
@@ -104,3 +132,34 @@ def thread_count() -> int:
     """The runtimes other than cv2.dnn get as many threads as cv2.dnn (by default one per core this process may
     use), so that cv2.setNumThreads is the one knob for all of them."""
     return max(1, cv2.getNumThreads())
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> dict[str, str]:
+    """The first processor's entry of Linux's /proc/cpuinfo (name and flags); empty elsewhere."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return info
+
+
+def processor_name() -> str:
+    return cpu_info().get("model name") or platform.processor() or platform.machine()
+
+
+BF16_FLAGS = {"avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}
+"""The processor features that run bf16 natively (Linux's flag names -> Intel's), which OpenVINO's bf16 needs."""
+
+
+def bf16_features() -> list[str]:
+    """This processor's native bf16 features, for people (the engines table, the benchmarks); empty where the
+    processor has none or the system does not say (OpenVINO then decides by its own reading)."""
+    flags = cpu_info().get("flags", "").split()
+    return [name for flag, name in BF16_FLAGS.items() if flag in flags]

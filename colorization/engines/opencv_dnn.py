@@ -13,7 +13,7 @@ from ..errors import ColorizationError, ModelFileError
 from ..model import MIN_SIZE, OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 from ..model_files import ModelFiles, load_points
 from ..paths import display_path
-from .base import CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, precision_unavailable
+from .base import AUTO, CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, precision_unavailable
 
 log = logging.getLogger("colorization")
 
@@ -21,6 +21,7 @@ OPENCV5_MESSAGE = (
     "OpenCV {version} has no Caffe importer (OpenCV 5 removed it): use --engine auto or onnx, "
     "or install a 4.x build with pip install 'opencv-contrib-python<5'"
 )
+NO_OPENCV_CUDA = "this OpenCV build has no CUDA DNN backend or no GPU is visible (pip wheels are built without CUDA)"
 
 
 @dataclass(frozen=True)
@@ -63,18 +64,37 @@ def caffe_importer_available() -> bool:
     return hasattr(cv2.dnn, "readNetFromCaffe")
 
 
+def opencv_backend_for(requested: str) -> str:
+    """The backend cv2.dnn can honour here for the one asked for (`auto`: CUDA when this build has it, else the
+    CPU; OpenCL only when asked for: on many machines it is no faster); a missing one is said once."""
+    if requested in ("auto", "cuda", "cuda-fp16"):
+        if cuda_available():
+            return "cuda" if requested == "auto" else requested
+        return "cpu" if requested == "auto" else fall_back_to_cpu(requested, NO_OPENCV_CUDA)
+    if requested == "opencl" and not opencl_available():
+        return fall_back_to_cpu(requested, "OpenCV finds no OpenCL device")
+    return requested
+
+
+def target_for(backend: str, precision: str) -> str:
+    """The cv2.dnn target for a backend and --precision: fp16 is its CUDA FP16 target, its only reduced precision,
+    taken on CUDA with `auto`; `cuda-fp16` asked for as a backend is fp16 whatever the precision."""
+    if backend == "cuda" and precision in ("fp16", AUTO):
+        return "cuda-fp16"
+    if precision not in ("fp32", AUTO) and backend != "cuda-fp16":
+        precision_unavailable(precision, f"cv2.dnn runs {precision} only as fp16 on CUDA (bf16: --engine openvino)")
+    return backend
+
+
 class OpenCVEngine:
     """What the two cv2.dnn engines share: one net bound to one backend."""
 
     name = ""
     model_kind = ""
 
-    def bind(self, net: "cv2.dnn.Net", backend: str, precision: str = "fp32") -> None:
-        """fp16 is cv2.dnn's CUDA FP16 target, its only reduced precision."""
-        if precision == "fp16" and backend == "cuda":
-            backend = "cuda-fp16"
-        elif precision != "fp32" and backend != "cuda-fp16":
-            precision_unavailable(precision, f"cv2.dnn runs {precision} only as fp16 on CUDA (bf16: --engine openvino)")
+    def bind(self, net: "cv2.dnn.Net", backend: str, precision: str) -> None:
+        """Run on the backend asked for, or the one that stands in for it here (see opencv_backend_for)."""
+        backend = target_for(opencv_backend_for(backend), precision)
         self.net = net
         self.backend = opencv_backend(backend)
         self.precision = "fp16" if backend == "cuda-fp16" else "fp32"
@@ -101,6 +121,7 @@ class CaffeEngine(OpenCVEngine):
     model_kind = "Caffe model"
 
     def __init__(self, files: ModelFiles, scale: float, backend: str = "cpu", precision: str = "fp32"):
+        """The reference: `auto` precision is fp32 here, whatever the device."""
         if not caffe_importer_available():
             raise ColorizationError(OPENCV5_MESSAGE.format(version=cv2.__version__))
         points = load_points(files.points.path)
@@ -120,7 +141,7 @@ class CaffeEngine(OpenCVEngine):
             raise ModelFileError(
                 f"{display_path(files.prototxt.path)} has no layer {missing[0]!r}: it is not a colorization model prototxt"
             )
-        self.bind(net, backend, precision)
+        self.bind(net, backend, "fp32" if precision == AUTO else precision)
         self.probe(files)
 
     def probe(self, files: ModelFiles) -> None:
