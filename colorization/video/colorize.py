@@ -8,7 +8,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
+
+import numpy as np
 
 from ..atomic import atomic_output, remove_abandoned_temporaries
 from ..engines.base import error_reason
@@ -16,7 +18,7 @@ from ..errors import Cancelled, ImageError, OutputError, VideoError
 from ..image_io import write_image
 from ..outputs import create_parent
 from ..paths import display_path
-from ..pipeline import Colorizer
+from ..pipeline import Colorizer, PreparedImage
 from ..progress import progress_bar
 from ..stream import run_stages
 from ..temporal import FlickerMeter, TemporalSmoother
@@ -89,8 +91,18 @@ def resolve_span(info: VideoInfo, start: float | None, end: float | None) -> tup
     return start, duration, None if length is None else max(1, round(length * info.rate))
 
 
+class FrameColorizer(Protocol):
+    """What colorize_video asks of a colorizer: a Colorizer, or the web server's with one film's settings."""
+
+    def prepare(self, image: np.ndarray) -> PreparedImage: ...
+
+    def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]: ...
+
+    def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray: ...
+
+
 def colorize_video(
-    colorizer: Colorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
+    colorizer: FrameColorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
     progress=None, cancel: threading.Event | None = None,
 ) -> VideoResult:
     """Colorize one film into `destination`, which appears only once the encoder has finished it. `progress` (an
@@ -135,7 +147,7 @@ class SpanResult:
     scene_cuts: int = 0
 
 
-def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
+def colorize_span(colorizer: FrameColorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
                   progress=None, warm_up: int = 0, cancel: threading.Event | None = None) -> SpanResult:
     """Frames through prepare, the network and the smoother into `writer`, which is finished here. The first
     `warm_up` frames only steady the smoother (a segment of a film starts where the one before it ended) and are not

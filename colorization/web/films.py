@@ -236,7 +236,8 @@ class FilmStore:
         ahead = [self.running] if self.running else []
         ahead += [self.jobs[job_id] for job_id in self.waiting[: self.waiting.index(job.job_id)]]
         parts = [self.seconds_until_done(other) for other in ahead] + [job.estimate_seconds]
-        return None if any(part is None for part in parts) else sum(parts)
+        known = [part for part in parts if part is not None]
+        return sum(known) if len(known) == len(parts) else None
 
     # --- cancel and delete ----------------------------------------------------------------------------------------
 
@@ -289,9 +290,9 @@ class FilmStore:
             finally:
                 with self.condition:
                     self.running = None
-                    gone = job is not None and job.deleted
-                if gone:
-                    remove_folder(job.folder)
+                    gone = job.folder if job is not None and job.deleted else None
+                if gone is not None:
+                    remove_folder(gone)
 
     def run(self, job: FilmJob) -> None:
         job.progress = FrameProgress(job.frames_total)
@@ -301,6 +302,8 @@ class FilmStore:
         started = time.monotonic()
         options = VideoOptions(end=None if job.duration else self.settings.max_seconds)
         try:
+            if self.renderer is None:
+                raise ColorizationError("the model is not loaded")
             result = colorize_video(JobColorizer(self.renderer, job.render_settings()), job.source, job.output, options,
                                     quiet=True, progress=job.progress, cancel=job.cancel)
         except Cancelled:
