@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import metrics
-from .batch import list_folder
+from .batch.listing import list_folder
 from .engines.base import unavailable_precision_reasons
 from .errors import UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image

@@ -1,5 +1,5 @@
 """A folder on a Ray cluster (`batch_colorize.py --ray`): the same plan, files, report and summary as
-colorization.batch, with only the middle spread out.
+colorization.batch.run, with only the middle spread out.
 
 Reading and preparing, and composing and writing, are CPU tasks; the network runs in a pool of model actors that
 each load it once. The driver keeps a bounded window of pictures in flight, hands each batch to whichever actor is
@@ -18,13 +18,15 @@ from dataclasses import dataclass, replace
 
 import cv2
 
-from ..batch import (
-    BatchRecord, BatchSettings, BatchSummary, Job, PictureWork, Recorder, compose_and_write, failed_record,
-    failure_reason, read_and_prepare, run_folder,
-)
+from ..batch.planning import Job
+from ..batch.report import BatchRecord, BatchSummary
+from ..batch.run import run_folder
+from ..batch.settings import BatchSettings
+from ..batch.stages import PictureWork, Recorder, compose_and_write, failed_record, failure_reason, read_and_prepare
 from ..errors import ColorizationError, UsageError
 from ..paths import display_path
 from ..pipeline import ColourSettings
+from ..status import Status
 from .runtime import connected, import_ray, load_shipped_colorizer, plan_workers, ship_model
 
 ACTOR_CPUS = 1.0
@@ -173,7 +175,7 @@ class RayRun:
             """Try a lost picture again (from `stage`), or fail it once it was lost too often."""
             if picture.attempts >= PICTURE_ATTEMPTS:
                 recorder.add(BatchRecord(
-                    picture.job.source, picture.job.destination, "failed",
+                    picture.job.source, picture.job.destination, Status.FAILED,
                     f"{display_path(picture.job.source)}: lost {picture.attempts} times on the cluster ({why})",
                     time.perf_counter() - picture.started,
                 ))
@@ -224,7 +226,7 @@ class RayRun:
                         if reason is None:
                             ready.append(picture)
                         else:
-                            recorder.add(BatchRecord(picture.job.source, picture.job.destination, "failed", reason, time.perf_counter() - picture.started))
+                            recorder.add(BatchRecord(picture.job.source, picture.job.destination, Status.FAILED, reason, time.perf_counter() - picture.started))
                     elif reference in predicting:
                         index, batch = predicting.pop(reference)
                         try:

@@ -20,6 +20,7 @@ from ..outputs import create_parent
 from ..paths import display_path
 from ..pipeline import Colorizer, PreparedImage
 from ..progress import progress_bar
+from ..status import Status
 from ..stream import run_stages
 from ..temporal import FlickerMeter, TemporalSmoother
 from .encoding import VideoOptions
@@ -39,7 +40,7 @@ QUEUE_DEPTH = 4
 class VideoResult:
     source: Path
     destination: Path
-    status: str = "done"
+    status: Status = Status.DONE
     reason: str = ""
     frames: int = 0
     seconds: float = 0.0
@@ -48,6 +49,10 @@ class VideoResult:
     flicker_independent: float | None = None
     flicker_output: float | None = None
     scene_cuts: int = 0
+
+    @classmethod
+    def failed(cls, source: Path, destination: Path, reason: str) -> "VideoResult":
+        return cls(source, destination, Status.FAILED, reason)
 
     @property
     def fps(self) -> float:
@@ -68,11 +73,15 @@ class PreviewResult:
     source: Path
     destination: Path
     """The folder the stills go to."""
-    status: str = "done"
+    status: Status = Status.DONE
     reason: str = ""
     stills: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, source: Path, folder: Path, reason: str) -> "PreviewResult":
+        return cls(source, folder, Status.FAILED, reason)
 
     def line(self) -> str:
         return f"{display_path(self.source)}: {len(self.stills)} stills in {display_path(self.destination)} ({self.seconds:.1f} s)"
@@ -171,9 +180,9 @@ def colorize_span(colorizer: FrameColorizer, source: Path, frames, writer: Video
         if seen >= warm_up:
             span.independent.add(ab, smoother.cut)
             span.output.add(smoothed, smoother.cut)
-        if seen <= warm_up:
+        if seen <= warm_up:  # it only steadies the smoother: not written
             cuts_before = smoother.cuts
-            return []
+            return [None]
         if progress is not None:
             progress.update()
         return [smoothed]
@@ -246,12 +255,12 @@ def colorize_each(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], "
 def colorize_videos(colorizer: Colorizer, pairs, options: VideoOptions, quiet: bool = False) -> list[VideoResult]:
     return colorize_each(
         pairs, lambda source, destination: colorize_video(colorizer, source, destination, options, quiet),
-        lambda source, destination, reason: VideoResult(source, destination, "failed", reason),
+        VideoResult.failed,
     )
 
 
 def preview_videos(colorizer: Colorizer, pairs, options: VideoOptions, every: float, quiet: bool = False) -> list[PreviewResult]:
     return colorize_each(
         pairs, lambda source, folder: preview_video(colorizer, source, folder, options, every, quiet),
-        lambda source, folder, reason: PreviewResult(source, folder, "failed", reason),
+        PreviewResult.failed,
     )

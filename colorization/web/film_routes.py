@@ -19,7 +19,7 @@ from ..video.ffmpeg import probe
 from ..video.io import VideoReader
 from . import photos as photo_store
 from .errors import WebError
-from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, container_of, film_info
+from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, FilmState, container_of, film_info
 from .film_uploads import declared_length, receive_film
 from .films import STOP_SECONDS, FilmStore
 from .photos import Photo, Renderer, RenderSettings, display_name, parse_number, preview_of
@@ -93,7 +93,7 @@ def make_still(job: FilmJob, at: float, work: Renderer, measure: bool = False) -
 def status(store: FilmStore, job: FilmJob) -> dict:
     """What GET /api/films/{id} answers."""
     with store.condition:
-        progress = job.progress if job.state == "running" else None
+        progress = job.progress if job.state == FilmState.RUNNING else None
         fps = progress.fps if progress is not None else (job.frames_done / job.run_seconds if job.run_seconds else None)
         return {
             "id": job.job_id, "name": job.name, "state": job.state,
@@ -104,7 +104,7 @@ def status(store: FilmStore, job: FilmJob) -> dict:
             "frame_rate": round(float(Fraction(job.frame_rate)), 3) if job.frame_rate else None,
             "frame_rate_exact": job.frame_rate, "sound": job.sound, "estimate_seconds": rounded(job.estimate_seconds, 1),
             "stills": job.stills, "settings": job.settings, "status_url": f"/api/films/{job.job_id}",
-            "download_url": f"/api/films/{job.job_id}/download" if job.state == "done" else None, "created": job.created,
+            "download_url": f"/api/films/{job.job_id}/download" if job.state == FilmState.DONE else None, "created": job.created,
         }
 
 
@@ -248,7 +248,7 @@ class FilmRoutes:
 
     async def film_download(self, film_id: str):
         job = self.store.get(film_id)
-        if job.state != "done" or not job.output.is_file():
+        if job.state != FilmState.DONE or not job.output.is_file():
             raise WebError(409, f"this film is {job.state}: its colour version can be downloaded once it is done")
         return FileResponse(job.output, media_type="video/mp4", filename=f"{job.name}_colorized.mp4")
 
@@ -263,5 +263,5 @@ class FilmRoutes:
         was = job.state
         if await run_in_threadpool(self.store.delete, job):
             await self.until_stopped(job)
-        return {"id": job.job_id, "deleted": True, "state": "cancelled" if was in ACTIVE else was}
+        return {"id": job.job_id, "deleted": True, "state": FilmState.CANCELLED if was in ACTIVE else was}
 
