@@ -12,24 +12,20 @@ cv2.resize so that reference mode stays exactly OpenCV's sample.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .errors import ColorizationError
+from .preparation import FULL_SCALE, PreparedImage
 from .saturation import fit_in_gamut
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_grid
-
-if TYPE_CHECKING:
-    from .pipeline import PreparedImage
 
 CONVERSIONS = ("reference", "fast")
 """How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
-FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 BAND_PIXELS = 1 << 16
 """Pixels per band: its float L, a, b and BGR (a few hundred KB) stay in a core's L2 cache between the steps."""
 
@@ -106,7 +102,7 @@ class BandedResize:
 
 
 def compose(
-    prepared: "PreparedImage",
+    prepared: PreparedImage,
     ab: np.ndarray,
     upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
     saturation: float = 1.0,

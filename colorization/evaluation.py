@@ -22,7 +22,8 @@ from .image_io import READ_EXTENSIONS, read_image, write_image
 from .model import annealing_scale
 from .outputs import create_parent
 from .paths import display_path
-from .pipeline import Colorizer, split_alpha, to_unit_float
+from .pipeline import Colorizer
+from .preparation import split_alpha, to_unit_float
 
 GREY_CHROMA = 1.0
 """Photos whose mean |ab| is below this carry no colour to compare against and are skipped."""
