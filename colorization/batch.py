@@ -35,7 +35,7 @@ from .pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
 from .progress import progress_bar
 from .stream import run_stages
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 EXTENSION_FAMILIES = ((".jpg", ".jpeg", ".jpe"), (".tif", ".tiff"))
 """Asking for one spelling of a type means all of them: --ext jpg also takes photo.JPEG."""

@@ -15,7 +15,7 @@ from .outputs import compare_path, create_parent
 from .paths import display_path
 from .pipeline import Colorizer
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from .encoding import VideoOptions
 from .ffmpeg import VideoInfo, format_time, probe
 from .io import VideoReader, VideoWriter, WriteFailed, plan_audio
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 DEFAULT_SUFFIX = "_colorized"
 PREVIEW_SUFFIX = "_preview"
