@@ -5,6 +5,7 @@ the web page alike.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import threading
 import warnings
@@ -33,11 +34,25 @@ MAX_DIRECTORIES = 16
 """TIFF directories looked at to count the pages: more than one page is enough to know."""
 MEGABYTE = 1e6
 
-# This module checks the size itself (DEFAULT_MAX_PIXELS, from the header) and Pillow only reads headers here.
-Image.MAX_IMAGE_PIXELS = None
-PILLOW_WARNINGS = threading.Lock()
-"""Pillow warns (on stderr) about the damaged EXIF it meets while reading a header; those warnings are silenced
-while it reads, one header at a time, as catch_warnings is not thread-safe (the EXIF is repaired by photo_metadata)."""
+PILLOW_SETTINGS = threading.Lock()
+"""Held while Pillow reads a header with the settings of pillow_reading_headers, which are process-wide."""
+
+
+@contextlib.contextmanager
+def pillow_reading_headers():
+    """Pillow as this package reads headers with it, its settings put back after: the warnings it prints about the
+    damaged EXIF it meets are silenced (photo_metadata repairs the EXIF), and its own pixel limit, which would
+    refuse a picture above about 179 megapixels that --max-pixels allows, is lifted: no pixel is decoded here, and
+    the package's own limit (check_pixel_count) is applied to the size the header gives right after. One header at
+    a time, as neither setting is per thread; a program that imports the package keeps Pillow as it set it."""
+    with PILLOW_SETTINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pillow_limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 @dataclass
@@ -96,8 +111,7 @@ def read_header(shown: str, source, max_pixels: int, hint: str = MAX_PIXELS_HINT
     if kind is None:
         raise NotAPicture(f"{shown}: {NOT_A_PICTURE}")
     source.seek(0)
-    with PILLOW_WARNINGS, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pillow_reading_headers():
         try:
             with Image.open(HeaderReads(source, kind), formats=PICTURE_FORMATS) as opened:
                 kind, (width, height), info = opened.format, opened.size, dict(opened.info)

@@ -103,3 +103,54 @@ def later():
     assert relative == {"colorization.pipeline", "colorization.engines.base"}
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+PACKAGE_LOGGER_USERS = {"colorization.commands.options": "configures it", "colorization.progress": "redirects its handlers"}
+"""The modules that name the package's logger itself, and why; every other module logs under its own name."""
+
+
+def literal_logger_names(tree: ast.Module) -> list[str]:
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "getLogger"
+        and node.args and isinstance(node.args[0], ast.Constant)
+    ]
+
+
+def test_modules_log_under_their_own_names():
+    named = {name: literal_logger_names(tree) for name, tree in syntax_trees().items()}
+    offenders = {name: loggers for name, loggers in named.items() if "colorization" in loggers and name not in PACKAGE_LOGGER_USERS}
+    assert offenders == {}, "use logging.getLogger(__name__)"
+    assert all("colorization" in named[name] for name in PACKAGE_LOGGER_USERS), "update PACKAGE_LOGGER_USERS"
+
+
+def test_the_commands_logging_shows_every_modules_messages(capsys):
+    """The commands put their handler and level on the package's logger; a module's logger is its child."""
+    import argparse
+    import logging
+
+    from colorization.commands import options
+
+    package = logging.getLogger("colorization")
+    saved = package.handlers[:], package.level, package.propagate
+    try:
+        options.configure_logging(argparse.Namespace(quiet=False, verbose=True))
+        logging.getLogger("colorization.engines.choice").info("engine: shown with -v")
+        options.configure_logging(argparse.Namespace(quiet=False, verbose=False))
+        logging.getLogger("colorization.fetch").info("hidden without -v")
+        logging.getLogger("colorization.fetch").warning("warning: shown")
+    finally:
+        package.handlers[:], package.level, package.propagate = saved
+    assert capsys.readouterr().err.splitlines() == ["engine: shown with -v", "warning: shown"]
+
+
+def test_no_assert_checks_anything_in_the_package():
+    """`python -O` removes asserts: input is checked by code that raises the package's errors."""
+    asserts = [
+        f"{MODULES[name].relative_to(REPO)}:{node.lineno}"
+        for name, tree in syntax_trees().items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assert)
+    ]
+    assert asserts == []
