@@ -55,7 +55,7 @@ def colour_grid(ab: np.ndarray, lightness: np.ndarray, upsampling: Upsampling) -
 
 
 def upsample_ab(
-    ab: np.ndarray, width: int, height: int, method: "str | Upsampling" = "bilinear", lightness: np.ndarray | None = None
+    ab: np.ndarray, width: int, height: int, method: str | Upsampling = "bilinear", lightness: np.ndarray | None = None
 ) -> np.ndarray:
     """The 1/4-resolution ab prediction brought to the image's size as one full-size array (for measuring methods;
     `compose` does the same in bands): bilinear is the reference everyone uses, guided follows the edges of the
@@ -104,7 +104,7 @@ class BandedResize:
 def compose(
     prepared: PreparedImage,
     ab: np.ndarray,
-    upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
+    upsample: str | Upsampling = DEFAULT_UPSAMPLE,
     saturation: float = 1.0,
     conversion: str = "reference",
     band_pixels: int = BAND_PIXELS,

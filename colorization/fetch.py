@@ -17,7 +17,16 @@ from urllib.parse import quote
 from .errors import ModelFileError, UsageError
 from .fetch_report import FetchReport, done_lines, failure_lines, fetch_command_for
 from .fetch_transfer import Fetcher, FetchSettings, human_size, is_url
-from .model_files import MISSING, ModelFiles, ReleaseFile, all_release_files, fetch_command, release_file_problem, sha256_of, sniff
+from .model_files import (
+    MISSING,
+    ModelFiles,
+    ReleaseFile,
+    all_release_files,
+    fetch_command,
+    release_file_problem,
+    sha256_of,
+    sniff,
+)
 from .paths import display_path
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
 """What a fetch did, for people: one line per file in place (and where from), every source refused and why, and
 the exact command that fetches what is still missing."""
+
 from __future__ import annotations
 
 import shlex
@@ -9,6 +10,7 @@ from pathlib import Path
 from .fetch_transfer import FetchedFile, human_size, is_url
 from .model_files import CAFFEMODELS, fetch_command, resolve_model_dir
 from .paths import display_path
+
 
 @dataclass
 class FetchReport:
@@ -47,7 +49,9 @@ def done_lines(report: FetchReport) -> list[str]:
         elif result.outcome == "fetched":
             how = "downloaded from" if is_url(result.source) else "copied from"
             replaced = f", replacing a file that {result.replaced}" if result.replaced else ""
-            lines.append(f"{name}  {how} {result.source} ({human_size(result.release.size)}, SHA-256 verified{replaced})")
+            lines.append(
+                f"{name}  {how} {result.source} ({human_size(result.release.size)}, SHA-256 verified{replaced})"
+            )
             lines += [f"{' ' * width}    skipped {source}: {reason}" for source, reason in result.failures]
     return lines
 

@@ -2,6 +2,7 @@
 request and are retried with growing pauses, copies from folders and files the user has, each hashed while it
 streams; the file is renamed to NAME only once its size and SHA-256 match (colorization.fetch tries the sources).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -124,11 +125,11 @@ class HashedWriter:
     """NAME.part being written: each chunk hashed and counted on the bar on its way, the file synced when closed."""
 
     def __init__(self, part: Path, digest, bar, append: bool = False):
-        self.handle = open(part, "ab" if append else "wb")
+        self.handle = open(part, "ab" if append else "wb")  # noqa: SIM115 (closed by this object's __exit__)
         self.digest = digest
         self.bar = bar
 
-    def __enter__(self) -> "HashedWriter":
+    def __enter__(self) -> HashedWriter:
         return self
 
     def __exit__(self, *exception) -> None:
@@ -168,7 +169,9 @@ class Fetcher:
         if present_problem != MISSING:
             result.replaced = present_problem
         if not sources:
-            result.failures.append(("(no source)", "nothing to try: no --from file, no mirror, and no public source allowed or known"))
+            result.failures.append(
+                ("(no source)", "nothing to try: no --from file, no mirror, and no public source allowed or known")
+            )
             return result
         shortage = self.space_shortage(release, result.part)
         if shortage:
@@ -200,7 +203,9 @@ class Fetcher:
         return None
 
     def progress(self, release: ReleaseFile, initial: int):
-        return progress_bar(release.size, "B", release.name, self.quiet, unit_scale=True, unit_divisor=1024, initial=initial)
+        return progress_bar(
+            release.size, "B", release.name, self.quiet, unit_scale=True, unit_divisor=1024, initial=initial
+        )
 
     def copy(self, source: Path, release: ReleaseFile, part: Path) -> None:
         """From a folder mirror or a file the user already has: checked, then copied with the hash computed on the way."""
@@ -209,10 +214,12 @@ class Fetcher:
         size = source.stat().st_size
         if size != release.size:
             impostor = sniff(source)
-            raise SourceFailed(f"is {impostor}" if impostor else f"is {size} bytes, not the {release.size} of the release file")
+            raise SourceFailed(
+                f"is {impostor}" if impostor else f"is {size} bytes, not the {release.size} of the release file"
+            )
         digest = hashlib.sha256()
         try:
-            reader = open(source, "rb")
+            reader = open(source, "rb")  # noqa: SIM115 (opened apart to say it cannot be read; closed by the with below)
         except OSError as error:
             raise SourceFailed(f"cannot be read ({error.strerror})") from None
         unreadable = None

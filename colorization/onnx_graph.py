@@ -5,6 +5,7 @@ A map of dilation d is held as its d*d phase images tiled in a d x d grid, with 
 so that an ordinary convolution padded by the gutter sees each tile alone; layers that act per pixel keep the
 grid, and it is joined back into the ordinary layout where a layer needs that.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -78,7 +79,10 @@ class GraphBuilder:
         return replace(tensor, name=name)
 
     def slice(self, tensor: str, starts: list[int], ends: list[int], axes: list[int], name: str) -> str:
-        bounds = [self.constant(f"{name}_{what}", np.array(values, np.int64)) for what, values in (("starts", starts), ("ends", ends), ("axes", axes))]
+        bounds = [
+            self.constant(f"{name}_{what}", np.array(values, np.int64))
+            for what, values in (("starts", starts), ("ends", ends), ("axes", axes))
+        ]
         return self.node("Slice", [tensor, *bounds], name)
 
     def to_grid(self, tensor: Tensor, block: int, gutter: int) -> Tensor:
@@ -93,7 +97,9 @@ class GraphBuilder:
             tiles = []
             for column in range(block):
                 index = row * block + column
-                tile = self.slice(phases, [index * channels], [(index + 1) * channels], [1], f"{tensor.name}_phase_{index}")
+                tile = self.slice(
+                    phases, [index * channels], [(index + 1) * channels], [1], f"{tensor.name}_phase_{index}"
+                )
                 right, bottom = gutter * (column < block - 1), gutter * (row < block - 1)
                 if right or bottom:
                     pads = self.constant(f"{tile}_pads", np.array([0, 0, 0, 0, 0, 0, bottom, right], np.int64))
@@ -112,7 +118,9 @@ class GraphBuilder:
         mask[:, -gutter:, :, :] = 0
         mask[:, :, :, -gutter:] = 0
         mask = mask.reshape(1, 1, block * mask.shape[1], block * mask.shape[3])[:, :, :-gutter, :-gutter]
-        name = self.node("Mul", [tensor.name, self.constant(f"{tensor.name}_gutter_mask", mask)], f"{tensor.name}_cleared")
+        name = self.node(
+            "Mul", [tensor.name, self.constant(f"{tensor.name}_gutter_mask", mask)], f"{tensor.name}_cleared"
+        )
         return replace(tensor, name=name)
 
     def to_ordinary(self, tensor: Tensor) -> Tensor:
@@ -123,8 +131,10 @@ class GraphBuilder:
         height, width = tensor.height // block, tensor.width // block
         tiles = [
             self.slice(
-                tensor.name, [row * (height + gutter), column * (width + gutter)],
-                [row * (height + gutter) + height, column * (width + gutter) + width], [2, 3],
+                tensor.name,
+                [row * (height + gutter), column * (width + gutter)],
+                [row * (height + gutter) + height, column * (width + gutter) + width],
+                [2, 3],
                 f"{tensor.name}_tile_{row * block + column}",
             )
             for row in range(block)

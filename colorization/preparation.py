@@ -3,6 +3,7 @@
 
 It needs no network, so processes without one (Ray tasks, the web page's previews) run it too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -91,7 +92,9 @@ def grey_levels(image: np.ndarray) -> np.ndarray | None:
 def grey_lightness_table() -> np.ndarray:
     """L of each 8-bit grey level, computed by the very conversion `prepare` applies to a whole picture."""
     levels = to_unit_float(np.arange(256, dtype=np.uint8))
-    return cv2.extractChannel(cv2.cvtColor(cv2.merge([levels, levels, levels]).reshape(1, 256, 3), cv2.COLOR_BGR2Lab), 0)
+    return cv2.extractChannel(
+        cv2.cvtColor(cv2.merge([levels, levels, levels]).reshape(1, 256, 3), cv2.COLOR_BGR2Lab), 0
+    )
 
 
 def prepare_fast(image: np.ndarray, size: int = DEFAULT_SIZE) -> PreparedImage:

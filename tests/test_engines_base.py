@@ -1,5 +1,6 @@
 """What every engine shares: why a reduced precision falls back is a value the engine keeps, said once by the loader
 unless the caller says it in its own words, and saying it or not touches no logger's level or filters."""
+
 import logging
 import threading
 

@@ -6,6 +6,7 @@ import pytest
 
 from colorization import Colorizer, ColorizationError
 from colorization.preparation import prepare, prepare_fast
+from tests.support.checks import grey_variants
 
 
 def test_colour_and_16_bit_pictures_take_the_reference_path(photos, lightness_model):

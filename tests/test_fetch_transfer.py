@@ -1,5 +1,6 @@
 """Moving one release file's bytes, against a real local HTTP server and real folders, with a test manifest of pinned
 hashes: retries, resumes, refusals by size, hash and first bytes, and nothing left under the final name on failure."""
+
 import collections
 import os
 import time
@@ -48,7 +49,10 @@ def test_first_source_404_then_second(server, dest):
     assert result.outcome == "fetched" and result.source == live
     assert result.failures == [(server.base + "/dead/weights.bin", "HTTP 404 (not found)")]
     assert len(server.requests_for("dead/weights.bin")) == 1, "a 404 is not retried"
-    assert any("skipped " + server.base + "/dead/weights.bin: HTTP 404" in line for line in fetch_report.done_lines(fetch_report.FetchReport(dest, [result])))
+    assert any(
+        "skipped " + server.base + "/dead/weights.bin: HTTP 404" in line
+        for line in fetch_report.done_lines(fetch_report.FetchReport(dest, [result]))
+    )
 
 
 def test_server_error_is_retried_with_backoff(server, dest):
@@ -96,7 +100,9 @@ def test_interrupted_fetch_keeps_the_part_and_the_next_run_resumes(server, dest)
     assert only(report).failures == [(url, "the connection dropped in the middle of the file; gave up after 1 attempt")]
     kept = (dest / "weights.bin.part").stat().st_size
     assert 0 < kept <= 100_000
-    assert any("weights.bin.part is kept: running the command again resumes it" in line for line in fetch.advice_lines(report))
+    assert any(
+        "weights.bin.part is kept: running the command again resumes it" in line for line in fetch.advice_lines(report)
+    )
     again = only(fetch_release_files([release], dest, settings=FAST))
     assert again.outcome == "fetched" and (dest / "weights.bin").read_bytes() == WEIGHTS
     assert server.requests_for("drop/weights.bin")[-1].range == f"bytes={kept}-"
@@ -108,7 +114,9 @@ def test_wrong_hash_is_refused_and_nothing_is_left(server, dest):
     url = server.serve("damaged/weights.bin", bytes(damaged))
     result = only(fetch_release_files([pinned("weights.bin", WEIGHTS, [url])], dest, settings=FAST))
     assert result.outcome == "failed"
-    assert result.failures == [(url, "the bytes served do not match the release file's SHA-256 (damaged or a different file)")]
+    assert result.failures == [
+        (url, "the bytes served do not match the release file's SHA-256 (damaged or a different file)")
+    ]
     assert_nothing_left(dest, "weights.bin")
 
 
@@ -128,7 +136,10 @@ def test_resumed_file_failing_its_hash_is_fetched_again_from_the_first_byte(serv
     "body, reason",
     [
         (LFS_POINTER, "served a Git LFS pointer, not the model"),
-        (b"\n  <!DOCTYPE html><html><body>Sign in to download</body></html>", "served a web page (HTML), not the model"),
+        (
+            b"\n  <!DOCTYPE html><html><body>Sign in to download</body></html>",
+            "served a web page (HTML), not the model",
+        ),
         (WEIGHTS + WEIGHTS, "serves 600000 bytes, not the 300000 of the release file"),
     ],
     ids=["lfs-pointer", "html", "wrong-length"],
@@ -166,7 +177,7 @@ def test_unreachable_host_is_not_retried(dest):
     closed_port.close()
     result = only(fetch_release_files([pinned("weights.bin", WEIGHTS, [url])], dest, settings=FAST))
     assert result.outcome == "failed"
-    (source, reason), = result.failures
+    ((source, reason),) = result.failures
     assert source == url and reason.startswith("could not connect (") and "gave up" not in reason
 
 
@@ -176,7 +187,9 @@ def test_directory_mirror(tmp_path, dest):
         folder.mkdir()
     (truncated / "weights.bin").write_bytes(WEIGHTS[:1000])
     (full / "weights.bin").write_bytes(WEIGHTS)
-    result = only(fetch_release_files([pinned("weights.bin", WEIGHTS)], dest, mirrors=[str(empty), str(truncated), str(full)]))
+    result = only(
+        fetch_release_files([pinned("weights.bin", WEIGHTS)], dest, mirrors=[str(empty), str(truncated), str(full)])
+    )
     assert result.outcome == "fetched" and result.source == str(full / "weights.bin")
     assert result.failures == [
         (str(empty / "weights.bin"), "no such file"),
@@ -190,7 +203,9 @@ def test_directory_mirror_with_damaged_copy(tmp_path, dest):
     mirror.mkdir()
     (mirror / "weights.bin").write_bytes(WEIGHTS[::-1])
     result = only(fetch_release_files([pinned("weights.bin", WEIGHTS)], dest, mirrors=[str(mirror)]))
-    assert result.failures == [(str(mirror / "weights.bin"), "has the release file's size but not its SHA-256 (damaged or a different file)")]
+    assert result.failures == [
+        (str(mirror / "weights.bin"), "has the release file's size but not its SHA-256 (damaged or a different file)")
+    ]
     assert_nothing_left(dest, "weights.bin")
 
 

@@ -1,5 +1,6 @@
 """The graph builder's phase layout, run by ONNX's own reference evaluator: a map tiled into its phase images with
 zero gutters and joined back is the map itself, and a grid whose gutters a layer filled gets them cleared again."""
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
@@ -12,7 +13,8 @@ from colorization.onnx_graph import GraphBuilder, Tensor
 
 def run(builder: GraphBuilder, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
     graph = helper.make_graph(
-        builder.nodes, "test",
+        builder.nodes,
+        "test",
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(array.shape)) for name, array in inputs.items()],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
     )

@@ -1,5 +1,6 @@
 """The package as a whole: its modules import each other without a cycle, each logs under its own name, and input
 is checked by code that `python -O` keeps."""
+
 import ast
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(module)
         for imported in sorted(graph[module]):
             if state.get(imported) == "open":
-                return path[path.index(imported):] + [imported]
+                return path[path.index(imported) :] + [imported]
             if imported not in state:
                 cycle = visit(imported)
                 if cycle:
@@ -96,16 +97,25 @@ def later():
 """
     found = imported_modules("colorization.preparation", ast.parse(source))
     assert found == {
-        "colorization.errors", "colorization.engines.base", "colorization.model", "colorization.paths",
-        "colorization.pipeline", "colorization.web.photos",
+        "colorization.errors",
+        "colorization.engines.base",
+        "colorization.model",
+        "colorization.paths",
+        "colorization.pipeline",
+        "colorization.web.photos",
     }
-    relative = imported_modules("colorization.engines.choice", ast.parse("from ..pipeline import Colorizer\nfrom . import base"))
+    relative = imported_modules(
+        "colorization.engines.choice", ast.parse("from ..pipeline import Colorizer\nfrom . import base")
+    )
     assert relative == {"colorization.pipeline", "colorization.engines.base"}
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
-PACKAGE_LOGGER_USERS = {"colorization.commands.options": "configures it", "colorization.progress": "redirects its handlers"}
+PACKAGE_LOGGER_USERS = {
+    "colorization.commands.options": "configures it",
+    "colorization.progress": "redirects its handlers",
+}
 """The modules that name the package's logger itself, and why; every other module logs under its own name."""
 
 
@@ -113,14 +123,20 @@ def literal_logger_names(tree: ast.Module) -> list[str]:
     return [
         node.args[0].value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "getLogger"
-        and node.args and isinstance(node.args[0], ast.Constant)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "getLogger"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
     ]
 
 
 def test_modules_log_under_their_own_names():
     named = {name: literal_logger_names(tree) for name, tree in syntax_trees().items()}
-    offenders = {name: loggers for name, loggers in named.items() if "colorization" in loggers and name not in PACKAGE_LOGGER_USERS}
+    offenders = {
+        name: loggers
+        for name, loggers in named.items()
+        if "colorization" in loggers and name not in PACKAGE_LOGGER_USERS
+    }
     assert offenders == {}, "use logging.getLogger(__name__)"
     assert all("colorization" in named[name] for name in PACKAGE_LOGGER_USERS), "update PACKAGE_LOGGER_USERS"
 

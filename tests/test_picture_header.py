@@ -1,5 +1,6 @@
 """Reading picture headers leaves Pillow as the program set it, and the package's own pixel limit decides: a picture
 --max-pixels allows is read however far above Pillow's own limit it is."""
+
 import io
 import subprocess
 import sys
@@ -17,9 +18,13 @@ PILLOW_DEFAULT = Image.MAX_IMAGE_PIXELS
 
 
 def test_importing_the_package_leaves_pillows_limit_alone():
-    modules = "colorization, colorization.image_io, colorization.picture_header, colorization.video.io, colorization.web.app"
+    modules = (
+        "colorization, colorization.image_io, colorization.picture_header, colorization.video.io, colorization.web.app"
+    )
     probe = f"from PIL import Image; before = Image.MAX_IMAGE_PIXELS; import {modules}; print(before, Image.MAX_IMAGE_PIXELS)"
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True).stdout.split()
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout.split()
     assert shown[0] == shown[1] == str(PILLOW_DEFAULT)
 
 

@@ -1,5 +1,6 @@
 """The prepare stage: the full-resolution L, the network input and the alpha, the same by both conversions, made
 without the network (Ray tasks run it in processes that have none)."""
+
 import subprocess
 import sys
 
@@ -10,30 +11,26 @@ import pytest
 from colorization import ColorizationError
 from colorization.model import LightnessNormalisation
 from colorization.preparation import (
-    FULL_SCALE, grey_levels, grey_lightness_table, prepare, prepare_fast, prepare_for, split_alpha, to_unit_float,
+    FULL_SCALE,
+    grey_levels,
+    grey_lightness_table,
+    prepare,
+    prepare_fast,
+    prepare_for,
+    split_alpha,
+    to_unit_float,
 )
 from tests.support import REPO
-
-
-def grey_variants(photo: np.ndarray) -> dict:
-    """The ways a grey picture arrives: one channel, one channel in 3-D, grey+alpha, equal BGR, equal BGRA."""
-    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
-    alpha = np.linspace(0, 255, grey.size).astype(np.uint8).reshape(grey.shape)
-    bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
-    return {
-        "grey": grey,
-        "grey 3-D": grey[:, :, None],
-        "grey+alpha": np.dstack([grey, alpha]),
-        "equal BGR": bgr,
-        "equal BGRA": np.dstack([bgr, alpha]),
-    }
+from tests.support.checks import grey_variants
 
 
 def test_grey_pictures_get_exactly_the_reference_lightness_and_network_input(photos):
     for photo in photos:
         for name, picture in grey_variants(photo).items():
             reference, fast = prepare(picture), prepare_fast(picture)
-            assert fast.lightness_or_grey.nbytes * 4 == reference.lightness.nbytes, "kept as 8-bit levels between the stages"
+            assert fast.lightness_or_grey.nbytes * 4 == reference.lightness.nbytes, (
+                "kept as 8-bit levels between the stages"
+            )
             np.testing.assert_array_equal(fast.lightness, reference.lightness, err_msg=name)
             np.testing.assert_array_equal(fast.network_input, reference.network_input, err_msg=name)
             assert (fast.alpha is None) == (reference.alpha is None), name
@@ -104,7 +101,10 @@ def test_the_prepare_stage_needs_neither_the_network_nor_the_composition():
     """What a Ray task imports to prepare pictures: no engine, no pipeline."""
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, colorization.preparation; print(sorted(sys.modules))"],
-        capture_output=True, text=True, cwd=REPO, check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
     ).stdout
     for module in ("colorization.pipeline", "colorization.composition", "colorization.engines"):
         assert f"'{module}'" not in loaded

@@ -1,4 +1,5 @@
 """What the fetcher's tests share: release files pinned to test bodies, and a record of the progress bars opened."""
+
 import hashlib
 
 import numpy as np
