@@ -1,5 +1,6 @@
 """Fetching release files into a folder: the user's own files recognised by hash, mirrors from the environment, the
 public sources only when allowed, one fetch per folder at a time, and what to do when every source fails."""
+
 import fcntl
 import os
 import threading
@@ -11,20 +12,20 @@ from colorization import fetch, fetch_report
 from colorization.errors import UsageError
 from colorization.fetch import fetch_release_files
 from colorization.model_files import POINTS, PROTOTXT
-from tests.support.fetching import DEFINITION, FAST, LFS_POINTER, WEIGHTS, assert_nothing_left, only, pinned
-from tests.support.fixture_server import FixtureServer
+from tests.support.fetching import (
+    DEFINITION,
+    FAST,
+    LFS_POINTER,
+    WEIGHTS,
+    assert_nothing_left,
+    fixture_server,
+    models_folder,
+    only,
+    pinned,
+)
 
-
-@pytest.fixture
-def server():
-    running = FixtureServer()
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def dest(tmp_path):
-    return tmp_path / "models"
+server = pytest.fixture(fixture_server, name="server")
+dest = pytest.fixture(models_folder, name="dest")
 
 
 def test_imports_are_recognised_by_hash_whatever_their_name(tmp_path, dest):
@@ -35,10 +36,15 @@ def test_imports_are_recognised_by_hash_whatever_their_name(tmp_path, dest):
     pointer = tmp_path / "pointer.bin"
     pointer.write_bytes(LFS_POINTER)
     report = fetch_release_files(
-        [pinned("weights.bin", WEIGHTS), pinned("definition.txt", DEFINITION)], dest, imports=[mine, stranger, pointer, tmp_path / "nope"], mirrors_only=True
+        [pinned("weights.bin", WEIGHTS), pinned("definition.txt", DEFINITION)],
+        dest,
+        imports=[mine, stranger, pointer, tmp_path / "nope"],
+        mirrors_only=True,
     )
     weights, definition = report.results
-    assert weights.outcome == "fetched" and weights.source == str(mine) and (dest / "weights.bin").read_bytes() == WEIGHTS
+    assert (
+        weights.outcome == "fetched" and weights.source == str(mine) and (dest / "weights.bin").read_bytes() == WEIGHTS
+    )
     assert definition.outcome == "failed"
     assert report.rejected_imports == [
         (stranger, "has the size of weights.bin but not its SHA-256 (damaged or a different file)"),
@@ -46,7 +52,9 @@ def test_imports_are_recognised_by_hash_whatever_their_name(tmp_path, dest):
         (tmp_path / "nope", "does not exist"),
     ]
     assert mine.read_bytes() == WEIGHTS, "the user's file is copied, never moved"
-    assert "--from other.bin: not imported" in "\n".join(fetch_report.failure_lines(report)).replace(str(tmp_path) + os.sep, "")
+    assert "--from other.bin: not imported" in "\n".join(fetch_report.failure_lines(report)).replace(
+        str(tmp_path) + os.sep, ""
+    )
 
 
 def test_every_source_failing_explains_what_to_do(server, dest):
@@ -56,10 +64,16 @@ def test_every_source_failing_explains_what_to_do(server, dest):
     assert_nothing_left(dest, "weights.bin")
     failures = fetch_report.failure_lines(report)
     assert failures[0] == "weights.bin: FAILED, no source served the release file:"
-    assert failures[1:] == [f"    {server.base}/a/weights.bin: HTTP 404 (not found)", f"    {server.base}/b/weights.bin: HTTP 404 (not found)"]
+    assert failures[1:] == [
+        f"    {server.base}/a/weights.bin: HTTP 404 (not found)",
+        f"    {server.base}/b/weights.bin: HTTP 404 (not found)",
+    ]
     advice = "\n".join(fetch.advice_lines(report))
     assert "1 of 1 files could not be fetched" in advice
-    assert "python fetch_models.py --from PATH/TO/FILE" in advice and "python fetch_models.py --mirror URL_OR_FOLDER" in advice
+    assert (
+        "python fetch_models.py --from PATH/TO/FILE" in advice
+        and "python fetch_models.py --mirror URL_OR_FOLDER" in advice
+    )
 
 
 def test_mirrors_only_never_tries_the_public_sources(server, dest):
@@ -71,7 +85,10 @@ def test_mirrors_only_never_tries_the_public_sources(server, dest):
 def test_environment_mirrors(tmp_path, monkeypatch):
     monkeypatch.setenv(fetch.MIRRORS_ENV, f"https://lab.example/models/ ; {tmp_path}")
     assert fetch.environment_mirrors() == ["https://lab.example/models/", str(tmp_path)]
-    assert fetch.mirror_location("https://lab.example/models/", PROTOTXT) == "https://lab.example/models/colorization_deploy_v2.prototxt"
+    assert (
+        fetch.mirror_location("https://lab.example/models/", PROTOTXT)
+        == "https://lab.example/models/colorization_deploy_v2.prototxt"
+    )
     monkeypatch.setenv(fetch.MIRRORS_ENV, str(tmp_path / "absent"))
     with pytest.raises(UsageError, match="neither an http"):
         fetch.environment_mirrors()

@@ -10,20 +10,21 @@ import pytest
 from colorization import fetch, fetch_report, fetch_transfer
 from colorization.fetch import fetch_release_files
 from colorization.fetch_transfer import FetchSettings
-from tests.support.fetching import FAST, LFS_POINTER, WEIGHTS, assert_nothing_left, only, pinned, record_progress
+from tests.support.fetching import (
+    FAST,
+    LFS_POINTER,
+    WEIGHTS,
+    assert_nothing_left,
+    fixture_server,
+    models_folder,
+    only,
+    pinned,
+    record_progress,
+)
 from tests.support.fixture_server import FixtureServer
 
-
-@pytest.fixture
-def server():
-    running = FixtureServer()
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def dest(tmp_path):
-    return tmp_path / "models"
+server = pytest.fixture(fixture_server, name="server")
+dest = pytest.fixture(models_folder, name="dest")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import numpy as np
 from colorization import fetch_transfer
 from colorization.fetch_transfer import FetchSettings
 from colorization.model_files import ReleaseFile
+from tests.support.fixture_server import FixtureServer
 
 FAST = FetchSettings(timeout=0.25, retries=2, backoff=0.01, chunk_size=16384)
 
@@ -51,3 +52,15 @@ def only(report):
 def assert_nothing_left(dest, name):
     assert not (dest / name).exists(), "no file may appear under the final name after a failed fetch"
     assert not (dest / f"{name}.part").exists()
+
+
+def fixture_server():
+    """A real local HTTP server, closed after the test: a test module's `server` fixture."""
+    running = FixtureServer()
+    yield running
+    running.close()
+
+
+def models_folder(tmp_path):
+    """Where a test fetches into: a test module's `dest` fixture (not made yet: the fetcher makes it)."""
+    return tmp_path / "models"
