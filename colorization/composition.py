@@ -26,6 +26,7 @@ CONVERSIONS = ("reference", "fast")
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
+GUIDED_NEEDS_LIGHTNESS = "guided upsampling needs the full-resolution L of the picture"
 BAND_PIXELS = 1 << 16
 """Pixels per band: its float L, a, b and BGR (a few hundred KB) stay in a core's L2 cache between the steps."""
 
@@ -47,10 +48,12 @@ def from_unit_float(image: np.ndarray, dtype: np.dtype, conversion: str = "refer
     return image.astype(dtype)
 
 
-def colour_grid(ab: np.ndarray, lightness: np.ndarray, upsampling: Upsampling) -> np.ndarray:
+def colour_grid(ab: np.ndarray, lightness: np.ndarray | None, upsampling: Upsampling) -> np.ndarray:
     """The ab that a bilinear resize brings to full size: the net's own for bilinear, the guided colour for guided."""
     if upsampling.method == "bilinear":
         return np.asarray(ab, np.float32)
+    if lightness is None:
+        raise ColorizationError(GUIDED_NEEDS_LIGHTNESS)
     return guided_grid(ab, lightness, upsampling.spatial_sigma, upsampling.range_sigma)
 
 
@@ -61,8 +64,8 @@ def upsample_ab(
     `compose` does the same in bands): bilinear is the reference everyone uses, guided follows the edges of the
     full-resolution `lightness` (see colorization/upsampling.py)."""
     upsampling = Upsampling.of(method)
-    if upsampling.method == "guided" and (lightness is None or lightness.shape != (height, width)):
-        raise ColorizationError("guided upsampling needs the full-resolution L of the picture")
+    if upsampling.method == "guided" and lightness is not None and lightness.shape != (height, width):
+        raise ColorizationError(GUIDED_NEEDS_LIGHTNESS)
     grid = colour_grid(ab, lightness, upsampling)
     if grid.shape[:2] == (height, width):
         return grid

@@ -144,8 +144,8 @@ def compare_photo(
 def settings_summary(colorizer: Colorizer, variant: str, temperature: float | None) -> str:
     upsample = colorizer.upsample
     detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
-    temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
+    shown_temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
     return (
-        f"variant {variant}, temperature {temperature}, saturation {colorizer.saturation:g}, "
+        f"variant {variant}, temperature {shown_temperature}, saturation {colorizer.saturation:g}, "
         f"upsample {upsample.method}{detail}, size {colorizer.size}, precision {colorizer.engine.precision}"
     )

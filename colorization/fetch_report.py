@@ -47,7 +47,7 @@ def done_lines(report: FetchReport) -> list[str]:
         if result.outcome == "present":
             lines.append(f"{name}  already present, size and SHA-256 verified")
         elif result.outcome == "fetched":
-            how = "downloaded from" if is_url(result.source) else "copied from"
+            how = "downloaded from" if is_url(result.source or "") else "copied from"
             replaced = f", replacing a file that {result.replaced}" if result.replaced else ""
             lines.append(
                 f"{name}  {how} {result.source} ({human_size(result.release.size)}, SHA-256 verified{replaced})"

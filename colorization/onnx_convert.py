@@ -76,7 +76,7 @@ class Converter:
     def __init__(self, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
         self.weights = weights
         self.points = points
-        self.scale = scale
+        self.annealing_scale = scale
         self.size = size
         self.graph = GraphBuilder()
         self.blobs: dict[str, Tensor] = {}
@@ -115,7 +115,7 @@ class Converter:
             self.graph.output(self.graph.to_ordinary(tensor), name)
             for tensor, name in ((output, OUTPUT_LAYER), (self.blobs[SCORES_LAYER], SCORES_LAYER))
         ]
-        input_shape = ["batch", self.input.channels, self.size, self.size]
+        input_shape: list[str | int] = ["batch", self.input.channels, self.size, self.size]
         graph = helper.make_graph(
             self.graph.nodes,
             "colorization",
@@ -258,7 +258,7 @@ class Converter:
 
     def scale(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         if name == SCALE_LAYER:
-            factor = self.graph.constant(f"{name}_annealing", np.array(self.scale, np.float32))
+            factor = self.graph.constant(f"{name}_annealing", np.array(self.annealing_scale, np.float32))
             return replace(tensor, name=self.graph.node("Mul", [tensor.name, factor], name))
         blobs = self.blobs_of(name, 1)
         shape = (1, tensor.channels, 1, 1)

@@ -11,6 +11,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from PIL import Image, TiffImagePlugin
 
@@ -155,7 +156,7 @@ def tiff_size(shown: str, source) -> tuple[int, int]:
         source.seek(0)
         directory = TiffImagePlugin.ImageFileDirectory_v2(source.read(8))
         source.seek(directory.next)
-        directory.load(HeaderReads(source, "TIFF"))
+        directory.load(cast(IO[bytes], HeaderReads(source, "TIFF")))
         return int(directory[256]), int(directory[257])
     except Exception:  # as in read_header: any failure of Pillow's directory reader is a damaged header
         raise ImageError(f"{shown}: its TIFF header is damaged or cut short") from None
@@ -166,9 +167,9 @@ def frame_count(opened: Image.Image) -> int:
     previews (MPO) are not counted: OpenCV decodes its first picture, the photo."""
     if opened.format == "MPO" or not getattr(opened, "is_animated", False):
         return 1
-    if opened.format != "TIFF":
+    if not isinstance(opened, TiffImagePlugin.TiffImageFile):
         try:
-            return opened.n_frames
+            return int(getattr(opened, "n_frames", 2))
         except Exception:  # counting them all reads past what a header may read: it is animated all the same
             return 2
     pages = 0

@@ -1,14 +1,14 @@
 """The prepare stage: the full-resolution L, the network input and the alpha, the same by both conversions, made
 without the network (Ray tasks run it in processes that have none)."""
 
-import subprocess
-import sys
+import ast
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from colorization import ColorizationError
+from colorization import ColorizationError, preparation
 from colorization.model import LightnessNormalisation
 from colorization.preparation import (
     FULL_SCALE,
@@ -20,7 +20,6 @@ from colorization.preparation import (
     split_alpha,
     to_unit_float,
 )
-from tests.support import REPO
 from tests.support.checks import grey_variants
 
 
@@ -97,14 +96,8 @@ def test_prepare_for_takes_the_conversions_path():
     assert prepare_for(grey, 32, "reference").lightness_or_grey.dtype == np.float32
 
 
-def test_the_prepare_stage_needs_neither_the_network_nor_the_composition():
-    """What a Ray task imports to prepare pictures: no engine, no pipeline."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, colorization.preparation; print(sorted(sys.modules))"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-    ).stdout
-    for module in ("colorization.pipeline", "colorization.composition", "colorization.engines"):
-        assert f"'{module}'" not in loaded
+def test_the_prepare_stage_depends_on_neither_the_network_nor_the_composition():
+    """It comes before both: importing either from here would bring back the cycle pipeline.py once had."""
+    tree = ast.parse(Path(preparation.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+    assert imported == {"errors", "model"}

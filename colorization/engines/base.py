@@ -28,13 +28,16 @@ class Engine(Protocol):
     name: str
     precision: str
     """The arithmetic that runs: "fp32" (the reference), "bf16" or "fp16"."""
-    device: str
-    """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
-    description: str
-    """What runs it, in one line: runtime, version and device."""
     precision_fallback: str | None
     """Why the reduced precision asked for does not run here (fp32 runs instead); None when it runs or none was."""
 
+    @property
+    def device(self) -> str:
+        """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
+
+    @property
+    def description(self) -> str:
+        """What runs it, in one line: runtime, version and device."""
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray: ...
 
     def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray: ...

@@ -24,13 +24,13 @@ import numpy as np
 from ..atomic import write_bytes_atomically
 from ..compiled_models import CACHE_ENV, compiled_model
 from ..errors import ColorizationError
+from ..memory import return_freed_memory
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import ModelFiles, user_cache_dir
 from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
 from . import openvino
-from ..memory import return_freed_memory
 from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, say_precision_fallback, thread_count
 from .opencv_dnn import NO_OPENCV_CUDA, CaffeEngine, caffe_importer_available, cuda_available, opencl_available
 from .registry import check_names, installed, load_named
@@ -100,7 +100,7 @@ def stored_choice(backend: str, precision: str) -> Choice | None:
     record = read_records(choice_path()).get(machine_key(backend))
     engines = record.get("engines") if isinstance(record, dict) else None
     name = engines.get(precision) if isinstance(engines, dict) else None
-    if not (isinstance(name, str) and name in MEASURED and installed(name)):
+    if not (isinstance(name, str) and name in MEASURED and installed(name) and isinstance(record, dict)):
         return None
     return Choice(name, backend, f"measured fastest here on {record.get('measured', '?')} ({display_path(choice_path())})")
 

@@ -16,7 +16,14 @@ from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
 from .base import (
-    CPU, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, installed, precision_unavailable, processor_name,
+    CPU,
+    CUDA_FP32,
+    check_input_size,
+    error_reason,
+    fall_back_to_cpu,
+    installed,
+    precision_unavailable,
+    processor_name,
     thread_count,
 )
 

@@ -13,7 +13,16 @@ from ..errors import ColorizationError, ModelFileError
 from ..model import MIN_SIZE, OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 from ..model_files import ModelFiles, load_points
 from ..paths import display_path
-from .base import AUTO, CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, precision_unavailable
+from .base import (
+    AUTO,
+    CPU,
+    CUDA_FP16,
+    CUDA_FP32,
+    check_input_size,
+    error_reason,
+    fall_back_to_cpu,
+    precision_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +106,7 @@ class OpenCVEngine:
     name = ""
     model_kind = ""
 
-    def bind(self, net: "cv2.dnn.Net", backend: str, precision: str) -> None:
+    def bind(self, net: cv2.dnn.Net, backend: str, precision: str) -> None:
         """Run on the backend asked for, or the one that stands in for it here (see opencv_backend_for)."""
         backend = target_for(opencv_backend_for(backend), precision)
         self.precision_fallback = precision_fallback_for(backend, precision)

@@ -16,7 +16,14 @@ from ..memory import return_freed_memory
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
 from .base import (
-    AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, thread_count,
+    AUTO,
+    CPU,
+    check_input_size,
+    check_precision,
+    error_reason,
+    installed,
+    precision_unavailable,
+    thread_count,
 )
 
 log = logging.getLogger(__name__)
