@@ -31,7 +31,8 @@ from colorization import metrics
 from colorization.composition import compose
 from colorization.hints import Hint
 from colorization.image_io import READ_EXTENSIONS, read_image
-from colorization.pipeline import Colorizer, PreparedImage, split_alpha, to_unit_float
+from colorization.pipeline import Colorizer
+from colorization.preparation import PreparedImage, split_alpha, to_unit_float
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"

@@ -29,7 +29,7 @@ import numpy as np
 from benchmarks.engine_benchmark import SIZE
 from benchmarks.opencv_sample import load_sample_network
 from colorization import Colorizer, ModelFiles, metrics
-from colorization.engines.base import PRECISIONS, bf16_features, processor_name, unavailable_precision_reasons
+from colorization.engines.base import PRECISIONS, bf16_features, precision_fallbacks_unsaid, processor_name
 from colorization.engines.opencv_dnn import caffe_importer_available
 from colorization.engines.registry import installed
 from tests.support import IMAGES_ENV, REPO
@@ -86,10 +86,10 @@ def load_rows(files: dict) -> tuple[list[Row], list[str]]:
         rows.append(Row("fp32", load("onnx"), reference))
     unavailable = []
     for precision in REDUCED:
-        with unavailable_precision_reasons() as reasons:
+        with precision_fallbacks_unsaid():
             colorizer = load("auto", precision)
         if colorizer.engine.precision != precision:
-            reason = reasons[0] if reasons else f"{colorizer.engine.description} runs fp32"
+            reason = colorizer.engine.precision_fallback or f"{colorizer.engine.description} runs fp32"
             unavailable.append(f"{precision}: not available here ({reason})")
             continue
         rows.append(Row(precision, colorizer, load(colorizer.engine.name)))

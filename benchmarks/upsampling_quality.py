@@ -30,7 +30,7 @@ from colorization import metrics
 from colorization.composition import upsample_ab
 from colorization.image_io import READ_EXTENSIONS, read_image
 from colorization.composition import compose
-from colorization.pipeline import PreparedImage, split_alpha, to_unit_float
+from colorization.preparation import PreparedImage, split_alpha, to_unit_float
 from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"

@@ -23,7 +23,7 @@ from .model_files import ModelFiles, fetch_command, load_points, user_cache_dir
 from .onnx_convert import ConversionError, convert
 from .paths import display_path
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 CONVERTER_VERSION = 4
 """Part of the cache key: raise it whenever the graph onnx_convert writes changes."""

@@ -12,24 +12,21 @@ cv2.resize so that reference mode stays exactly OpenCV's sample.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .errors import ColorizationError
+from .preparation import FULL_SCALE, PreparedImage
 from .saturation import fit_in_gamut
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling, guided_grid
-
-if TYPE_CHECKING:
-    from .pipeline import PreparedImage
 
 CONVERSIONS = ("reference", "fast")
 """How the full-resolution colour work is done: `reference` literally as OpenCV's sample (float all the way);
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
-FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+GUIDED_NEEDS_LIGHTNESS = "guided upsampling needs the full-resolution L of the picture"
 BAND_PIXELS = 1 << 16
 """Pixels per band: its float L, a, b and BGR (a few hundred KB) stay in a core's L2 cache between the steps."""
 
@@ -51,22 +48,24 @@ def from_unit_float(image: np.ndarray, dtype: np.dtype, conversion: str = "refer
     return image.astype(dtype)
 
 
-def colour_grid(ab: np.ndarray, lightness: np.ndarray, upsampling: Upsampling) -> np.ndarray:
+def colour_grid(ab: np.ndarray, lightness: np.ndarray | None, upsampling: Upsampling) -> np.ndarray:
     """The ab that a bilinear resize brings to full size: the net's own for bilinear, the guided colour for guided."""
     if upsampling.method == "bilinear":
         return np.asarray(ab, np.float32)
+    if lightness is None:
+        raise ColorizationError(GUIDED_NEEDS_LIGHTNESS)
     return guided_grid(ab, lightness, upsampling.spatial_sigma, upsampling.range_sigma)
 
 
 def upsample_ab(
-    ab: np.ndarray, width: int, height: int, method: "str | Upsampling" = "bilinear", lightness: np.ndarray | None = None
+    ab: np.ndarray, width: int, height: int, method: str | Upsampling = "bilinear", lightness: np.ndarray | None = None
 ) -> np.ndarray:
     """The 1/4-resolution ab prediction brought to the image's size as one full-size array (for measuring methods;
     `compose` does the same in bands): bilinear is the reference everyone uses, guided follows the edges of the
     full-resolution `lightness` (see colorization/upsampling.py)."""
     upsampling = Upsampling.of(method)
-    if upsampling.method == "guided" and (lightness is None or lightness.shape != (height, width)):
-        raise ColorizationError("guided upsampling needs the full-resolution L of the picture")
+    if upsampling.method == "guided" and lightness is not None and lightness.shape != (height, width):
+        raise ColorizationError(GUIDED_NEEDS_LIGHTNESS)
     grid = colour_grid(ab, lightness, upsampling)
     if grid.shape[:2] == (height, width):
         return grid
@@ -106,9 +105,9 @@ class BandedResize:
 
 
 def compose(
-    prepared: "PreparedImage",
+    prepared: PreparedImage,
     ab: np.ndarray,
-    upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
+    upsample: str | Upsampling = DEFAULT_UPSAMPLE,
     saturation: float = 1.0,
     conversion: str = "reference",
     band_pixels: int = BAND_PIXELS,

@@ -16,13 +16,14 @@ import numpy as np
 
 from . import metrics
 from .batch.listing import list_folder
-from .engines.base import unavailable_precision_reasons
+from .engines.base import precision_fallbacks_unsaid
 from .errors import UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image
 from .model import annealing_scale
 from .outputs import create_parent
 from .paths import display_path
-from .pipeline import Colorizer, split_alpha, to_unit_float
+from .pipeline import Colorizer
+from .preparation import split_alpha, to_unit_float
 
 GREY_CHROMA = 1.0
 """Photos whose mean |ab| is below this carry no colour to compare against and are skipped."""
@@ -111,10 +112,10 @@ def load_for_comparison(load: Callable[..., Colorizer], precision: str, engine: 
     """fp32 and `precision`, each loaded once by `load(precision=..., engine=...)`, on the same engine when
     `engine` is auto so that only the arithmetic differs. A precision that cannot run here is refused in one line
     with the engine's reason, rather than fp32 scored against itself."""
-    with unavailable_precision_reasons() as reasons:
+    with precision_fallbacks_unsaid():
         compared = load(precision=precision, engine=engine)
     if compared.engine.precision != precision:
-        reason = reasons[0] if reasons else f"{compared.engine.description} runs fp32"
+        reason = compared.engine.precision_fallback or f"{compared.engine.description} runs fp32"
         raise UsageError(f"--compare-precision {precision} cannot run here: {reason}; nothing was scored (leave it out to score fp32 alone)")
     reference = load(precision="fp32", engine=compared.engine.name if engine == "auto" else engine)
     return reference, compared
@@ -143,8 +144,8 @@ def compare_photo(
 def settings_summary(colorizer: Colorizer, variant: str, temperature: float | None) -> str:
     upsample = colorizer.upsample
     detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
-    shown = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
+    shown_temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
     return (
-        f"variant {variant}, temperature {shown}, saturation {colorizer.saturation:g}, "
+        f"variant {variant}, temperature {shown_temperature}, saturation {colorizer.saturation:g}, "
         f"upsample {upsample.method}{detail}, size {colorizer.size}, precision {colorizer.engine.precision}"
     )

@@ -16,7 +16,7 @@ from .paths import display_path
 from .pipeline import Colorizer
 from .status import Status
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 
 @dataclass

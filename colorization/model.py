@@ -17,8 +17,6 @@ RELEASE_SCALE = 2.606
 SCORES_LAYER = "conv8_313"
 SCALE_LAYER = "conv8_313_rh"
 OUTPUT_LAYER = "class8_ab"
-OUTPUT_STRIDE = 4
-"""The ab grid is the input size divided by this."""
 
 
 class LightnessNormalisation:

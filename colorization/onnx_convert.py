@@ -16,153 +16,24 @@ The softmax is not normalised over its 313 channels: the annealed mean is a rati
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from .caffe_format import first
 from .errors import ColorizationError, ModelFileError
 from .model import OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
+from .onnx_graph import GraphBuilder, Tensor
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 OPSET = 13
 IR_VERSION = 8
 """IR 8 with opset 13: read by every ONNX Runtime since 1.10 and by OpenCV 4.x and 5.x."""
-
-
-CONVERTER_VERSION = 3
-"""Part of the cache key: raise it whenever the graph this module writes changes."""
-OPSET = 13
-IR_VERSION = 8
-"""IR 8 with opset 13: read by every ONNX Runtime since 1.10 and by OpenCV 4.x and 5.x."""
-CACHE_ENV = "COLORIZE_CACHE_DIR"
-KEEP_COMPILED = 4
 
 
 class ConversionError(ColorizationError):
     """The network uses something this converter does not translate (a custom network), or it cannot run here."""
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """A value of the graph being built, of a height x width map. `block` is 1 for the ordinary layout, or d when
-    the map is held as its d*d phase images tiled in a d x d grid with `gutter` pixels between tiles, zero when
-    the grid is made (so a convolution padded by `gutter` sees each tile alone); a convolution's bias or a
-    normalisation fills them, so a grid kept from an earlier layer has them cleared before the next convolution.
-    `unnormalised` marks a softmax whose exponentials are not yet divided by their sum over the channels."""
-
-    name: str
-    channels: int
-    height: int
-    width: int
-    block: int = 1
-    gutter: int = 0
-    unnormalised: bool = False
-
-
-class GraphBuilder:
-    def __init__(self):
-        self.nodes = []
-        self.initializers = []
-        self.names: set[str] = set()
-        self.reserved = {OUTPUT_LAYER, SCORES_LAYER}
-
-    def unique(self, name: str) -> str:
-        candidate, number = (f"{name}_1" if name in self.reserved else name), 1
-        while candidate in self.names:
-            number += 1
-            candidate = f"{name}_{number}"
-        self.names.add(candidate)
-        return candidate
-
-    def constant(self, name: str, array: np.ndarray) -> str:
-        """Kept as an array until the model is made (see move_initializers)."""
-        name = self.unique(name)
-        self.initializers.append((name, np.ascontiguousarray(array)))
-        return name
-
-    def move_initializers(self, model) -> None:
-        """Into the model one at a time, each array dropped once copied: the weights are held twice at most (the
-        caller's and the model's), not once more per protobuf copy of a whole graph."""
-        from onnx import numpy_helper
-
-        self.initializers.reverse()
-        while self.initializers:
-            name, array = self.initializers.pop()
-            model.graph.initializer.append(numpy_helper.from_array(array, name))
-
-    def node(self, op: str, inputs: list[str], name: str, **attributes) -> str:
-        from onnx import helper
-
-        output = self.unique(name)
-        self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
-        return output
-
-    def output(self, tensor: Tensor, name: str) -> Tensor:
-        """The tensor under a fixed output name, the Caffe layer's, whatever the node that made it was called."""
-        from onnx import helper
-
-        if tensor.name != name:
-            self.nodes.append(helper.make_node("Identity", [tensor.name], [name], name=name))
-        return replace(tensor, name=name)
-
-    def slice(self, tensor: str, starts: list[int], ends: list[int], axes: list[int], name: str) -> str:
-        bounds = [self.constant(f"{name}_{what}", np.array(values, np.int64)) for what, values in (("starts", starts), ("ends", ends), ("axes", axes))]
-        return self.node("Slice", [tensor, *bounds], name)
-
-    def to_grid(self, tensor: Tensor, block: int, gutter: int) -> Tensor:
-        """Space-to-depth, then each phase image padded by the gutter on its right and bottom (except the last
-        column and row of tiles) and the tiles joined: a dilated convolution becomes an ordinary one on one map
-        barely larger than the original, which the runtimes' fast kernels (Winograd among them) take whole."""
-        tensor = self.to_ordinary(tensor)
-        channels = tensor.channels
-        phases = self.node("SpaceToDepth", [tensor.name], f"{tensor.name}_phases", blocksize=block)
-        rows = []
-        for row in range(block):
-            tiles = []
-            for column in range(block):
-                index = row * block + column
-                tile = self.slice(phases, [index * channels], [(index + 1) * channels], [1], f"{tensor.name}_phase_{index}")
-                right, bottom = gutter * (column < block - 1), gutter * (row < block - 1)
-                if right or bottom:
-                    pads = self.constant(f"{tile}_pads", np.array([0, 0, 0, 0, 0, 0, bottom, right], np.int64))
-                    tile = self.node("Pad", [tile, pads], f"{tile}_padded")
-                tiles.append(tile)
-            rows.append(self.node("Concat", tiles, f"{tensor.name}_grid_row_{row}", axis=3))
-        name = self.node("Concat", rows, f"{tensor.name}_grid", axis=2)
-        return replace(tensor, name=name, block=block, gutter=gutter)
-
-    def with_zero_gutters(self, tensor: Tensor) -> Tensor:
-        """A grid kept from the layer before, its gutters zeroed again (that layer's bias filled them)."""
-        if tensor.gutter == 0:
-            return tensor
-        block, gutter = tensor.block, tensor.gutter
-        mask = np.ones((block, tensor.height // block + gutter, block, tensor.width // block + gutter), np.float32)
-        mask[:, -gutter:, :, :] = 0
-        mask[:, :, :, -gutter:] = 0
-        mask = mask.reshape(1, 1, block * mask.shape[1], block * mask.shape[3])[:, :, :-gutter, :-gutter]
-        name = self.node("Mul", [tensor.name, self.constant(f"{tensor.name}_gutter_mask", mask)], f"{tensor.name}_cleared")
-        return replace(tensor, name=name)
-
-    def to_ordinary(self, tensor: Tensor) -> Tensor:
-        """The inverse of `to_grid`: the tiles cut out, stacked along the channels, and depth-to-space."""
-        if tensor.block == 1:
-            return tensor
-        block, gutter = tensor.block, tensor.gutter
-        height, width = tensor.height // block, tensor.width // block
-        tiles = [
-            self.slice(
-                tensor.name, [row * (height + gutter), column * (width + gutter)],
-                [row * (height + gutter) + height, column * (width + gutter) + width], [2, 3],
-                f"{tensor.name}_tile_{row * block + column}",
-            )
-            for row in range(block)
-            for column in range(block)
-        ]
-        stacked = self.node("Concat", tiles, f"{tensor.name}_depth", axis=1)
-        name = self.node("DepthToSpace", [stacked], f"{tensor.name}_joined", blocksize=block, mode="DCR")
-        return replace(tensor, name=name, block=1, gutter=0)
 
 
 def spatial(params: dict, field: str, separate: str, default: int) -> tuple[int, int]:
@@ -205,7 +76,7 @@ class Converter:
     def __init__(self, weights: dict[str, list[np.ndarray]], points: np.ndarray, scale: float, size: int):
         self.weights = weights
         self.points = points
-        self.scale = scale
+        self.annealing_scale = scale
         self.size = size
         self.graph = GraphBuilder()
         self.blobs: dict[str, Tensor] = {}
@@ -244,7 +115,7 @@ class Converter:
             self.graph.output(self.graph.to_ordinary(tensor), name)
             for tensor, name in ((output, OUTPUT_LAYER), (self.blobs[SCORES_LAYER], SCORES_LAYER))
         ]
-        input_shape = ["batch", self.input.channels, self.size, self.size]
+        input_shape: list[str | int] = ["batch", self.input.channels, self.size, self.size]
         graph = helper.make_graph(
             self.graph.nodes,
             "colorization",
@@ -387,7 +258,7 @@ class Converter:
 
     def scale(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         if name == SCALE_LAYER:
-            factor = self.graph.constant(f"{name}_annealing", np.array(self.scale, np.float32))
+            factor = self.graph.constant(f"{name}_annealing", np.array(self.annealing_scale, np.float32))
             return replace(tensor, name=self.graph.node("Mul", [tensor.name, factor], name))
         blobs = self.blobs_of(name, 1)
         shape = (1, tensor.channels, 1, 1)

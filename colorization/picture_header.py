@@ -5,11 +5,13 @@ the web page alike.
 """
 from __future__ import annotations
 
+import contextlib
 import shlex
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from PIL import Image, TiffImagePlugin
 
@@ -33,11 +35,25 @@ MAX_DIRECTORIES = 16
 """TIFF directories looked at to count the pages: more than one page is enough to know."""
 MEGABYTE = 1e6
 
-# This module checks the size itself (DEFAULT_MAX_PIXELS, from the header) and Pillow only reads headers here.
-Image.MAX_IMAGE_PIXELS = None
-PILLOW_WARNINGS = threading.Lock()
-"""Pillow warns (on stderr) about the damaged EXIF it meets while reading a header; those warnings are silenced
-while it reads, one header at a time, as catch_warnings is not thread-safe (the EXIF is repaired by photo_metadata)."""
+PILLOW_SETTINGS = threading.Lock()
+"""Held while Pillow reads a header with the settings of pillow_reading_headers, which are process-wide."""
+
+
+@contextlib.contextmanager
+def pillow_reading_headers():
+    """Pillow as this package reads headers with it, its settings put back after: the warnings it prints about the
+    damaged EXIF it meets are silenced (photo_metadata repairs the EXIF), and its own pixel limit, which would
+    refuse a picture above about 179 megapixels that --max-pixels allows, is lifted: no pixel is decoded here, and
+    the package's own limit (check_pixel_count) is applied to the size the header gives right after. One header at
+    a time, as neither setting is per thread; a program that imports the package keeps Pillow as it set it."""
+    with PILLOW_SETTINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pillow_limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 @dataclass
@@ -96,8 +112,7 @@ def read_header(shown: str, source, max_pixels: int, hint: str = MAX_PIXELS_HINT
     if kind is None:
         raise NotAPicture(f"{shown}: {NOT_A_PICTURE}")
     source.seek(0)
-    with PILLOW_WARNINGS, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pillow_reading_headers():
         try:
             with Image.open(HeaderReads(source, kind), formats=PICTURE_FORMATS) as opened:
                 kind, (width, height), info = opened.format, opened.size, dict(opened.info)
@@ -141,7 +156,7 @@ def tiff_size(shown: str, source) -> tuple[int, int]:
         source.seek(0)
         directory = TiffImagePlugin.ImageFileDirectory_v2(source.read(8))
         source.seek(directory.next)
-        directory.load(HeaderReads(source, "TIFF"))
+        directory.load(cast(IO[bytes], HeaderReads(source, "TIFF")))
         return int(directory[256]), int(directory[257])
     except Exception:  # as in read_header: any failure of Pillow's directory reader is a damaged header
         raise ImageError(f"{shown}: its TIFF header is damaged or cut short") from None
@@ -152,9 +167,9 @@ def frame_count(opened: Image.Image) -> int:
     previews (MPO) are not counted: OpenCV decodes its first picture, the photo."""
     if opened.format == "MPO" or not getattr(opened, "is_animated", False):
         return 1
-    if opened.format != "TIFF":
+    if not isinstance(opened, TiffImagePlugin.TiffImageFile):
         try:
-            return opened.n_frames
+            return int(getattr(opened, "n_frames", 2))
         except Exception:  # counting them all reads past what a header may read: it is animated all the same
             return 2
     pages = 0

@@ -18,7 +18,7 @@ import numpy as np
 
 from colorization.image_io import read_image, write_image
 from colorization.composition import compose
-from colorization.pipeline import prepare, split_alpha, to_unit_float
+from colorization.preparation import prepare, split_alpha, to_unit_float
 
 LABEL_HEIGHT = 28
 SATURATIONS = (0.0, 0.6, 1.0, 1.5, 2.5)

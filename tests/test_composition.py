@@ -11,7 +11,7 @@ import pytest
 
 from colorization import upsampling
 from colorization.composition import compose, from_unit_float, upsample_ab
-from colorization.pipeline import prepare, to_unit_float
+from colorization.preparation import prepare, prepare_fast, to_unit_float
 from colorization.saturation import fit_in_gamut
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,7 +135,7 @@ def test_a_50_megapixel_picture_composes_in_a_fraction_of_a_full_size_float_pict
         import re, numpy as np
         from pathlib import Path
         from colorization.composition import compose
-        from colorization.pipeline import PreparedImage
+        from colorization.preparation import PreparedImage
         height, width = 6000, 8334
         lightness = np.empty((height, width), np.float32)
         lightness[:] = np.linspace(5, 95, width, dtype=np.float32)
@@ -153,3 +153,30 @@ def test_a_50_megapixel_picture_composes_in_a_fraction_of_a_full_size_float_pict
     growth, output_bytes = map(int, result.stdout.split())
     full_size_float = 6000 * 8334 * 3 * 4
     assert growth - output_bytes < full_size_float / 6
+
+
+@pytest.mark.parametrize("dtype, full", [(np.uint8, 255), (np.uint16, 65535)])
+def test_from_unit_float_rounds_half_up_and_clips(dtype, full):
+    """Exact halves go up (not to even, not down): 0.5 -> 1, 1.5 -> 2, 2.5 -> 3; just below a half goes down."""
+    levels = np.array([0.0, 0.49, 0.5, 1.5, 2.5, 3.6, full - 0.51, full - 0.5, full + 40, -3.0], np.float64)
+    expected = np.array([0, 0, 1, 2, 3, 4, full - 1, full, full, 0])
+    unit = (levels / full).astype(np.float32)
+    output = from_unit_float(unit.copy(), dtype)
+    assert output.dtype == dtype
+    np.testing.assert_array_equal(output, expected)
+
+
+def test_from_unit_float_keeps_float_pictures_float():
+    output = from_unit_float(np.array([-0.2, 0.25, 1.7], np.float32), np.float32)
+    assert output.dtype == np.float32
+    np.testing.assert_array_equal(output, [0.0, 0.25, 1.0])
+
+
+@pytest.mark.parametrize("conversion", ["reference", "fast"])
+def test_every_grey_level_comes_back_exactly_without_colour(conversion):
+    """All 256 levels through L, zero ab and back to 8 bits: rounding (not truncating) returns each level itself."""
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    prepared = (prepare_fast if conversion == "fast" else prepare)(levels, 32)
+    output = compose(prepared, np.zeros((8, 8, 2), np.float32), "bilinear", 1.0, conversion)
+    assert output.shape == (16, 16, 3) and output.dtype == np.uint8
+    np.testing.assert_array_equal(output, np.dstack([levels] * 3))

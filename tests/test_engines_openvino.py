@@ -31,6 +31,7 @@ def test_fp16_on_the_cpu_is_said_once_and_runs_fp32(mini_model, caplog, engine):
     (warning,) = warnings_of(caplog)
     assert warning.startswith("warning: --precision fp16 asked for, but ") and warning.endswith(": running fp32")
     assert colorizer.engine.precision == "fp32" and colorizer.device == "CPU, fp32"
+    assert warning == f"warning: --precision fp16 asked for, but {colorizer.engine.precision_fallback}: running fp32"
 
 
 def test_bf16_runs_where_the_processor_has_it_and_stays_close(mini_model, caplog):
@@ -64,17 +65,19 @@ def test_auto_precision_is_bf16_where_the_processor_has_it(mini_model, simulated
 def test_auto_precision_is_fp32_without_a_word_where_the_processor_lacks_bf16(mini_model, without_bf16, caplog):
     with caplog.at_level(logging.WARNING, logger="colorization"):
         colorizer = Colorizer.load(**mini_model, size=64, backend="cpu")
-        assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == "fp32"
-    assert colorizer.engine.precision == "fp32" and not warnings_of(caplog)
+        assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == ("fp32", None)
+    assert colorizer.engine.precision == "fp32" and colorizer.engine.precision_fallback is None and not warnings_of(caplog)
+    precision, reason = openvino.precision_for(openvino.CPU_DEVICE, "bf16")
+    assert precision == "fp32" and "no native bf16 (AVX512-BF16 or AMX)" in reason
     with caplog.at_level(logging.WARNING, logger="colorization"):
-        assert openvino.precision_for(openvino.CPU_DEVICE, "bf16") == "fp32"
-    assert "no native bf16 (AVX512-BF16 or AMX)" in warnings_of(caplog)[0], "asked for by name, it is said"
+        named = Colorizer.load(**mini_model, size=64, backend="cpu", precision="bf16")
+    assert named.engine.precision_fallback == reason and reason in warnings_of(caplog)[0], "asked for by name, it is said"
 
 
 def test_fp16_under_auto_is_for_an_intel_gpu_only(monkeypatch):
     monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "fp16") if device == openvino.GPU_DEVICE else ("fp32",))
-    assert openvino.precision_for(openvino.GPU_DEVICE, "auto") == "fp16"
-    assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == "fp32"
+    assert openvino.precision_for(openvino.GPU_DEVICE, "auto") == ("fp16", None)
+    assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == ("fp32", None)
 
 
 def test_without_openvino_bf16_asked_for_is_said_once_and_fp32_runs(mini_model, monkeypatch, caplog):

@@ -1,37 +1,12 @@
-"""The `fast` conversion (batch_colorize.py's default) against reference mode: the same L and network input for grey
-8-bit pictures, and outputs within 1 grey level of reference mode on real photos."""
+"""The `fast` conversion (batch_colorize.py's default) against reference mode: outputs within 1 grey level of
+reference mode on real photos (tests/test_preparation.py: the same L and network input for grey 8-bit pictures)."""
 import cv2
 import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
-from colorization.pipeline import prepare, prepare_fast
-
-
-def grey_variants(photo: np.ndarray) -> dict:
-    """The ways a grey picture arrives: one channel, one channel in 3-D, grey+alpha, equal BGR, equal BGRA."""
-    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
-    alpha = np.linspace(0, 255, grey.size).astype(np.uint8).reshape(grey.shape)
-    bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
-    return {
-        "grey": grey,
-        "grey 3-D": grey[:, :, None],
-        "grey+alpha": np.dstack([grey, alpha]),
-        "equal BGR": bgr,
-        "equal BGRA": np.dstack([bgr, alpha]),
-    }
-
-
-def test_grey_pictures_get_exactly_the_reference_lightness_and_network_input(photos):
-    for photo in photos:
-        for name, picture in grey_variants(photo).items():
-            reference, fast = prepare(picture), prepare_fast(picture)
-            assert fast.lightness_or_grey.nbytes * 4 == reference.lightness.nbytes, "kept as 8-bit levels between the stages"
-            np.testing.assert_array_equal(fast.lightness, reference.lightness, err_msg=name)
-            np.testing.assert_array_equal(fast.network_input, reference.network_input, err_msg=name)
-            assert (fast.alpha is None) == (reference.alpha is None), name
-            if reference.alpha is not None:
-                np.testing.assert_array_equal(fast.alpha, reference.alpha)
+from colorization.preparation import prepare, prepare_fast
+from tests.support.checks import grey_variants
 
 
 def test_colour_and_16_bit_pictures_take_the_reference_path(photos, lightness_model):

@@ -7,7 +7,7 @@ import pytest
 from colorization import Colorizer
 from colorization.hint_spreading import apply_hints, working_lightness
 from colorization.hints import Hint
-from colorization.pipeline import prepare
+from colorization.preparation import prepare
 
 TARGET = "#2e8b57"
 """Sea green: far from the tiny model's warm DOMINANT_AB, and inside sRGB at the dark region's lightness."""

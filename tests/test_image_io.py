@@ -1,6 +1,5 @@
 import io
 import struct
-import zlib
 
 import cv2
 import numpy as np
@@ -11,6 +10,7 @@ from colorization.errors import ImageError
 from colorization.image_io import DEFAULT_MAX_PIXELS, decode_picture, read_image, read_picture, write_image
 from colorization.picture_header import read_header
 from colorization.photo_metadata import apply_orientation, exif_orientation
+from tests.support.bad_inputs import bomb_png
 
 
 def exif_segment(orientation: int, byte_order: str = "<") -> bytes:
@@ -156,15 +156,6 @@ def test_missing_file(tmp_path):
 def test_folder_given_as_image_points_to_batch(tmp_path):
     with pytest.raises(ImageError, match="is a folder: use batch_colorize.py"):
         read_image(tmp_path)
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header of any size: the pixel limit must refuse it from the header, before decoding a row."""
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b"")
 
 
 def test_pixel_limit_refuses_a_bomb_from_its_header(tmp_path, monkeypatch):

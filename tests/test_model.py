@@ -8,7 +8,7 @@ from colorization import ColorizationError
 from colorization.model import (
     CLUSTER_COUNT, RELEASE_SCALE, LightnessNormalisation, annealed_mean, annealing_scale, check_size,
 )
-from colorization.pipeline import prepare, prepare_fast
+from colorization.preparation import prepare, prepare_fast
 
 
 def test_lightness_normalisation_centres_on_50_without_scaling():

@@ -1,6 +1,7 @@
 """`pip install .` gives working commands: the wheel is built, installed into a folder of its own and run from
 elsewhere, so nothing is imported from this clone and every hint names the command an installed user has."""
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -88,3 +89,29 @@ def test_python_dash_m_runs_every_command(installed, tmp_path):
     assert helped.returncode == 0 and helped.stdout.startswith("usage: python -m colorization batch")
     unknown = run_installed(installed, tmp_path, "-m", "colorization", "paint")
     assert unknown.returncode == 2 and "no command 'paint'" in unknown.stderr
+
+
+def pyproject_extras() -> dict[str, list[str]]:
+    """[project.optional-dependencies] of pyproject.toml: each extra's requirements, comments left out."""
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    table = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    table = "\n".join(line.split("#", 1)[0] for line in table.splitlines())
+    return {name: re.findall(r'"([^"]+)"', body) for name, body in re.findall(r"^(\w+) = \[(.*?)\]$", table, re.M | re.S)}
+
+
+@pytest.mark.parametrize("name, extra", [("requirements.txt", None), ("requirements-dev.txt", "dev"), ("requirements-cluster.txt", "cluster")])
+def test_the_requirement_files_install_this_project_with_pyprojects_lists(name, extra):
+    """One source of truth: each file installs the project (and one extra), never a list of its own to drift."""
+    lines = [line.strip() for line in (REPO / name).read_text(encoding="utf-8").splitlines()]
+    assert [line for line in lines if line and not line.startswith("#")] == ["-e ." + (f"[{extra}]" if extra else "")]
+    if extra:
+        assert extra in pyproject_extras()
+
+
+def test_the_dev_extra_holds_what_ci_runs():
+    extras = pyproject_extras()
+    dev = {re.split(r"[<>=\[]", requirement, maxsplit=1)[0] for requirement in extras["dev"]}
+    assert {"pytest", "hypothesis", "httpx", "playwright", "ruff", "mypy"} <= dev
+    assert "zhang-colorization[cpu,cluster]" in extras["dev"], "ONNX Runtime and Ray come from their own extras"
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert all(command in ci for command in ("ruff check .", "ruff format --check .", "mypy colorization", "-r requirements-dev.txt"))

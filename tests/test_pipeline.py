@@ -3,8 +3,6 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer, ColorizationError
-from colorization.composition import compose, from_unit_float
-from colorization.pipeline import prepare, prepare_fast
 from tests.support import DOMINANT_AB
 
 
@@ -139,33 +137,6 @@ def test_batched_forward_equals_one_at_a_time(lightness_model, photos):
     together = colorizer.predict_ab(prepared)
     for item, ab in zip(prepared, together):
         np.testing.assert_allclose(colorizer.predict_ab([item])[0], ab, atol=1e-4)
-
-
-@pytest.mark.parametrize("dtype, full", [(np.uint8, 255), (np.uint16, 65535)])
-def test_from_unit_float_rounds_half_up_and_clips(dtype, full):
-    """Exact halves go up (not to even, not down): 0.5 -> 1, 1.5 -> 2, 2.5 -> 3; just below a half goes down."""
-    levels = np.array([0.0, 0.49, 0.5, 1.5, 2.5, 3.6, full - 0.51, full - 0.5, full + 40, -3.0], np.float64)
-    expected = np.array([0, 0, 1, 2, 3, 4, full - 1, full, full, 0])
-    unit = (levels / full).astype(np.float32)
-    output = from_unit_float(unit.copy(), dtype)
-    assert output.dtype == dtype
-    np.testing.assert_array_equal(output, expected)
-
-
-def test_from_unit_float_keeps_float_pictures_float():
-    output = from_unit_float(np.array([-0.2, 0.25, 1.7], np.float32), np.float32)
-    assert output.dtype == np.float32
-    np.testing.assert_array_equal(output, [0.0, 0.25, 1.0])
-
-
-@pytest.mark.parametrize("conversion", ["reference", "fast"])
-def test_every_grey_level_comes_back_exactly_without_colour(conversion):
-    """All 256 levels through L, zero ab and back to 8 bits: rounding (not truncating) returns each level itself."""
-    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    prepared = (prepare_fast if conversion == "fast" else prepare)(levels, 32)
-    output = compose(prepared, np.zeros((8, 8, 2), np.float32), "bilinear", 1.0, conversion)
-    assert output.shape == (16, 16, 3) and output.dtype == np.uint8
-    np.testing.assert_array_equal(output, np.dstack([levels] * 3))
 
 
 def two_tone(width=320, height=240) -> np.ndarray:

@@ -18,7 +18,8 @@ from ..image_io import DEFAULT_MAX_PIXELS, Metadata, read_picture, write_image
 from ..memory import return_freed_memory
 from ..outputs import create_parent
 from ..paths import display_path
-from ..pipeline import Colorizer, ColourSettings, PreparedImage, prepare_for
+from ..pipeline import Colorizer, ColourSettings
+from ..preparation import PreparedImage, prepare_for
 from ..status import Status
 from ..stream import run_stages
 from .planning import Job

@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..fetch import ensure_release_files
 from ..model_files import ModelFiles
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "default"
 """Bare `--ray`: Ray's own rule (RAY_ADDRESS, else a cluster started on this machine, else a new local one)."""

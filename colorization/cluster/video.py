@@ -32,7 +32,7 @@ from ..video.ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason, format_time,
 from ..video.io import VideoReader, VideoWriter, plan_audio
 from .runtime import WorkerPlan, connected, plan_workers, ship_model
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 SEGMENTS_PER_WORKER = 3
 """Segments per model worker: a worker that finishes early takes another, so the workers end close together."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import fetch
+from .. import fetch, fetch_report, fetch_transfer
 from ..errors import UsageError
 from ..model_files import MODEL_DIR_ENV, VARIANTS, release_files, resolve_model_dir
 from ..paths import display_path
@@ -26,8 +26,8 @@ def build_parser(prog: str | None = None):
     parser.add_argument("--mirrors-only", action="store_true", help=f"never contact the public sources, only --from and mirrors (also: {fetch.MIRRORS_ONLY_ENV}=1)")
     parser.add_argument("--from", dest="imports", action="append", metavar="FILE", help="a release file you already have (any name): verified, then copied in (repeatable)")
     parser.add_argument("--check", action="store_true", help="only verify size and SHA-256 of the files present; download nothing")
-    parser.add_argument("--timeout", type=values.number_from(0.1, 3600), default=fetch.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
-    parser.add_argument("--retries", type=values.number_from(0, 100, whole=True), default=fetch.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
+    parser.add_argument("--timeout", type=values.number_from(0.1, 3600), default=fetch_transfer.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
+    parser.add_argument("--retries", type=values.number_from(0, 100, whole=True), default=fetch_transfer.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
     options.add_verbosity_options(parser, verbose_help="also report each source tried, each retry and why")
     return parser
 
@@ -48,7 +48,7 @@ def main(argv=None, prog: str | None = None) -> int:
     mirrors_only = args.mirrors_only or fetch.environment_flag(fetch.MIRRORS_ONLY_ENV)
     if mirrors_only and not mirrors and not args.imports:
         parser.error("--mirrors-only needs at least one --mirror or --from")
-    settings = fetch.FetchSettings(timeout=args.timeout, retries=args.retries)
+    settings = fetch_transfer.FetchSettings(timeout=args.timeout, retries=args.retries)
     return fetch_and_report(
         releases, directory, mirrors=mirrors, imports=args.imports, mirrors_only=mirrors_only, settings=settings, quiet=args.quiet
     )
@@ -60,11 +60,11 @@ def fetch_and_report(releases, directory, *, mirrors, imports, mirrors_only, set
         releases, directory, mirrors=mirrors, imports=imports, mirrors_only=mirrors_only, settings=settings, quiet=quiet
     )
     if not quiet:
-        for line in fetch.done_lines(report):
+        for line in fetch_report.done_lines(report):
             print(line)
         if report.ok:
             print(f"All {len(report.results)} files are in {display_path(report.directory)}, verified.")
-    for line in fetch.failure_lines(report) + fetch.advice_lines(report):
+    for line in fetch_report.failure_lines(report) + fetch.advice_lines(report):
         print(line, file=sys.stderr)
     return options.EXIT_OK if report.ok else options.EXIT_SOME_FAILED
 
@@ -79,7 +79,7 @@ def check_and_report(releases, directory, quiet: bool = False) -> int:
             print(f"BAD  {display_path(path)} {problem}", file=sys.stderr)
     bad = [release for release, _, problem in checked if problem]
     if bad:
-        print(f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch.fetch_command_for(directory, bad)}", file=sys.stderr)
+        print(f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch_report.fetch_command_for(directory, bad)}", file=sys.stderr)
         return options.EXIT_SOME_FAILED
     return options.EXIT_OK
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import importlib.util
 import logging
@@ -27,23 +28,23 @@ class Engine(Protocol):
     name: str
     precision: str
     """The arithmetic that runs: "fp32" (the reference), "bf16" or "fp16"."""
+    precision_fallback: str | None
+    """Why the reduced precision asked for does not run here (fp32 runs instead); None when it runs or none was."""
 
     @property
     def device(self) -> str:
         """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
-        ...
 
     @property
     def description(self) -> str:
         """What runs it, in one line: runtime, version and device."""
-        ...
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray: ...
 
     def forward_scores(self, centred_lightness: np.ndarray) -> np.ndarray: ...
 
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The arithmetic of the forward pass: fp32 is the reference; the reduced ones run where an engine and device have them."""
@@ -98,40 +99,33 @@ def fall_back_to_cpu(requested: str, *reasons: str) -> str:
     return "cpu"
 
 
-PRECISION_REASON = "precision_reason"
-"""The attribute of precision_unavailable's log record that holds its reason."""
+SAY_PRECISION_FALLBACKS: contextvars.ContextVar[bool] = contextvars.ContextVar("say_precision_fallbacks", default=True)
+"""False while a caller that will not go on in fp32 loads engines: it reads each engine's precision_fallback and
+says why in its own one line (colorize-eval --compare-precision, benchmarks/precision.py)."""
 
 
-def precision_unavailable(precision: str, reason: str) -> str:
-    """Say once, at load, that a reduced precision cannot run here; the engine then runs the reference fp32. With
-    --precision auto nothing is said: fp32 is then simply what this engine and device run best."""
-    if precision in ("fp32", AUTO):
-        return "fp32"
-    log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason, extra={PRECISION_REASON: reason})
-    return "fp32"
+def precision_unavailable(precision: str, reason: str) -> str | None:
+    """Why the reduced `precision` asked for cannot run here (the engine then runs the reference fp32), kept by the
+    engine as its `precision_fallback`; None for fp32 and `auto`, where fp32 is simply what this engine and device
+    run best and there is nothing to say."""
+    return None if precision in ("fp32", AUTO) else reason
+
+
+def say_precision_fallback(precision: str, reason: str | None) -> None:
+    """Said once, at load, by the one who loads an engine (engines.choice.load_engine), unless the caller says it
+    in its own words (precision_fallbacks_unsaid)."""
+    if reason is not None and SAY_PRECISION_FALLBACKS.get():
+        log.warning("warning: --precision %s asked for, but %s: running fp32", precision, reason)
 
 
 @contextlib.contextmanager
-def unavailable_precision_reasons():
-    """The reasons precision_unavailable gives while loading, kept instead of printed: for a caller that will not go
-    on in fp32 and says why in its own one line. They are kept even when the verbosity hides warnings (-q), and
-    only they: the other records are let through as the verbosity says."""
-    reasons: list[str] = []
-    level, shown = log.level, log.getEffectiveLevel()
-
-    def keep(record: logging.LogRecord) -> bool:
-        reason = getattr(record, PRECISION_REASON, None)
-        if reason is not None:
-            reasons.append(reason)
-        return reason is None and record.levelno >= shown
-
-    log.addFilter(keep)
-    log.setLevel(min(shown, logging.WARNING))
+def precision_fallbacks_unsaid():
+    """Engines loaded in this block (in this thread or task) keep their precision_fallback without warning."""
+    token = SAY_PRECISION_FALLBACKS.set(False)
     try:
-        yield reasons
+        yield
     finally:
-        log.setLevel(level)
-        log.removeFilter(keep)
+        SAY_PRECISION_FALLBACKS.reset(token)
 
 
 def thread_count() -> int:

@@ -24,18 +24,18 @@ import numpy as np
 from ..atomic import write_bytes_atomically
 from ..compiled_models import CACHE_ENV, compiled_model
 from ..errors import ColorizationError
+from ..memory import return_freed_memory
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import ModelFiles, user_cache_dir
 from ..onnx_convert import ConversionError
 from ..paths import display_path
 from . import onnxruntime as ort
 from . import openvino
-from ..memory import return_freed_memory
-from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, thread_count
+from .base import AUTO, Engine, check_precision, fall_back_to_cpu, processor_name, say_precision_fallback, thread_count
 from .opencv_dnn import NO_OPENCV_CUDA, CaffeEngine, caffe_importer_available, cuda_available, opencl_available
 from .registry import check_names, installed, load_named
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 CPU_PREFERENCE = ("openvino", "onnxruntime", "onnx")
 """The CPU engines in the order `auto` takes the first installed (see the module's docstring)."""
@@ -100,7 +100,7 @@ def stored_choice(backend: str, precision: str) -> Choice | None:
     record = read_records(choice_path()).get(machine_key(backend))
     engines = record.get("engines") if isinstance(record, dict) else None
     name = engines.get(precision) if isinstance(engines, dict) else None
-    if not (isinstance(name, str) and name in MEASURED and installed(name)):
+    if not (isinstance(name, str) and name in MEASURED and installed(name) and isinstance(record, dict)):
         return None
     measured = record.get("measured", "?") if isinstance(record, dict) else "?"
     return Choice(name, backend, f"measured fastest here on {measured} ({display_path(choice_path())})")
@@ -250,7 +250,8 @@ def load_engine(
     precision: str = AUTO,
 ) -> Engine:
     """The engine asked for (`auto`: see auto_choice), loaded with these files, annealing scale and input size; -v
-    says which and why. A network the ONNX converter cannot translate runs in the `caffe` engine under `auto`."""
+    says which and why, and a reduced precision it cannot run is said once (base.say_precision_fallback). A
+    network the ONNX converter cannot translate runs in the `caffe` engine under `auto`."""
     check_names(engine, backend)
     check_precision(precision)
     files.check()
@@ -266,5 +267,6 @@ def load_engine(
             raise ConversionError(f"{error}: use --engine caffe") from None
         log.info("%s: running the Caffe engine instead", error)
         loaded = CaffeEngine(files, scale, choice.backend, precision)
+    say_precision_fallback(precision, loaded.precision_fallback)
     log.info("engine: %s", loaded.description)
     return loaded

@@ -16,11 +16,18 @@ from ..errors import ColorizationError
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
 from .base import (
-    AUTO, CPU, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, installed, precision_unavailable, processor_name,
+    CPU,
+    CUDA_FP32,
+    check_input_size,
+    error_reason,
+    fall_back_to_cpu,
+    installed,
+    precision_unavailable,
+    processor_name,
     thread_count,
 )
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 MISSING = (
     "--engine onnxruntime needs ONNX Runtime: pip install onnxruntime (or onnxruntime-gpu for an NVIDIA GPU), "
@@ -103,8 +110,7 @@ class OnnxRuntimeEngine:
         onnxruntime = import_onnxruntime()
         if onnxruntime is None:
             raise ColorizationError(MISSING)
-        if precision not in ("fp32", AUTO):
-            precision_unavailable(precision, "ONNX Runtime runs this model in fp32 only (bf16: --engine openvino)")
+        self.precision_fallback = precision_unavailable(precision, "ONNX Runtime runs this model in fp32 only (bf16: --engine openvino)")
         backend = onnxruntime_backend_for(backend)
         self.size = size
         self.version = onnxruntime.__version__

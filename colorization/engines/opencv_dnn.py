@@ -13,9 +13,18 @@ from ..errors import ColorizationError, ModelFileError
 from ..model import MIN_SIZE, OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER
 from ..model_files import ModelFiles, load_points
 from ..paths import display_path
-from .base import AUTO, CPU, CUDA_FP16, CUDA_FP32, check_input_size, error_reason, fall_back_to_cpu, precision_unavailable
+from .base import (
+    AUTO,
+    CPU,
+    CUDA_FP16,
+    CUDA_FP32,
+    check_input_size,
+    error_reason,
+    fall_back_to_cpu,
+    precision_unavailable,
+)
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 OPENCV5_MESSAGE = (
     "OpenCV {version} has no Caffe importer (OpenCV 5 removed it): use --engine auto or onnx, "
@@ -81,9 +90,14 @@ def target_for(backend: str, precision: str) -> str:
     taken on CUDA with `auto`; `cuda-fp16` asked for as a backend is fp16 whatever the precision."""
     if backend == "cuda" and precision in ("fp16", AUTO):
         return "cuda-fp16"
-    if precision not in ("fp32", AUTO) and backend != "cuda-fp16":
-        precision_unavailable(precision, f"cv2.dnn runs {precision} only as fp16 on CUDA (bf16: --engine openvino)")
     return backend
+
+
+def precision_fallback_for(target: str, precision: str) -> str | None:
+    """Why `precision` does not run on this target (see base.precision_unavailable): only CUDA FP16 is reduced."""
+    if target == "cuda-fp16":
+        return None
+    return precision_unavailable(precision, f"cv2.dnn runs {precision} only as fp16 on CUDA (bf16: --engine openvino)")
 
 
 class OpenCVEngine:
@@ -92,9 +106,10 @@ class OpenCVEngine:
     name = ""
     model_kind = ""
 
-    def bind(self, net: "cv2.dnn.Net", backend: str, precision: str) -> None:
+    def bind(self, net: cv2.dnn.Net, backend: str, precision: str) -> None:
         """Run on the backend asked for, or the one that stands in for it here (see opencv_backend_for)."""
         backend = target_for(opencv_backend_for(backend), precision)
+        self.precision_fallback = precision_fallback_for(backend, precision)
         self.net = net
         self.backend = opencv_backend(backend)
         self.precision = "fp16" if backend == "cuda-fp16" else "fp32"

@@ -16,10 +16,17 @@ from ..memory import return_freed_memory
 from ..model import OUTPUT_LAYER, SCORES_LAYER
 from ..paths import display_path
 from .base import (
-    AUTO, CPU, check_input_size, check_precision, error_reason, installed, precision_unavailable, thread_count,
+    AUTO,
+    CPU,
+    check_input_size,
+    check_precision,
+    error_reason,
+    installed,
+    precision_unavailable,
+    thread_count,
 )
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 MISSING = "--engine openvino needs OpenVINO Runtime: pip install openvino, or use --engine auto"
 GPU_DEVICE, CPU_DEVICE = "GPU", "CPU"
@@ -84,15 +91,15 @@ def device_precisions(device: str) -> tuple[str, ...]:
     return ("fp32", *(name for name, capability in DEVICE_PRECISIONS[device].items() if capability in capabilities))
 
 
-def precision_for(device: str, precision: str) -> str:
-    """The precision to compile for: `auto` is the device's native reduced one (bf16 on a CPU with AVX512-BF16 or
-    AMX, fp16 on an Intel GPU) or fp32; one asked for that the device lacks is said once, and fp32 runs."""
+def precision_for(device: str, precision: str) -> tuple[str, str | None]:
+    """The precision to compile for, and why it is not the one asked for: `auto` is the device's native reduced one
+    (bf16 on a CPU with AVX512-BF16 or AMX, fp16 on an Intel GPU) or fp32; one the device lacks gives fp32."""
     offered = device_precisions(device)
     if precision == AUTO:
-        return offered[-1]
+        return offered[-1], None
     if precision not in offered:
-        return precision_unavailable(precision, precision_reason(device, precision))
-    return precision
+        return "fp32", precision_unavailable(precision, precision_reason(device, precision))
+    return precision, None
 
 
 def precision_reason(device: str, precision: str) -> str:
@@ -122,7 +129,7 @@ class OpenVinoEngine:
             log.warning("warning: --backend opencl asked for, but OpenVINO finds no Intel GPU: running on the CPU")
         elif backend in ("cuda", "cuda-fp16"):
             log.warning("warning: OpenVINO has no CUDA backend (NVIDIA: --engine onnxruntime with onnxruntime-gpu): running on the CPU")
-        precision = precision_for(self.device_name, precision)
+        precision, self.precision_fallback = precision_for(self.device_name, precision)
         config = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         if self.device_name == CPU_DEVICE:
             # Unpinned: batch and video work decode and write on other threads of the same cores meanwhile.

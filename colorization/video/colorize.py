@@ -18,7 +18,8 @@ from ..errors import Cancelled, ImageError, OutputError, VideoError
 from ..image_io import write_image
 from ..outputs import create_parent
 from ..paths import display_path
-from ..pipeline import Colorizer, PreparedImage
+from ..pipeline import Colorizer
+from ..preparation import PreparedImage
 from ..progress import progress_bar
 from ..status import Status
 from ..stream import run_stages
@@ -27,7 +28,7 @@ from .encoding import VideoOptions
 from .ffmpeg import VideoInfo, format_time, probe
 from .io import VideoReader, VideoWriter, WriteFailed, plan_audio
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 DEFAULT_SUFFIX = "_colorized"
 PREVIEW_SUFFIX = "_preview"

@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..temporal import DEFAULT_STRENGTH
 from .ffmpeg import VIDEO_STREAM, VideoInfo, format_time
 
-log = logging.getLogger("colorization")
+log = logging.getLogger(__name__)
 
 DEFAULT_CODEC = "libx264"
 DEFAULT_PIXEL_FORMAT = "yuv420p"

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..errors import VideoError
 from ..paths import display_path
+from ..picture_header import pillow_reading_headers
 from .encoding import AUDIO_ENCODERS, SILENT_CONTAINERS, AudioPlan, VideoOptions, decoder_arguments, encoder_arguments
 from .ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason
 
@@ -74,7 +75,7 @@ def gif_loop(source: Path) -> int:
     """How often an animated GIF input repeats, as ffmpeg's GIF muxer takes it (0 for ever, -1 played once); 0 for any
     other input, as animations usually loop."""
     try:
-        with Image.open(source, formats=["GIF"]) as animation:
+        with pillow_reading_headers(), Image.open(source, formats=["GIF"]) as animation:
             loop = animation.info.get("loop")
     except (OSError, ValueError, SyntaxError):
         return 0

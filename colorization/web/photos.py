@@ -16,12 +16,14 @@ import cv2
 import numpy as np
 from fastapi import Query
 
+from ..composition import compose
 from ..errors import ColorizationError
 from ..hint_spreading import apply_hints
 from ..hints import MAX_HINTS, Hint, HintError, check_inside, hints_from_json, hints_from_list
 from ..image_io import encode_image, fit_format
 from ..model import TEMPERATURE_RANGE, annealed_mean, annealing_scale
-from ..pipeline import ColourSettings, PreparedImage, compose
+from ..pipeline import ColourSettings
+from ..preparation import PreparedImage
 from ..saturation import SATURATION_RANGE, check_saturation
 from ..upsampling import UPSAMPLE_METHODS, Upsampling
 from .errors import WebError

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import ColorizationError
 from ..picture_header import DEFAULT_MAX_PIXELS
-from ..pipeline import PreparedImage
+from ..preparation import PreparedImage
 from .auth import LOOPBACK_NAMES
 from .errors import WebError
 from .film_jobs import FilmSettings

@@ -21,6 +21,15 @@ GOOD_SIZE = (30, 40)
 """Height and width of the good picture every run also gets (1200 pixels: the pixel limit's edge in the corpus)."""
 
 
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header of any size: the pixel limit must refuse it from the header, before decoding a row."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + chunk(b"IEND", b"")
+
+
 def good_picture(path: Path) -> Path:
     image = np.dstack([np.full(GOOD_SIZE, value, np.uint8) for value in (40, 90, 160)])
     image[5:20, 5:25] = 200
