@@ -29,6 +29,14 @@ CONVERSIONS = ("reference", "fast")
 `fast` for 8-bit inputs takes the same values from a 256-entry lightness table when the picture is grey and rounds
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
+
+
+def check_conversion(conversion: str) -> str:
+    if conversion not in CONVERSIONS:
+        raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
+    return conversion
+
+
 FULL_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 BAND_PIXELS = 1 << 16
 """Pixels per band: its float L, a, b and BGR (a few hundred KB) stay in a core's L2 cache between the steps."""

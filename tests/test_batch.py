@@ -18,7 +18,7 @@ from tests.support import REPO
 
 from colorization.commands import batch as batch_command
 from colorization import Colorizer, read_image
-from colorization.commands import options
+from colorization.commands import running
 from colorization.atomic import PARTIAL_MARKER
 from colorization.batch import BatchSettings, Job, Recorder, colorize_jobs, plan_batch
 from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
@@ -49,7 +49,7 @@ def run_batch(*arguments):
 
 def run_in_process(*arguments) -> int:
     """Faster than a subprocess for the many small runs; same code, same exit codes."""
-    return options.run(batch_command.main, [str(argument) for argument in arguments])
+    return running.run(batch_command.main, [str(argument) for argument in arguments])
 
 
 def files_under(folder: Path) -> list[str]:

@@ -14,19 +14,19 @@ import pytest
 
 from colorization.atomic import PARTIAL_MARKER
 from colorization.commands import batch as batch_command
-from colorization.commands import options
+from colorization.commands import running
 from tests.support import REPO
 from tests.support.ray_cluster import join_node, kill_session, stop_head
 from tests.support.tiny_model import model_arguments
 from tests.test_batch import files_under, put_picture
 
 ACTOR_TITLE = b"ray::ModelWorker"
-"""The process title Ray gives a model actor's worker process; `.predict` follows it while it holds a batch."""
-BUSY_TITLE = ACTOR_TITLE + b".predict"
+"""The process title Ray gives a model actor's worker process; `.run` follows it while it holds a batch."""
+BUSY_TITLE = ACTOR_TITLE + b".run"
 
 
 def run_in_process(*arguments) -> int:
-    return options.run(batch_command.main, [str(argument) for argument in arguments])
+    return running.run(batch_command.main, [str(argument) for argument in arguments])
 
 
 def make_tree(root: Path, count: int, size=(48, 64)) -> list[Path]:
@@ -76,8 +76,8 @@ def test_without_ray_nothing_imports_it(tmp_path, dominant_model):
     root = tmp_path / "scans"
     make_tree(root, 1)
     code = (
-        "import sys; from colorization.commands import batch, options; "
-        f"code = options.run(batch.main, {[str(root), str(tmp_path / 'out'), '-q', *model_arguments(dominant_model)]!r}); "
+        "import sys; from colorization.commands import batch, running; "
+        f"code = running.run(batch.main, {[str(root), str(tmp_path / 'out'), '-q', *model_arguments(dominant_model)]!r}); "
         "sys.exit(10 + code if 'ray' in sys.modules else code)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
