@@ -2,6 +2,7 @@
 they are, load the model once, and are replaced when lost, by one policy for folders and films."""
 import dataclasses
 import operator
+import time
 
 import pytest
 
@@ -12,6 +13,19 @@ from colorization.cluster.runtime import WorkerPlan, connected, ship_model
 
 ON_THE_WORKER = dict(prototxt=None, caffemodel=None, points=None, download=False, verify=False, quiet=True)
 """What a worker's settings have of their own: the files as it sees them, and no fetching (the driver did that)."""
+
+
+def kill(ray, actor) -> None:
+    """The actor's process dies, as on a lost machine; returns once Ray knows (ray.kill does not wait)."""
+    ray.kill(actor, no_restart=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.ready.remote(), timeout=30)
+        except ray.exceptions.RayActorError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the killed actor still answers")
 
 
 def wait_until_ready(pool: WorkerPool, timeout: float = 120) -> None:
@@ -44,14 +58,14 @@ def test_a_lost_worker_is_replaced_and_its_work_given_back(dominant_model, ray_a
     monkeypatch.setattr(pool_module, "REPLACEMENTS_PER_WORKER", 1)
     with connected(ray_address) as ray:
         pool = WorkerPool(ray, WorkerPlan(1, 0.0), ship_model(ray, ColorizerSettings(**dominant_model, engine="caffe")))
-        ray.kill(pool.idle[0], no_restart=True)  # its process dies, as on a lost machine
+        kill(ray, pool.idle[0])
         with pytest.raises(WorkerLost):
             pool.result(pool.submit(operator.attrgetter("size")))
         assert not pool.idle and len(pool.starting) == 1, "a replacement loads the model before it gets work"
         wait_until_ready(pool)
         assert pool.result(pool.submit(operator.attrgetter("size"))) == 224
 
-        ray.kill(pool.idle[0], no_restart=True)
+        kill(ray, pool.idle[0])
         with pytest.raises(WorkerLost):
             pool.result(pool.submit(operator.attrgetter("size")))
         assert not pool.starting, "replacements are bounded"

@@ -44,7 +44,7 @@ def test_an_unknown_field_is_a_type_error_where_the_settings_are_made():
 
 @pytest.mark.parametrize("field, value, message", [
     ("size", 100, "--size must be a multiple of 8"),
-    ("temperature", 5.0, "--temperature must be from"),
+    ("temperature", 50.0, "--temperature must be from"),
     ("precision", "fp8", "unknown precision 'fp8'"),
     ("conversion", "approximate", "unknown conversion 'approximate'"),
     ("saturation", -1.0, "--saturation must be from"),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_output, writer_gone
 from ..errors import ImageError, OutputError, VideoError
@@ -192,7 +193,9 @@ def colorize_segment(colorizer, job: SegmentJob) -> SegmentOutcome:
 def colorize_segments(pool: WorkerPool, jobs: list[SegmentJob], finished) -> list[SegmentOutcome]:
     """Every job's outcome, in order, from the pool's workers; `finished(outcome)` is called as each arrives. A job
     whose worker was lost is done again by another, up to MAX_TRIES."""
-    waiting, running, outcomes = deque(jobs), {}, {}
+    waiting, outcomes = deque(jobs), {}
+    running: dict[Any, SegmentJob] = {}
+    """The reference of each segment's call -> its job."""
     while waiting or running:
         while waiting and pool.idle:
             job = waiting.popleft()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..composition import CONVERSIONS
@@ -73,7 +74,7 @@ def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: s
     parser.add_argument("--suffix", default=suffix, help="added to each input's name to name its output")
 
 
-def add_picture_limit_option(parser: argparse.ArgumentParser) -> None:
+def add_picture_limit_option(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
         help="refuse pictures larger than N pixels, read from the file's header before decoding (0: no limit)",
@@ -103,7 +104,7 @@ def add_model_file_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
 
 
-def add_backend_option(group) -> None:
+def add_backend_option(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--backend", choices=BACKENDS, default="auto",
         help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it, an Intel GPU when OpenVINO sees one",
@@ -201,7 +202,7 @@ def colorizer_settings(args: argparse.Namespace) -> ColorizerSettings:
     """The settings the options give, made once, for this process and a Ray cluster's workers alike. Each field
     comes from the option of its name (a field without one is an AttributeError in every command, never a silent
     default); the upsampling options make one Upsampling, and --no-download and -q say how files are fetched."""
-    given = {
+    given: dict[str, Any] = {
         "upsample": Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
         "download": not args.no_download,
         "quiet": getattr(args, "quiet", False),
