@@ -2,7 +2,6 @@
 line, and -v's start-up timing."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import time
@@ -12,6 +11,7 @@ import pytest
 from colorization.commands import running
 from colorization.errors import ModelFileError
 from colorization.pipeline import NetworkTimes
+from tests.support.log_lines import logged_lines
 
 
 def test_a_package_error_is_one_line_and_exit_2(capsys):
@@ -56,12 +56,11 @@ class TimedColorizer:
             self.network_times.add(seconds, 1)
 
 
-def test_start_up_breakdown_for_v(caplog, monkeypatch):
-    monkeypatch.setattr(logging.getLogger("colorization"), "propagate", True)  # to caplog, whatever a command set
-    with caplog.at_level("INFO", logger="colorization"):
+def test_start_up_breakdown_for_v():
+    with logged_lines() as lines:
         running.log_start_up(0.5, 1.25, TimedColorizer([2.0, 0.25, 0.75]), [1.0, 3.0, 2.0])
         running.log_start_up(None, 1.0, TimedColorizer([]), [])
-    assert [record.getMessage() for record in caplog.records] == [
+    assert lines == [
         "start-up: imports 0.50 s, model load 1.25 s, first forward 2.00 s",
         "per picture: 2.00 s (median of 3, reading to writing, network 0.75 s)",
         "start-up: imports not measured here, model load 1.00 s",

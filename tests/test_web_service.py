@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from colorization import Colorizer, ColorizerSettings
 from colorization.commands import arguments, web
 from colorization.web import WebService, WebSettings, app_for
+from tests.support.log_lines import logged_lines
 from tests.support.tiny_model import model_arguments
 
 LOOPBACK = "http://127.0.0.1:8000"
@@ -54,12 +55,11 @@ def test_the_server_loads_its_model_from_the_settings_it_is_given(lightness_mode
     assert np.abs(served.astype(int) - expected).max() <= 1, "the settings' colour, as colorize.py gives it"
 
 
-def test_settings_whose_model_cannot_load_are_a_problem_shown_not_fatal(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(logging.getLogger("colorization"), "propagate", True)  # to caplog, whatever a command set
-    with caplog.at_level(logging.ERROR, logger="colorization"):
+def test_settings_whose_model_cannot_load_are_a_problem_shown_not_fatal(tmp_path):
+    with logged_lines(logging.ERROR) as lines:
         service = WebService.load(ColorizerSettings(model_dir=tmp_path / "empty", download=False))
     assert service.colorizer is None and "is missing" in service.model_problem
-    assert any("the page says so too" in record.getMessage() for record in caplog.records)
+    assert lines == [f"error: {service.model_problem} (the page says so too)"]
     with TestClient(app_for(service), base_url=LOOPBACK) as client:
         assert client.get("/api/health").json()["model_loaded"] is False
 
