@@ -26,7 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 from colorization import Colorizer
-from colorization.batch import Job, PictureWork, compose_and_write, read_and_prepare
+from colorization.batch.planning import Job
+from colorization.batch.stages import PictureWork, compose_and_write, read_and_prepare
 from colorization.image_io import READ_EXTENSIONS
 from tests.support.release_model import release_architecture
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ TOKEN = re.compile(r"""\s*(?:#[^\n]*|([{}:])|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*
 
 def parse_prototxt(text: str) -> dict[str, list]:
     """Parse protobuf text format into {field: [values...]}, messages as nested dicts, scalars as str/int/float."""
-    tokens = []
+    tokens: list[Any] = []
     for match in TOKEN.finditer(text):
         punctuation, quoted, word = match.groups()
         if punctuation:
@@ -89,11 +90,12 @@ def read_varint(data: memoryview, position: int) -> tuple[int, int]:
         shift += 7
 
 
-def read_field(data: memoryview, position: int) -> tuple[int, int, object, int]:
+def read_field(data: memoryview, position: int) -> tuple[int, int, Any, int]:
     """(field, wire type, value, next position) of the field at `position`; a length-delimited value is the
     (start, end) of its payload, a fixed-width value the position of its bytes."""
     key, position = read_varint(data, position)
     field, wire = key >> 3, key & 7
+    value: Any
     if wire == WIRE_VARINT:
         value, position = read_varint(data, position)
     elif wire == WIRE_LENGTH:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import metrics
-from .batch import list_folder
+from .batch.listing import list_folder
 from .engines.base import unavailable_precision_reasons
 from .errors import UsageError
 from .image_io import READ_EXTENSIONS, read_image, write_image
@@ -143,8 +143,8 @@ def compare_photo(
 def settings_summary(colorizer: Colorizer, variant: str, temperature: float | None) -> str:
     upsample = colorizer.upsample
     detail = f" ({upsample.spatial_sigma:g} cell, {upsample.range_sigma:g} L)" if upsample.method == "guided" else ""
-    temperature = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
+    shown = f"{1 / annealing_scale(temperature):.3g}" + ("" if temperature is not None else " (release)")
     return (
-        f"variant {variant}, temperature {temperature}, saturation {colorizer.saturation:g}, "
+        f"variant {variant}, temperature {shown}, saturation {colorizer.saturation:g}, "
         f"upsample {upsample.method}{detail}, size {colorizer.size}, precision {colorizer.engine.precision}"
     )

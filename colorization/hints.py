@@ -40,8 +40,12 @@ class HintError(UsageError):
 
 
 def css_colours() -> dict[str, str]:
-    """The 148 named colours of CSS (Color Module Level 4), name to #rrggbb: Pillow's table, which is that list."""
-    return ImageColor.colormap
+    """The 148 named colours of CSS (Color Module Level 4), name to #rrggbb: Pillow's table, which is that list
+    (ImageColor.getrgb caches (r, g, b) tuples into it, so those are written back as #rrggbb)."""
+    return {
+        name: value if isinstance(value, str) else "#{:02x}{:02x}{:02x}".format(*value[:3])
+        for name, value in ImageColor.colormap.items()
+    }
 
 
 def parse_colour(text: str) -> str:

@@ -14,6 +14,7 @@ from .image_io import DEFAULT_MAX_PIXELS, fit_format, read_picture, write_image
 from .outputs import compare_path, create_parent
 from .paths import display_path
 from .pipeline import Colorizer
+from .status import Status
 
 log = logging.getLogger("colorization")
 
@@ -22,7 +23,7 @@ log = logging.getLogger("colorization")
 class ImageResult:
     source: Path
     destination: Path | None
-    status: str
+    status: Status
     reason: str = ""
     seconds: float = 0.0
 
@@ -53,8 +54,8 @@ def colorize_file(
         if compare:
             write_image(compare_path(destination), side_by_side(picture.image, colour))
     except ColorizationError as error:
-        return ImageResult(source, destination, "failed", str(error), time.perf_counter() - started)
-    return ImageResult(source, destination, "done", seconds=time.perf_counter() - started)
+        return ImageResult(source, destination, Status.FAILED, str(error), time.perf_counter() - started)
+    return ImageResult(source, destination, Status.DONE, seconds=time.perf_counter() - started)
 
 
 def colorize_files(
@@ -66,7 +67,7 @@ def colorize_files(
     results = []
     for source, destination in pairs:
         result = colorize_file(colorizer, source, destination, compare, max_pixels, hints)
-        if result.status == "done":
+        if result.status == Status.DONE:
             log.info("%s -> %s (%.2f s)", display_path(source), display_path(destination), result.seconds)
         else:
             log.error("error: %s", result.reason)

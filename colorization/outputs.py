@@ -13,6 +13,9 @@ from .paths import display_path
 
 COMPARE_SUFFIX = "_compare"
 EXISTS_NOTE = "exists (--overwrite to replace it)"
+"""The one wording for an input skipped because its output exists, in every command: `skipped IN: OUT exists ...`."""
+OUTPUT_EXISTS = f"output {EXISTS_NOTE}"
+"""The same, as the reason on a folder report's line (the line names the output)."""
 
 
 def default_output(source: Path, suffix: str, directory: Path | None = None, extensions: Collection[str] | None = None) -> Path:

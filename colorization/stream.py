@@ -22,10 +22,92 @@ READER_STOP_SECONDS = 10
 """How long a stopped run waits for a reader to finish the item in hand (a decoder pipe can block a little)."""
 
 
+class Stages:
+    """What the threads of one run_stages call share: the stop flag, the first error, the queues between the stages
+    and the places for items in flight."""
+
+    def __init__(self, items: Iterable, workers: int, batch_size: int, depth: int, in_flight: int | None):
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.source = iter(items)
+        self.source_lock = threading.Lock()
+        self.prepared: queue.Queue = queue.Queue(maxsize=max(batch_size, depth))
+        self.predicted: queue.Queue = queue.Queue(maxsize=max(workers, depth))
+        self.slots = threading.Semaphore(in_flight) if in_flight else None
+
+    def put(self, target: queue.Queue, value: object) -> bool:
+        """Put `value` on a queue, waiting for room; False once the run is stopping."""
+        while not self.stop.is_set():
+            try:
+                target.put(value, timeout=POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fail(self, error: BaseException) -> None:
+        self.errors.append(error)
+        self.stop.set()
+
+    def take_slot(self) -> bool:
+        """Wait for a place for one more item; False once the run is stopping."""
+        while not self.stop.is_set():
+            if self.slots is None or self.slots.acquire(timeout=POLL_SECONDS):
+                return True
+        return False
+
+    def release(self) -> None:
+        """An item's place is free again: it was finished, or a stage dealt with it."""
+        if self.slots is not None:
+            self.slots.release()
+
+    def read(self, prepare: Callable) -> None:
+        """A reading thread: take items from the source and queue them prepared, until it runs dry or the run stops."""
+        try:
+            while self.take_slot():
+                with self.source_lock:
+                    item = next(self.source, END)
+                if item is END:
+                    return
+                ready = prepare(item)
+                if ready is None:
+                    self.release()
+                elif not self.put(self.prepared, ready):
+                    return
+        except BaseException as error:  # handed to the calling thread, which raises it
+            self.fail(error)
+
+    def write(self, finish: Callable) -> None:
+        """A writing thread: finish each (prepared, result) pair until END; after an error, only drain the queue."""
+        for ready, result in iter(self.predicted.get, END):
+            if self.errors:
+                continue
+            try:
+                finish(ready, result)
+            except BaseException as error:  # handed to the calling thread, which raises it
+                self.fail(error)
+            self.release()
+
+    def hand_on(self, batch: list, results: list) -> bool:
+        """Queue each prepared item of `batch` with its result for the writers; an item whose result is None was
+        dealt with by `predict` and goes no further. False once the run is stopping."""
+        if len(results) != len(batch):
+            raise ValueError(
+                f"predict returned {len(results)} results for a batch of {len(batch)} items: it must return one per "
+                "item, in order (None for an item it dealt with itself), or results would go to the wrong items"
+            )
+        for ready, result in zip(batch, results):
+            if result is None:
+                self.release()
+            elif not self.put(self.predicted, (ready, result)):
+                return False
+        return True
+
+
 def run_stages(
     items: Iterable[Item],
     prepare: Callable[[Item], "Prepared | None"],
-    predict: Callable[[list[Prepared]], list[Result]],
+    predict: Callable[[list[Prepared]], "list[Result | None]"],
     finish: Callable[[Prepared, Result], None],
     *,
     workers: int = 1,
@@ -40,92 +122,31 @@ def run_stages(
     slowest stage busy.
 
     `prepare` returns None for an item it has dealt with itself (a file it could not read and reported); `predict`
-    may return fewer results than it was given (those it reported as failed). An exception in any stage stops all of
-    them and is raised here, once every thread has stopped: no thread may still be inside OpenCV when the process
-    exits, or C++ aborts it. Ctrl-C and SIGTERM stop the reading; what is already predicted is still finished.
+    returns one result per item, in order, None for an item it has dealt with itself (reported as failed), and a
+    list of another length is an error. An exception in any stage stops all of them and is raised here, once every
+    thread has stopped: no thread may still be inside OpenCV when the process exits, or C++ aborts it. Ctrl-C and
+    SIGTERM stop the reading; what is already predicted is still finished.
     """
-    stop = threading.Event()
-    errors: list[BaseException] = []
-    source = iter(items)
-    source_lock = threading.Lock()
-    prepared: queue.Queue = queue.Queue(maxsize=max(batch_size, depth))
-    predicted: queue.Queue = queue.Queue(maxsize=max(workers, depth))
-
-    def put(target: queue.Queue, value) -> bool:
-        while not stop.is_set():
-            try:
-                target.put(value, timeout=POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fail(error: BaseException) -> None:
-        errors.append(error)
-        stop.set()
-
-    slots = threading.Semaphore(in_flight) if in_flight else None
-
-    def take_slot() -> bool:
-        """Wait for a place for one more item; False once the run is stopping."""
-        while not stop.is_set():
-            if slots is None or slots.acquire(timeout=POLL_SECONDS):
-                return True
-        return False
-
-    def release(count: int = 1) -> None:
-        if slots is not None and count > 0:
-            slots.release(count)
-
-    def read() -> None:
-        try:
-            while take_slot():
-                with source_lock:
-                    item = next(source, END)
-                if item is END:
-                    return
-                ready = prepare(item)
-                if ready is None:
-                    release()
-                elif not put(prepared, ready):
-                    return
-        except BaseException as error:  # handed to the calling thread, which raises it
-            fail(error)
-
-    def write() -> None:
-        for ready, result in iter(predicted.get, END):
-            if errors:
-                continue
-            try:
-                finish(ready, result)
-            except BaseException as error:  # handed to the calling thread, which raises it
-                fail(error)
-            release()
-
-    readers = [threading.Thread(target=read, name=f"read-{n}", daemon=True) for n in range(workers)]
-    writers = [threading.Thread(target=write, name=f"write-{n}", daemon=True) for n in range(workers)]
+    stages = Stages(items, workers, batch_size, depth, in_flight)
+    readers = [threading.Thread(target=stages.read, args=(prepare,), name=f"read-{n}", daemon=True) for n in range(workers)]
+    writers = [threading.Thread(target=stages.write, args=(finish,), name=f"write-{n}", daemon=True) for n in range(workers)]
     for thread in readers + writers:
         thread.start()
     try:
-        while not stop.is_set():
-            batch = next_batch(prepared, batch_size, readers, stop)
-            if not batch:
+        while not stages.stop.is_set():
+            batch = next_batch(stages.prepared, batch_size, readers, stages.stop)
+            if not batch or not stages.hand_on(batch, predict(batch)):
                 break
-            results = predict(batch)
-            release(len(batch) - len(results))  # those it reported as failed: they go no further
-            for pair in zip(batch, results):
-                if not put(predicted, pair):
-                    break
     finally:
-        stop.set()
+        stages.stop.set()
         for thread in readers:
             thread.join(timeout=READER_STOP_SECONDS)
         for _ in writers:
-            predicted.put(END)
+            stages.predicted.put(END)
         for thread in writers:
             thread.join()
-    if errors:
-        raise errors[0]
+    if stages.errors:
+        raise stages.errors[0]
 
 
 def next_batch(prepared: queue.Queue, batch_size: int, readers: list[threading.Thread], stop: threading.Event) -> list:

@@ -77,7 +77,7 @@ class FlickerMeter:
     """The flicker metric over a film: mean |delta ab| between consecutive frames of the same shot (a cut is not
     flicker), fed the small ab grid the network predicts, so measuring costs nothing."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.previous: np.ndarray | None = None
         self.total = 0.0
         self.pairs = 0

@@ -186,6 +186,14 @@ def mini_model(tmp_path, release_points):
     return files
 
 
+@pytest.fixture
+def tree(tmp_path):
+    """A folder tree for the batch command (tests/support/batch_folders.py: make_tree)."""
+    from tests.support.batch_folders import make_tree
+
+    return make_tree(tmp_path / "scans")
+
+
 @pytest.fixture(scope="session")
 def ray_address():
     """The address of a Ray head started once for the session (tests/support/ray_cluster.py)."""

@@ -13,20 +13,14 @@ import cv2
 import pytest
 
 from colorization.atomic import PARTIAL_MARKER
-from colorization.commands import batch as batch_command
-from colorization.commands import running
 from tests.support import REPO
 from tests.support.ray_cluster import join_node, kill_session, stop_head
 from tests.support.tiny_model import model_arguments
-from tests.test_batch import files_under, put_picture
+from tests.support.batch_folders import files_under, put_picture, run_in_process
 
 ACTOR_TITLE = b"ray::ModelWorker"
 """The process title Ray gives a model actor's worker process; `.run` follows it while it holds a batch."""
 BUSY_TITLE = ACTOR_TITLE + b".run"
-
-
-def run_in_process(*arguments) -> int:
-    return running.run(batch_command.main, [str(argument) for argument in arguments])
 
 
 def make_tree(root: Path, count: int, size=(48, 64)) -> list[Path]:

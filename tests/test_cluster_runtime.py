@@ -93,7 +93,7 @@ def test_a_model_on_a_shared_filesystem_is_used_where_it_is(tmp_path):
 def test_ray_missing_is_one_line_naming_the_install(tmp_path, monkeypatch, capfd, dominant_model):
     from colorization.commands import batch
     from tests.support.tiny_model import model_arguments
-    from tests.test_batch import put_picture
+    from tests.support.batch_folders import put_picture
 
     monkeypatch.setitem(sys.modules, "ray", None)
     put_picture(tmp_path / "scans" / "photo.jpg")

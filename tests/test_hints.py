@@ -56,6 +56,14 @@ def test_css_colour_names_are_the_css_table():
     assert parse_colour("LightGoldenrodYellow") == "#fafad2"
 
 
+def test_a_colour_name_stays_rrggbb_after_pillow_has_looked_it_up():
+    """Pillow's ImageColor.getrgb caches an (r, g, b) tuple in the very table the names come from."""
+    from PIL import ImageColor
+
+    ImageColor.getrgb("olivedrab")
+    assert css_colours()["olivedrab"] == parse_colour("OliveDrab") == "#6b8e23"
+
+
 def test_a_colour_gives_the_ab_of_the_pipelines_own_conversion():
     a, b = colour_ab("#b22222")
     lab = cv2.cvtColor(np.array([[[0x22, 0x22, 0xB2]]], np.float32) / 255, cv2.COLOR_BGR2Lab)[0, 0]

@@ -28,11 +28,32 @@ def test_items_a_stage_has_dealt_with_go_no_further():
     run_stages(
         range(10),
         lambda item: None if item % 3 == 0 else item,  # reported by prepare itself
-        lambda batch: [] if batch == [5] else batch,  # 5 failed in the network and was reported there
+        lambda batch: [None if item == 5 else item for item in batch],  # 5 failed in the network, reported there
         lambda item, result: written.append(item),
         workers=2,
     )
     assert sorted(written) == [1, 2, 4, 7, 8]
+
+
+def test_a_predict_that_returns_fewer_results_than_items_is_an_error_not_a_wrong_pairing():
+    """Paired by position, results missing from the middle of a batch would go to the wrong items: the run stops
+    with a message that says what predict must return, once every thread is done, and nothing is mispaired."""
+    written = []
+
+    def partial(batch):
+        return [item * 10 for item in batch if item != 5]  # 5 left out without saying so
+
+    with pytest.raises(ValueError, match=r"predict returned \d results for a batch of \d items: it must return one per item"):
+        run_stages(range(10), lambda item: item, partial, lambda item, result: written.append((item, result)), batch_size=2,
+                   depth=2)
+    assert all(result == item * 10 for item, result in written), "no result reached another item"
+    assert 5 not in [item for item, _ in written]
+    assert not [thread for thread in stage_threads() if thread.is_alive()]
+
+
+def test_a_predict_that_returns_more_results_than_items_is_an_error():
+    with pytest.raises(ValueError, match="predict returned 2 results for a batch of 1 items"):
+        run_stages(range(3), lambda item: item, lambda batch: batch * 2, lambda item, result: None)
 
 
 @pytest.mark.parametrize("stage", ["prepare", "predict", "finish"])
@@ -112,7 +133,7 @@ def test_in_flight_bounds_the_items_between_prepare_and_finish_even_those_that_g
     def predict(batch):
         dropped = [item for item in batch if item % 7 == 0]
         alive.difference_update(dropped)
-        return [item for item in batch if item % 7]
+        return [item if item % 7 else None for item in batch]
 
     def finish(item, result):
         time.sleep(0.005)

@@ -1,5 +1,5 @@
 """A folder on a Ray cluster (`batch_colorize.py --ray`): the same plan, files, report and summary as
-colorization.batch, with only the middle spread out.
+colorization.batch.run, with only the middle spread out.
 
 Reading and preparing, and composing and writing, are CPU tasks; the network runs in the run's pool of model
 workers (cluster/pool.py), each loading it once. The driver keeps a bounded window of pictures in flight, hands each
@@ -16,14 +16,16 @@ from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
-from ..batch import (
-    BatchRecord, BatchSettings, BatchSummary, Job, PictureWork, Recorder, compose_and_write, failed_record,
-    failure_reason, read_and_prepare, run_folder,
-)
+from ..batch.planning import Job
+from ..batch.report import BatchRecord, BatchSummary
+from ..batch.run import run_folder
+from ..batch.settings import BatchSettings
+from ..batch.stages import PictureWork, Recorder, compose_and_write, failed_record, failure_reason, read_and_prepare
 from ..errors import UsageError
 from ..paths import display_path
 from ..pipeline import ColourSettings
 from ..settings import ColorizerSettings
+from ..status import Status
 from .pool import ACTOR_CPUS, WorkerLost, WorkerPool, first_line
 from .runtime import connected, plan_workers, ship_model
 
@@ -175,7 +177,7 @@ class Flight:
             self.ready.append(picture)
         else:
             job = picture.job
-            self.recorder.add(BatchRecord(job.source, job.destination, "failed", reason, time.perf_counter() - picture.started))
+            self.recorder.add(BatchRecord(job.source, job.destination, Status.FAILED, reason, time.perf_counter() - picture.started))
 
     def predicted(self, reference) -> None:
         batch = self.predicting.pop(reference)
@@ -206,7 +208,7 @@ class Flight:
         """Try a lost picture again (from `stage`), or fail it once it was lost too often."""
         if picture.attempts >= PICTURE_ATTEMPTS:
             self.recorder.add(BatchRecord(
-                picture.job.source, picture.job.destination, "failed",
+                picture.job.source, picture.job.destination, Status.FAILED,
                 f"{display_path(picture.job.source)}: lost {picture.attempts} times on the cluster ({why})",
                 time.perf_counter() - picture.started,
             ))

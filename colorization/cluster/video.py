@@ -307,6 +307,6 @@ def colorize_videos_on_ray(address: str, workers: int | None, gpus_per_worker: f
         log.info("Ray: %s", plan.describe())
         results = colorize_each(
             pairs, lambda source, destination: colorize_video_on_ray(pool, source, destination, options, quiet),
-            lambda source, destination, reason: VideoResult(source, destination, "failed", reason),
+            VideoResult.failed,
         )
     return results, plan

@@ -5,9 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..batch import EXTENSION_FAMILIES, BatchSettings, colorize_folder, default_workers
+from ..batch.listing import EXTENSION_FAMILIES
+from ..batch.run import colorize_folder
+from ..batch.settings import BatchSettings, default_workers
 from ..errors import UsageError
 from ..image_io import READ_EXTENSIONS, WRITE_FORMATS
+from ..status import Status
 from . import arguments, running, values
 
 
@@ -119,9 +122,9 @@ def main(argv=None, prog: str | None = None) -> int:
         print(summary.line(), file=sys.stderr)
     if summary.report_error:
         print(f"error: {summary.report_error}", file=sys.stderr)
-    if summary.count("interrupted"):
+    if summary.count(Status.INTERRUPTED):
         return running.EXIT_TERMINATED if summary.terminated else running.EXIT_INTERRUPTED
-    failed = summary.count("failed") or summary.report_error or summary.found_nothing
+    failed = summary.count(Status.FAILED) or summary.report_error or summary.found_nothing
     return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 

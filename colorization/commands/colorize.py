@@ -9,6 +9,7 @@ from ..hints import HintError, check_count, check_fits, parse_hint, read_hints
 from ..image_files import colorize_files
 from ..image_io import WRITE_FORMATS
 from ..outputs import plan_outputs, sort_outputs
+from ..status import Status
 from . import arguments, logs, running
 
 DEFAULT_SUFFIX = "_colorized"
@@ -77,8 +78,8 @@ def main(argv=None, prog: str | None = None) -> int:
     load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels, hints) if colorizer else []
     if colorizer:
-        running.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == "done"])
-    failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
+        running.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == Status.DONE])
+    failed = sum(result.status == Status.FAILED for result in results) + len(plan.impossible)
     if not args.quiet:
         backend = f" (backend: {colorizer.device})" if colorizer else ""
         skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..outputs import plan_outputs, sort_outputs
+from ..status import Status
 from ..temporal import DEFAULT_STRENGTH
 from ..video import VideoOptions, colorize_videos, preview_videos
 from ..video.colorize import DEFAULT_SUFFIX, preview_folder
@@ -116,7 +117,7 @@ def colorize_on_ray(args, pairs, settings) -> tuple[list, str]:
 
 def summarize(results, backend: str, plan) -> int:
     """The summary line and the exit code, the same with and without --ray."""
-    failed = sum(result.status == "failed" for result in results) + len(plan.impossible)
+    failed = sum(result.status == Status.FAILED for result in results) + len(plan.impossible)
     damaged = sum(bool(result.problems) for result in results)
     skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
     logs.log.log(

@@ -27,10 +27,16 @@ class Engine(Protocol):
     name: str
     precision: str
     """The arithmetic that runs: "fp32" (the reference), "bf16" or "fp16"."""
-    device: str
-    """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
-    description: str
-    """What runs it, in one line: runtime, version and device."""
+
+    @property
+    def device(self) -> str:
+        """Where it runs, for people: "CPU", "CUDA (NVIDIA GPU, FP32)", ..."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What runs it, in one line: runtime, version and device."""
+        ...
 
     def forward(self, centred_lightness: np.ndarray) -> np.ndarray: ...
 

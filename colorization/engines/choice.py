@@ -102,7 +102,8 @@ def stored_choice(backend: str, precision: str) -> Choice | None:
     name = engines.get(precision) if isinstance(engines, dict) else None
     if not (isinstance(name, str) and name in MEASURED and installed(name)):
         return None
-    return Choice(name, backend, f"measured fastest here on {record.get('measured', '?')} ({display_path(choice_path())})")
+    measured = record.get("measured", "?") if isinstance(record, dict) else "?"
+    return Choice(name, backend, f"measured fastest here on {measured} ({display_path(choice_path())})")
 
 
 def auto_choice(backend: str, precision: str) -> Choice:

@@ -8,7 +8,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
+
+import numpy as np
 
 from ..atomic import atomic_output, remove_abandoned_temporaries
 from ..engines.base import error_reason
@@ -16,8 +18,9 @@ from ..errors import Cancelled, ImageError, OutputError, VideoError
 from ..image_io import write_image
 from ..outputs import create_parent
 from ..paths import display_path
-from ..pipeline import Colorizer
+from ..pipeline import Colorizer, PreparedImage
 from ..progress import progress_bar
+from ..status import Status
 from ..stream import run_stages
 from ..temporal import FlickerMeter, TemporalSmoother
 from .encoding import VideoOptions
@@ -37,7 +40,7 @@ QUEUE_DEPTH = 4
 class VideoResult:
     source: Path
     destination: Path
-    status: str = "done"
+    status: Status = Status.DONE
     reason: str = ""
     frames: int = 0
     seconds: float = 0.0
@@ -46,6 +49,10 @@ class VideoResult:
     flicker_independent: float | None = None
     flicker_output: float | None = None
     scene_cuts: int = 0
+
+    @classmethod
+    def failed(cls, source: Path, destination: Path, reason: str) -> "VideoResult":
+        return cls(source, destination, Status.FAILED, reason)
 
     @property
     def fps(self) -> float:
@@ -66,11 +73,15 @@ class PreviewResult:
     source: Path
     destination: Path
     """The folder the stills go to."""
-    status: str = "done"
+    status: Status = Status.DONE
     reason: str = ""
     stills: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, source: Path, folder: Path, reason: str) -> "PreviewResult":
+        return cls(source, folder, Status.FAILED, reason)
 
     def line(self) -> str:
         return f"{display_path(self.source)}: {len(self.stills)} stills in {display_path(self.destination)} ({self.seconds:.1f} s)"
@@ -89,8 +100,18 @@ def resolve_span(info: VideoInfo, start: float | None, end: float | None) -> tup
     return start, duration, None if length is None else max(1, round(length * info.rate))
 
 
+class FrameColorizer(Protocol):
+    """What colorize_video asks of a colorizer: a Colorizer, or the web server's with one film's settings."""
+
+    def prepare(self, image: np.ndarray) -> PreparedImage: ...
+
+    def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]: ...
+
+    def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray: ...
+
+
 def colorize_video(
-    colorizer: Colorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
+    colorizer: FrameColorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
     progress=None, cancel: threading.Event | None = None,
 ) -> VideoResult:
     """Colorize one film into `destination`, which appears only once the encoder has finished it. `progress` (an
@@ -135,7 +156,7 @@ class SpanResult:
     scene_cuts: int = 0
 
 
-def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
+def colorize_span(colorizer: FrameColorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
                   progress=None, warm_up: int = 0, cancel: threading.Event | None = None) -> SpanResult:
     """Frames through prepare, the network and the smoother into `writer`, which is finished here. The first
     `warm_up` frames only steady the smoother (a segment of a film starts where the one before it ended) and are not
@@ -159,9 +180,9 @@ def colorize_span(colorizer: Colorizer, source: Path, frames, writer: VideoWrite
         if seen >= warm_up:
             span.independent.add(ab, smoother.cut)
             span.output.add(smoothed, smoother.cut)
-        if seen <= warm_up:
+        if seen <= warm_up:  # it only steadies the smoother: not written
             cuts_before = smoother.cuts
-            return []
+            return [None]
         if progress is not None:
             progress.update()
         return [smoothed]
@@ -234,12 +255,12 @@ def colorize_each(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], "
 def colorize_videos(colorizer: Colorizer, pairs, options: VideoOptions, quiet: bool = False) -> list[VideoResult]:
     return colorize_each(
         pairs, lambda source, destination: colorize_video(colorizer, source, destination, options, quiet),
-        lambda source, destination, reason: VideoResult(source, destination, "failed", reason),
+        VideoResult.failed,
     )
 
 
 def preview_videos(colorizer: Colorizer, pairs, options: VideoOptions, every: float, quiet: bool = False) -> list[PreviewResult]:
     return colorize_each(
         pairs, lambda source, folder: preview_video(colorizer, source, folder, options, every, quiet),
-        lambda source, folder, reason: PreviewResult(source, folder, "failed", reason),
+        PreviewResult.failed,
     )

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from ..errors import VideoError
 from ..paths import display_path
@@ -72,6 +73,8 @@ class FfmpegProcess:
         return self.process.stdout
 
     def collect_errors(self) -> None:
+        if self.process.stderr is None:
+            return
         for raw in self.process.stderr:
             line = raw.decode("utf-8", "replace").strip()
             if line:
@@ -129,9 +132,9 @@ def parse_rate(text: str) -> float:
     return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
 
 
-def parse_input_description(text: str) -> dict:
+def parse_input_description(text: str) -> dict[str, Any]:
     """Duration, stream codecs and rates from the 'Input #0' block ffmpeg prints (imageio-ffmpeg has no ffprobe)."""
-    found = {"duration": None, "video_codec": "", "audio_codecs": [], "variable_rate": False}
+    found: dict[str, Any] = {"duration": None, "video_codec": "", "audio_codecs": [], "variable_rate": False}
     in_input = False
     for line in text.splitlines():
         if line.startswith("Input #0"):

@@ -80,12 +80,12 @@ class AccessGuard:
         )
 
     def matches(self, offered: str) -> bool:
-        return bool(offered) and secrets.compare_digest(offered.encode(), self.token.encode())
+        return self.token is not None and bool(offered) and secrets.compare_digest(offered.encode(), self.token.encode())
 
     def entered(self, request: Request) -> Response | None:
         """The token came in the address: a page is redirected to itself without it, the token kept in a cookie
         (so it leaves the address bar and the history); an API call just goes on."""
-        if request.method != "GET" or request.url.path.startswith("/api/"):
+        if request.method != "GET" or request.url.path.startswith("/api/") or self.token is None:
             return None
         redirect = RedirectResponse(request.url.path, status_code=303)
         redirect.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict", path="/")

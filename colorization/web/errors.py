@@ -3,6 +3,8 @@ failure in one JSON shape, `{"error": "..."}`, so that no stack trace ever reach
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,7 +64,7 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(500, "the server failed on this request (the reason is in its log)")
 
 
-HANDLERS = {
+HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
     WebError: web_error,
     ColorizationError: colorization_error,
     StarletteHTTPException: http_error,

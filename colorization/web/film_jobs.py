@@ -18,15 +18,13 @@ import platformdirs
 
 from ..atomic import write_bytes_atomically
 from ..errors import VideoError
+from ..status import WordEnum
 from ..video.ffmpeg import VideoInfo, probe
 from .errors import WebError
 from .photos import RenderSettings
 from .uploads import MEGABYTE
 
 FILM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-STATES = ("ready", "queued", "running", "done", "failed", "cancelled")
-"""ready: uploaded and probed, waiting to be started with its settings; the rest as the words say."""
-ACTIVE = ("queued", "running")
 SOURCE_NAME = "original"
 OUTPUT_NAME = "colorized.mp4"
 RECORD_NAME = "job.json"
@@ -41,6 +39,26 @@ CONTAINERS = (
 """Where a film container says what it is: a file that starts so but does not probe is a damaged film (422), not
 'not a film' (415)."""
 PICTURES = (b"\xff\xd8\xff", b"\x89PNG", b"BM", b"II*\x00", b"MM\x00*")
+
+
+class FilmState(WordEnum):
+    """Where a film job is in its life on the server: job.json's and the REST API's `state`.
+
+    Not colorization.status.Status: a status is said once, when an input's work is over, while a job moves through
+    these states (and back to queued when it is started again), and the page shows each."""
+
+    READY = "ready"
+    """Uploaded and probed, waiting to be started with its settings."""
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (FilmState.QUEUED, FilmState.RUNNING)
+STARTABLE = (FilmState.READY, FilmState.FAILED, FilmState.CANCELLED)
+"""The states a film can be started (again) from."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +155,7 @@ class FilmJob:
     job_id: str
     name: str
     folder: Path
-    state: str = "ready"
+    state: FilmState = FilmState.READY
     owner: int = 0
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
@@ -178,7 +196,7 @@ class FilmJob:
     def render_settings(self) -> RenderSettings:
         return RenderSettings(**self.settings)
 
-    def set_state(self, state: str, error: str | None = None) -> None:
+    def set_state(self, state: FilmState, error: str | None = None) -> None:
         self.state, self.error, self.updated = state, error, time.time()
 
     def record(self) -> dict:
@@ -195,6 +213,7 @@ class FilmJob:
             job = cls(folder=folder, **{key: value for key, value in data.items() if key not in RUNTIME_FIELDS})
         except (OSError, TypeError, ValueError) as error:
             raise ValueError(f"{folder / RECORD_NAME} cannot be read ({error})") from None
-        if job.job_id != folder.name or job.state not in STATES:
+        if job.job_id != folder.name or job.state not in {state.value for state in FilmState}:
             raise ValueError(f"{folder / RECORD_NAME} is not a film job of this server")
+        job.state = FilmState(job.state)
         return job

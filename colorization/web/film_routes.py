@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import time
 from fractions import Fraction
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +19,7 @@ from ..video.ffmpeg import probe
 from ..video.io import VideoReader
 from . import photos as photo_store
 from .errors import WebError
-from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, container_of, film_info
+from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, FilmState, container_of, film_info
 from .film_uploads import declared_length, receive_film
 from .films import STOP_SECONDS, FilmStore
 from .photos import Photo, Renderer, RenderSettings, display_name, parse_number, preview_of
@@ -46,7 +47,7 @@ FILM_BODY = {
         },
     }
 }
-JPEG = {200: {"content": {"image/jpeg": {}}}}
+JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}}}
 
 
 def rounded(value: float | None, digits: int) -> float | None:
@@ -92,18 +93,18 @@ def make_still(job: FilmJob, at: float, work: Renderer, measure: bool = False) -
 def status(store: FilmStore, job: FilmJob) -> dict:
     """What GET /api/films/{id} answers."""
     with store.condition:
-        running = job.state == "running" and job.progress is not None
-        fps = job.progress.fps if running else (job.frames_done / job.run_seconds if job.run_seconds else None)
+        progress = job.progress if job.state == FilmState.RUNNING else None
+        fps = progress.fps if progress is not None else (job.frames_done / job.run_seconds if job.run_seconds else None)
         return {
             "id": job.job_id, "name": job.name, "state": job.state,
-            "frames_done": job.progress.done if running else job.frames_done, "frames_total": job.frames_total,
+            "frames_done": progress.done if progress is not None else job.frames_done, "frames_total": job.frames_total,
             "fps": rounded(fps, 2), "eta_seconds": rounded(store.seconds_until_done(job), 1),
             "queue_position": store.position(job), "error": job.error, "problems": job.problems,
             "duration": job.duration, "width": job.width, "height": job.height,
             "frame_rate": round(float(Fraction(job.frame_rate)), 3) if job.frame_rate else None,
             "frame_rate_exact": job.frame_rate, "sound": job.sound, "estimate_seconds": rounded(job.estimate_seconds, 1),
             "stills": job.stills, "settings": job.settings, "status_url": f"/api/films/{job.job_id}",
-            "download_url": f"/api/films/{job.job_id}/download" if job.state == "done" else None, "created": job.created,
+            "download_url": f"/api/films/{job.job_id}/download" if job.state == FilmState.DONE else None, "created": job.created,
         }
 
 
@@ -175,7 +176,7 @@ class FilmRoutes:
         while time.monotonic() < deadline and not (self.store.stopped(job) and not (job.deleted and job.folder.exists())):
             await asyncio.sleep(0.05)
 
-    async def render_still(self, job: FilmJob, at: str | None, draw: Callable[[Renderer, Photo], object]) -> Response:
+    async def render_still(self, job: FilmJob, at: str | None, draw: Callable[[Renderer, Photo], np.ndarray]) -> Response:
         work = self.need_model()
         seconds = 0.0 if at in (None, "") else parse_number("at", at, 0.0, job.duration or 1e9)
         async with self.previews.slot():
@@ -242,12 +243,12 @@ class FilmRoutes:
     async def film_original(self, film_id: str):
         job = self.store.get(film_id)
         with open(job.source, "rb") as handle:
-            kind = PLAYABLE.get(container_of(handle.read(512)), "application/octet-stream")
+            kind = PLAYABLE.get(container_of(handle.read(512)) or "", "application/octet-stream")
         return FileResponse(job.source, media_type=kind)
 
     async def film_download(self, film_id: str):
         job = self.store.get(film_id)
-        if job.state != "done" or not job.output.is_file():
+        if job.state != FilmState.DONE or not job.output.is_file():
             raise WebError(409, f"this film is {job.state}: its colour version can be downloaded once it is done")
         return FileResponse(job.output, media_type="video/mp4", filename=f"{job.name}_colorized.mp4")
 
@@ -262,5 +263,5 @@ class FilmRoutes:
         was = job.state
         if await run_in_threadpool(self.store.delete, job):
             await self.until_stopped(job)
-        return {"id": job.job_id, "deleted": True, "state": "cancelled" if was in ACTIVE else was}
+        return {"id": job.job_id, "deleted": True, "state": FilmState.CANCELLED if was in ACTIVE else was}
 

@@ -23,7 +23,7 @@ from ..model import annealed_mean
 from ..paths import display_path
 from ..video import VideoOptions, colorize_video
 from .errors import WebError
-from .film_jobs import ACTIVE, FILM_ID, RECORD_NAME, FilmJob, FilmSettings, FrameProgress
+from .film_jobs import ACTIVE, FILM_ID, RECORD_NAME, STARTABLE, FilmJob, FilmSettings, FilmState, FrameProgress
 from .photos import Renderer, RenderSettings
 
 log = logging.getLogger(__name__)
@@ -111,10 +111,10 @@ class FilmStore:
             return  # another server's, running now
         remove_abandoned_temporaries(folder, [job.output])
         if job.state in ACTIVE:
-            what = "being colorized" if job.state == "running" else "waiting"
-            job.set_state("failed", f"the server stopped while this film was {what}: colorize it again")
-        elif job.state == "done" and not job.output.is_file():
-            job.set_state("failed", "the colorized film is missing from the server's work folder: colorize it again")
+            what = "being colorized" if job.state == FilmState.RUNNING else "waiting"
+            job.set_state(FilmState.FAILED, f"the server stopped while this film was {what}: colorize it again")
+        elif job.state == FilmState.DONE and not job.output.is_file():
+            job.set_state(FilmState.FAILED, "the colorized film is missing from the server's work folder: colorize it again")
         job.owner = os.getpid()
         job.save()
         self.jobs[job.job_id] = job
@@ -199,7 +199,7 @@ class FilmStore:
 
     def start(self, job: FilmJob, settings: RenderSettings, reserved: bool = False) -> None:
         """Queue a film with these settings; one that failed or was cancelled may be started again."""
-        if job.state not in ("ready", "failed", "cancelled"):
+        if job.state not in STARTABLE:
             raise WebError(409, f"this film is {job.state}: only a film that is ready, failed or cancelled can be started")
         if not job.source.is_file():
             raise WebError(410, "this film's upload is gone from the server: upload it again")
@@ -208,7 +208,7 @@ class FilmStore:
                 raise self.busy_error()
             job.settings = {key: getattr(settings, key) for key in ("temperature", "saturation", "upsample")}
             job.frames_done, job.problems, job.run_seconds, job.cancel = 0, [], None, threading.Event()
-            job.set_state("queued")
+            job.set_state(FilmState.QUEUED)
             job.estimate_seconds = self.estimate(job)
             job.save()
             self.waiting.append(job.job_id)
@@ -228,15 +228,16 @@ class FilmStore:
 
     def seconds_until_done(self, job: FilmJob) -> float | None:
         """Time left: the running film's from its rate, a queued one's adding the estimates of those ahead."""
-        if job.state == "running" and job.progress is not None:
+        if job.state == FilmState.RUNNING and job.progress is not None:
             left = job.progress.seconds_left
             return left if left is not None else job.estimate_seconds
-        if job.state != "queued":
+        if job.state != FilmState.QUEUED:
             return None
         ahead = [self.running] if self.running else []
         ahead += [self.jobs[job_id] for job_id in self.waiting[: self.waiting.index(job.job_id)]]
         parts = [self.seconds_until_done(other) for other in ahead] + [job.estimate_seconds]
-        return None if any(part is None for part in parts) else sum(parts)
+        known = [part for part in parts if part is not None]
+        return sum(known) if len(known) == len(parts) else None
 
     # --- cancel and delete ----------------------------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class FilmStore:
         with self.condition:
             if job.job_id in self.waiting:
                 self.waiting.remove(job.job_id)
-                job.set_state("cancelled", "cancelled before it started")
+                job.set_state(FilmState.CANCELLED, "cancelled before it started")
                 job.save()
                 return False
             if job is self.running:
@@ -289,39 +290,41 @@ class FilmStore:
             finally:
                 with self.condition:
                     self.running = None
-                    gone = job is not None and job.deleted
-                if gone:
-                    remove_folder(job.folder)
+                    gone = job.folder if job is not None and job.deleted else None
+                if gone is not None:
+                    remove_folder(gone)
 
     def run(self, job: FilmJob) -> None:
         job.progress = FrameProgress(job.frames_total)
         with self.condition:
-            job.set_state("running")
+            job.set_state(FilmState.RUNNING)
             job.save()
         started = time.monotonic()
         options = VideoOptions(end=None if job.duration else self.settings.max_seconds)
         try:
+            if self.renderer is None:
+                raise ColorizationError("the model is not loaded")
             result = colorize_video(JobColorizer(self.renderer, job.render_settings()), job.source, job.output, options,
                                     quiet=True, progress=job.progress, cancel=job.cancel)
         except Cancelled:
-            job.set_state("cancelled", "cancelled: its partial output was removed")
+            job.set_state(FilmState.CANCELLED, "cancelled: its partial output was removed")
         except ColorizationError as error:
-            job.set_state("failed", public_message(str(error), job))
+            job.set_state(FilmState.FAILED, public_message(str(error), job))
         except Exception:
             log.exception("web: film %s failed", job.job_id)
-            job.set_state("failed", "the server failed on this film (the reason is in its log)")
+            job.set_state(FilmState.FAILED, "the server failed on this film (the reason is in its log)")
         else:
             job.frames_done, job.run_seconds = result.frames, time.monotonic() - started
             job.problems = [public_message(problem, job) for problem in result.problems]
             if job.still_seconds and result.frames:
                 self.calibration = job.run_seconds / result.frames / job.still_seconds
-            job.set_state("cancelled" if job.cancel.is_set() else "done")
+            job.set_state(FilmState.CANCELLED if job.cancel.is_set() else FilmState.DONE)
             log.info("web: film %s: %s", job.job_id, public_message(result.line(), job))
         finally:
             job.frames_done = job.frames_done or job.progress.done
             with self.condition:
                 if not job.deleted:
-                    if job.state != "done":
+                    if job.state != FilmState.DONE:
                         job.output.unlink(missing_ok=True)
                     job.save()
 

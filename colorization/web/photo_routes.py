@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import zipfile
-from typing import Optional
+from typing import Any, Optional
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -20,8 +20,9 @@ from .uploads import MEGABYTE, PICTURE_BODY
 
 log = logging.getLogger(__name__)
 
-JPEG = {200: {"content": {"image/jpeg": {}}}}
-PICTURES = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
+JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}}}
+ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}}}}
+PICTURES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
 ZIP_REQUEST = 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ..., "hints": [...]}]}'
 
 
@@ -43,7 +44,7 @@ class PhotoRoutes:
         add("/api/photos/{photo_id}/grey", self.grey, methods=["GET"], responses=JPEG, summary="The photo's grey version at screen size")
         add("/api/photos/{photo_id}/download", self.download, methods=["GET"], responses=PICTURES,
             summary="The photo colorized at its full size with these settings")
-        add("/api/zip", self.download_zip, methods=["POST"], responses={200: {"content": {"application/zip": {}}}},
+        add("/api/zip", self.download_zip, methods=["POST"], responses=ZIP,
             summary="Several photos colorized at full size, each with its own settings, as one ZIP")
         return router
 

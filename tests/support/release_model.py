@@ -134,5 +134,6 @@ def release_architecture(work_dir: Path, reference_dir: str | os.PathLike | None
     files = reference_files(reference_dir) or write_release_files(work_dir / "release-shaped")
     caffemodel = work_dir / f"random_release_{seed}.caffemodel"
     if not caffemodel.is_file():
+        work_dir.mkdir(parents=True, exist_ok=True)
         write_random_caffemodel(files["prototxt"], caffemodel, seed=seed)
     return {"prototxt": files["prototxt"], "caffemodel": caffemodel, "points": files["points"]}
