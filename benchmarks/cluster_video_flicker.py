@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.video_flicker import RATE, decoded, film, photos, window, write_clip
-from colorization import Colorizer
+from colorization import Colorizer, ColorizerSettings
 from colorization.cluster import video as cluster_video
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
@@ -63,10 +63,10 @@ def main() -> None:
     started = time.perf_counter()
     plain = colorize_video(Colorizer.load(**model), clip, work / "plain.mkv", options, quiet=True)
     plain_seconds = time.perf_counter() - started
-    load_arguments = {**model, "quiet": True}
+    settings = ColorizerSettings(**model, quiet=True)
     started = time.perf_counter()
     (on_ray,), plan = cluster_video.colorize_videos_on_ray(
-        "local", args.workers, None, load_arguments, [(clip, work / "ray.mkv")], options, quiet=True
+        "local", args.workers, None, settings, [(clip, work / "ray.mkv")], options, quiet=True
     )
     ray_seconds = time.perf_counter() - started
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from colorization.commands import options
+from colorization.commands import arguments
 
 SETTINGS = ("engine", "precision", "upsample")
 
@@ -15,8 +15,8 @@ SETTINGS = ("engine", "precision", "upsample")
 def add_setting_options(parser: argparse.ArgumentParser, command: str) -> None:
     """--engine, --precision and --upsample, passed on to the command only when given: by default it runs as a user
     runs it, with its own defaults."""
-    defaults = options.new_parser("benchmark", "")
-    options.add_model_options(defaults)
+    defaults = arguments.new_parser("benchmark", "")
+    arguments.add_model_options(defaults)
     for name in SETTINGS:
         default = defaults.get_default(name)
         parser.add_argument(f"--{name}", help=f"{command}'s --{name} (default: its own, {default})")

@@ -5,8 +5,9 @@ from .errors import ColorizationError, ImageError, ModelFileError  # noqa: E402
 from .image_io import read_image, write_image  # noqa: E402
 from .model_files import ModelFiles  # noqa: E402
 from .pipeline import Colorizer, ColourSettings  # noqa: E402
+from .settings import ColorizerSettings  # noqa: E402
 
 __all__ = [
-    "Colorizer", "ColourSettings", "ColorizationError", "ImageError", "ModelFileError", "ModelFiles", "read_image",
-    "write_image", "__version__",
+    "Colorizer", "ColorizerSettings", "ColourSettings", "ColorizationError", "ImageError", "ModelFileError",
+    "ModelFiles", "read_image", "write_image", "__version__",
 ]

@@ -27,6 +27,14 @@ CONVERSIONS = ("reference", "fast")
 to 8 bits in one OpenCV pass: a few pixels per picture differ by 1 grey level (rounding ties), for less than half
 the full-size colour work (benchmarks/batch_benchmark.py --stages)."""
 GUIDED_NEEDS_LIGHTNESS = "guided upsampling needs the full-resolution L of the picture"
+
+
+def check_conversion(conversion: str) -> str:
+    if conversion not in CONVERSIONS:
+        raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
+    return conversion
+
+
 BAND_PIXELS = 1 << 16
 """Pixels per band: its float L, a, b and BGR (a few hundred KB) stay in a core's L2 cache between the steps."""
 

@@ -8,39 +8,40 @@ temperatures (the web page's vividness slider).
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from .composition import CONVERSIONS, compose
+from .composition import compose
 from .engines import Engine, load_engine
-from .engines.base import AUTO, check_precision
 from .errors import ColorizationError
 from .fetch import ensure_release_files
 from .hint_spreading import apply_hints
-from .model import DEFAULT_SIZE, annealed_mean, annealing_scale, check_size
-from .model_files import ModelFiles, load_points
+from .model import annealed_mean, annealing_scale
+from .model_files import load_points
 from .preparation import PreparedImage, prepare_for
-from .saturation import check_saturation
+from .settings import ColorizerSettings
 from .upsampling import DEFAULT_UPSAMPLE, Upsampling
 
 
 @dataclass(frozen=True)
 class ColourSettings:
-    """How the network's 1/4-size ab becomes the full-size picture; checked when made, before any model loads."""
+    """How the network's 1/4-size ab becomes the full-size picture; made from values checked before any model
+    loads (a ColorizerSettings, the web page's settings)."""
 
     upsample: Upsampling = Upsampling.of(DEFAULT_UPSAMPLE)
     saturation: float = 1.0
     conversion: str = "reference"
 
     @classmethod
-    def of(cls, upsample: "str | Upsampling" = DEFAULT_UPSAMPLE, saturation: float = 1.0, conversion: str = "reference"):
-        if conversion not in CONVERSIONS:
-            raise ColorizationError(f"unknown conversion {conversion!r}: choose one of {', '.join(CONVERSIONS)}")
-        return cls(Upsampling.of(upsample), check_saturation(saturation), conversion)
+    def from_settings(cls, settings: ColorizerSettings) -> ColourSettings:
+        """The colour part of a colorizer's settings (checked when those were made)."""
+        return cls(settings.upsample, settings.saturation, settings.conversion)
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray) -> np.ndarray:
         return compose(prepared, ab, self.upsample, self.saturation, self.conversion)
@@ -100,51 +101,40 @@ class Colorizer:
     >>> colour = colorizer.colorize(cv2.imread("grandpa.jpg"))
     """
 
-    def __init__(self, engine: Engine, points: np.ndarray, scale: float, size: int, colour: ColourSettings = ColourSettings()):
+    def __init__(
+        self, engine: Engine, points: np.ndarray, scale: float, size: int, colour: ColourSettings = ColourSettings(),
+        settings: ColorizerSettings | None = None,
+    ):
         self.engine = engine
         self.points = points
         self.scale = scale
         self.size = size
         self.colour = colour
+        self.settings = settings
+        """What `load` made it from (None for one put together by hand)."""
         self.network_times = NetworkTimes()
         self.forward_turns = TurnLock()
 
     @classmethod
-    def load(
-        cls,
-        model_dir=None,
-        *,
-        prototxt=None,
-        caffemodel=None,
-        points=None,
-        variant: str = "release",
-        engine: str = "auto",
-        backend: str = "auto",
-        temperature: float | None = None,
-        size: int = DEFAULT_SIZE,
-        upsample: "str | Upsampling" = DEFAULT_UPSAMPLE,
-        saturation: float = 1.0,
-        conversion: str = "reference",
-        download: bool = True,
-        verify: bool = False,
-        quiet: bool = False,
-        precision: str = AUTO,
-    ) -> "Colorizer":
+    def load(cls, settings: ColorizerSettings | str | os.PathLike[str] | None = None, /, **keywords: Any) -> Colorizer:
         """The one way to a ready model: resolve the files, fetch missing release files (unless `download` is
         False), load the engine; every setting is checked before anything slow happens.
 
-        `engine="auto"` runs the engine docs/engines.md describes, or the one `python -m colorization engines`
-        measured fastest here. `precision="auto"` runs the reduced precision the engine and device have natively
-        (bf16 on CPUs with AVX512-BF16 or AMX, fp16 on CUDA), else fp32; "fp32" is the reference, and "bf16" or
-        "fp16" asked for where they cannot run are said once, and fp32 runs."""
-        check_precision(precision)
-        colour = ColourSettings.of(upsample, saturation, conversion)
-        scale = annealing_scale(temperature)
-        check_size(size)
-        files = ModelFiles.resolve(model_dir, prototxt, caffemodel, points, variant)
-        ensure_release_files(files, download=download, verify=verify, quiet=quiet)
-        network = load_engine(files, engine, backend, scale, size, precision)
-        return cls(network, load_points(files.points.path), scale, size, colour)
+        `settings` is a ColorizerSettings (what the commands build from their options); the keywords are its
+        fields, on their own (`Colorizer.load(engine="caffe", temperature=0.5)`) or replacing the settings' own;
+        a path in its place is `model_dir`. `engine="auto"` runs the engine docs/engines.md describes, or the one
+        `python -m colorization engines` measured fastest here. `precision="auto"` runs the reduced precision the
+        engine and device have natively (bf16 on CPUs with AVX512-BF16 or AMX, fp16 on CUDA), else fp32; "fp32"
+        is the reference, and "bf16" or "fp16" asked for where they cannot run are said once, and fp32 runs."""
+        if isinstance(settings, ColorizerSettings):
+            settings = replace(settings, **keywords) if keywords else settings
+        else:
+            settings = ColorizerSettings(**keywords) if settings is None else ColorizerSettings(settings, **keywords)
+        files = settings.model_files()
+        ensure_release_files(files, download=settings.download, verify=settings.verify, quiet=settings.quiet)
+        network = load_engine(files, settings.engine, settings.backend, settings.scale, settings.size, settings.precision)
+        colour = ColourSettings.from_settings(settings)
+        return cls(network, load_points(files.points.path), settings.scale, settings.size, colour, settings)
 
     @property
     def upsample(self) -> Upsampling:

@@ -20,7 +20,7 @@ REFERENCE = Path(__file__).with_name("commands.md")
 TABLE = re.compile(r"(<!-- options: (\w+) -->\n).*?(<!-- end options -->)", re.S)
 SHARED = "shared"
 SHARED_GROUPS = ("model", "inference", "colour quality")
-"""The option groups of every command that runs the network, defined once in colorization/commands/options.py."""
+"""The option groups of every command that runs the network, defined once in colorization/commands/arguments.py."""
 TABLE_NAMES = re.compile(r"<!-- options: (\w+) -->")
 MACHINE_DEPENDENT_DEFAULTS = {"workers": "1, or 2 on a machine with 4 or more cores"}
 """Defaults computed where the command runs, said as the rule instead of this machine's value."""

@@ -19,8 +19,8 @@ from tests.support.tiny_model import model_arguments
 from tests.support.batch_folders import files_under, put_picture, run_in_process
 
 ACTOR_TITLE = b"ray::ModelWorker"
-"""The process title Ray gives a model actor's worker process; `.predict` follows it while it holds a batch."""
-BUSY_TITLE = ACTOR_TITLE + b".predict"
+"""The process title Ray gives a model actor's worker process; `.run` follows it while it holds a batch."""
+BUSY_TITLE = ACTOR_TITLE + b".run"
 
 
 def make_tree(root: Path, count: int, size=(48, 64)) -> list[Path]:
@@ -70,8 +70,8 @@ def test_without_ray_nothing_imports_it(tmp_path, dominant_model):
     root = tmp_path / "scans"
     make_tree(root, 1)
     code = (
-        "import sys; from colorization.commands import batch, options; "
-        f"code = options.run(batch.main, {[str(root), str(tmp_path / 'out'), '-q', *model_arguments(dominant_model)]!r}); "
+        "import sys; from colorization.commands import batch, running; "
+        f"code = running.run(batch.main, {[str(root), str(tmp_path / 'out'), '-q', *model_arguments(dominant_model)]!r}); "
         "sys.exit(10 + code if 'ray' in sys.modules else code)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

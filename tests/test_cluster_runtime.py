@@ -8,7 +8,8 @@ import pytest
 
 from colorization.cluster import runtime
 from colorization.cluster.runtime import ModelShipment, ShippedFile, check_address, model_paths_on_this_node, plan_workers
-from colorization.commands import options
+from colorization.commands import arguments as command_arguments
+from colorization.commands import running
 from colorization.errors import UsageError
 
 
@@ -42,7 +43,7 @@ def test_other_addresses_are_refused_when_parsed(text):
     with pytest.raises(ValueError, match="is not a Ray address"):
         check_address(text)
     with pytest.raises(argparse.ArgumentTypeError, match="local, auto, ray://HOST:PORT or HOST:PORT"):
-        options.ray_address(text)
+        command_arguments.ray_address(text)
 
 
 def test_one_actor_per_gpu_or_per_node_and_cpu_actors_share_the_cores():
@@ -97,7 +98,7 @@ def test_ray_missing_is_one_line_naming_the_install(tmp_path, monkeypatch, capfd
     monkeypatch.setitem(sys.modules, "ray", None)
     put_picture(tmp_path / "scans" / "photo.jpg")
     arguments = [str(tmp_path / "scans"), str(tmp_path / "out"), "--ray", "local", *model_arguments(dominant_model)]
-    assert options.run(batch.main, arguments) == 2
+    assert running.run(batch.main, arguments) == 2
     assert capfd.readouterr().err.strip() == f"error: --ray needs Ray, which is not installed: {runtime.INSTALL_HINT}"
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from colorization.cluster import video as cluster_video
+from colorization.cluster.pool import WorkerPool
 from colorization.commands import video as video_command
 from colorization.video.colorize import DEFAULT_SUFFIX
 from colorization.video.ffmpeg import keyframe_times, probe
@@ -117,17 +118,17 @@ def test_start_and_end_between_frames(film, tmp_path, lightness_model, ray_addre
 
 def test_a_lost_worker_s_segment_is_done_by_another(film, tmp_path, lightness_model, ray_address, small_segments,
                                                      monkeypatch, capsys):
-    submit = cluster_video.SegmentPool.submit
+    submit = WorkerPool.submit
     killed = []
 
-    def submit_then_kill(pool, actor, job):
-        future = submit(pool, actor, job)
+    def submit_then_kill(pool, task, job):
+        future = submit(pool, task, job)
         if job.segment.index == 1 and not killed:
-            pool.ray.kill(actor, no_restart=True)  # the worker process dies with its segment in hand
+            pool.ray.kill(pool.running[future], no_restart=True)  # the worker process dies with its segment in hand
             killed.append(job.segment.index)
         return future
 
-    monkeypatch.setattr(cluster_video.SegmentPool, "submit", submit_then_kill)
+    monkeypatch.setattr(WorkerPool, "submit", submit_then_kill)
     plain, on_ray = one_machine_and_ray(film, tmp_path, lightness_model, ray_address)
     assert killed and "a model worker was lost on segment 2" in capsys.readouterr().err
     assert largest_ab_difference(read_frames(plain)[1], read_frames(on_ray)[1]) < WARM_UP_TOLERANCE

@@ -3,7 +3,7 @@ import pytest
 
 from colorization import __version__
 from colorization.commands import COMMANDS, main
-from colorization.commands.options import EXIT_USAGE
+from colorization.commands.running import EXIT_USAGE
 
 
 def test_every_command_is_listed_with_what_it_does(capsys):

@@ -167,7 +167,7 @@ def test_output_folder_that_cannot_be_created_fails_before_the_model_loads(pictu
 def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done(picture, dominant_model, tmp_path, monkeypatch):
     from colorization import image_files
     from colorization.commands import colorize as colorize_command
-    from colorization.commands import options
+    from colorization.commands import arguments as command_arguments
 
     real_mkdir = Path.mkdir
 
@@ -179,7 +179,7 @@ def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done
     monkeypatch.setattr(Path, "mkdir", refuse)
     second = put_grey(tmp_path / "b.png")
     pairs = [(picture, tmp_path / "refused" / "a.jpg"), (second, tmp_path / "fine" / "b.png")]
-    results = image_files.colorize_files(options.colorizer_from_args(
+    results = image_files.colorize_files(command_arguments.colorizer_from_args(
         colorize_command.build_parser().parse_args(["-i", str(picture), *model_arguments(dominant_model)])), pairs)
     assert [result.status for result in results] == ["failed", "done"]
     assert results[0].reason.endswith("a.jpg: cannot create its folder (Permission denied)")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from colorization import Colorizer
-from colorization.commands import engines, options
+from colorization.commands import engines, running
 from colorization.engines import choice, registry
 from tests.support import REPO
 from tests.support.tiny_model import model_arguments
@@ -35,7 +35,7 @@ def slowed(monkeypatch, *names: str, seconds: float = 0.05):
 
 def test_the_table_names_each_engine_and_the_fastest_is_kept_for_auto(dominant_model, monkeypatch, capsys, no_gpu, simulated_bf16):
     slowed(monkeypatch, "openvino", "onnx")
-    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "3"]) == 0
+    assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert re.match(r".+, \d+ cores, \d+ threads; native bf16: ", lines[0])
     assert lines[1].split() == ["engine", "precision", "device", "load", "first", "forward", "memory", "chosen", "for"]
@@ -48,12 +48,12 @@ def test_the_table_names_each_engine_and_the_fastest_is_kept_for_auto(dominant_m
 
 def test_no_store_prints_only_and_forget_drops_the_choice(dominant_model, monkeypatch, capsys, no_gpu):
     slowed(monkeypatch, "openvino", "onnx")
-    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "1", "--no-store"]) == 0
+    assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "1", "--no-store"]) == 0
     assert not choice.choice_path().exists() and Colorizer.load(**dominant_model).engine.name == "openvino"
-    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 0
+    assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 0
     assert Colorizer.load(**dominant_model).engine.name == "onnxruntime"
     capsys.readouterr()
-    assert options.run(engines.main, ["--forget"]) == 0
+    assert running.run(engines.main, ["--forget"]) == 0
     assert capsys.readouterr().out.startswith("dropped the stored engine choice for --backend auto in ")
     assert Colorizer.load(**dominant_model).engine.name == "openvino"
 
@@ -63,7 +63,7 @@ def test_a_broken_runtime_is_said_and_the_others_measured(dominant_model, monkey
         raise choice.ColorizationError("ONNX Runtime could not load the compiled model: delete it to rebuild it")
 
     monkeypatch.setitem(registry.ENGINES, "onnxruntime", broken)
-    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "1", "--no-store"]) == 0
+    assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "1", "--no-store"]) == 0
     captured = capsys.readouterr()
     assert "warning: onnxruntime not measured: ONNX Runtime could not load" in captured.err
     assert {line.split()[0] for line in captured.out.splitlines()[2:-1]} == {"openvino", "onnx"}
@@ -89,6 +89,6 @@ def test_a_choice_that_cannot_be_stored_is_one_line_and_exit_2(dominant_model, t
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the user cache folder cannot be made
-    assert options.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 2
+    assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
     assert line.startswith("error: cannot write the engine choice ") and line.endswith("set COLORIZE_CACHE_DIR to a writable folder")

@@ -13,7 +13,8 @@ import pytest
 from tests.support import REPO
 
 from colorization import metrics
-from colorization.commands import evaluate, options
+from colorization.commands import arguments as command_arguments
+from colorization.commands import evaluate, running
 from colorization.engines import openvino
 from colorization.evaluation import grey_of
 from tests.support.tiny_model import model_arguments
@@ -90,15 +91,15 @@ def test_folder_without_pictures_is_a_usage_error(tmp_path, dominant_model):
 
 def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, lightness_model, tmp_path, monkeypatch, capsys, simulated_bf16):
     loaded = []
-    load = options.colorizer_from_args
+    load = command_arguments.colorizer_from_args
 
     def load_counted(args, **keywords):
         loaded.append((keywords.get("precision"), keywords.get("engine")))
         return load(args, **keywords)
 
-    monkeypatch.setattr(options, "colorizer_from_args", load_counted)
+    monkeypatch.setattr(command_arguments, "colorizer_from_args", load_counted)
     arguments = [folder, "--compare-precision", "bf16", "--csv", tmp_path / "scores.csv", "--save-to", tmp_path / "out"]
-    code = options.run(evaluate.main, [*map(str, arguments), *model_arguments(lightness_model)])
+    code = running.run(evaluate.main, [*map(str, arguments), *model_arguments(lightness_model)])
     assert code == 1, "the broken file failed, the rest was scored"
     assert loaded == [("bf16", "auto"), ("fp32", "openvino")], "each precision loaded once, fp32 on bf16's engine"
     lines = capsys.readouterr().out.splitlines()
@@ -129,7 +130,7 @@ def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, 
 def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(folder, lightness_model, monkeypatch, capsys, verbosity):
     monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
     arguments = [str(folder), "--compare-precision", "fp16", "--engine", "openvino", *verbosity, *model_arguments(lightness_model)]
-    assert options.run(evaluate.main, arguments) == 2
+    assert running.run(evaluate.main, arguments) == 2
     captured = capsys.readouterr()
     assert captured.out == "", "no fp32-against-fp32 table"
     (line,) = captured.err.strip().splitlines()
@@ -138,10 +139,10 @@ def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(folder, ligh
 
 
 def test_precision_is_honoured_and_the_one_that_ran_is_reported(folder, lightness_model, capsys, monkeypatch, simulated_bf16):
-    assert options.run(evaluate.main, [str(folder), "--precision", "bf16", "-q", *model_arguments(lightness_model)]) == 1
+    assert running.run(evaluate.main, [str(folder), "--precision", "bf16", "-q", *model_arguments(lightness_model)]) == 1
     assert capsys.readouterr().out.splitlines()[0].endswith("precision bf16")
     monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
-    assert options.run(evaluate.main, [str(folder), "--precision", "fp16", "--engine", "openvino", *model_arguments(lightness_model)]) == 1
+    assert running.run(evaluate.main, [str(folder), "--precision", "fp16", "--engine", "openvino", *model_arguments(lightness_model)]) == 1
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0].endswith("precision fp32"), "fp16 fell back to fp32, and the table says so"
     warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
@@ -150,5 +151,5 @@ def test_precision_is_honoured_and_the_one_that_ran_is_reported(folder, lightnes
 
 def test_compare_precision_is_against_fp32_only(folder, lightness_model, capsys):
     arguments = [str(folder), "--compare-precision", "bf16", "--precision", "fp16", *model_arguments(lightness_model)]
-    assert options.run(evaluate.main, arguments) == 2
+    assert running.run(evaluate.main, arguments) == 2
     assert capsys.readouterr().err.strip() == "error: --compare-precision compares with fp32: leave out --precision fp16"

@@ -18,7 +18,8 @@ from tests.support import REPO
 
 from colorization.commands import fetch as fetch_command
 from colorization import fetch, model_files
-from colorization.commands import options
+from colorization.commands import arguments as command_arguments
+from colorization.commands import running
 from colorization.errors import ModelFileError
 from colorization.model_files import CAFFEMODELS, POINTS, PROTOTXT, ReleaseFile
 from tests.support.fixture_server import FixtureServer
@@ -54,7 +55,7 @@ def tiny_registry(monkeypatch, dominant_model, tmp_path):
 
 
 def run_main(*argv) -> int:
-    return options.run(fetch_command.main, [str(argument) for argument in argv])
+    return running.run(fetch_command.main, [str(argument) for argument in argv])
 
 
 def run_script(script, *arguments, env=None):
@@ -69,9 +70,9 @@ def allow_downloads(monkeypatch, mirrors):
 
 
 def colorize_args(*argv):
-    parser = options.new_parser("test", "")
-    options.add_model_options(parser)
-    options.add_verbosity_options(parser)
+    parser = command_arguments.new_parser("test", "")
+    command_arguments.add_model_options(parser)
+    command_arguments.add_verbosity_options(parser)
     return parser.parse_args([str(argument) for argument in argv])
 
 
@@ -168,7 +169,7 @@ def test_first_use_downloads_missing_release_files_then_colorizes(tiny_registry,
             server.serve(f"share/{name}", (tiny_registry / name).read_bytes())
         allow_downloads(monkeypatch, server.base + "/share")
         dest = tmp_path / "models"
-        colorizer = options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
+        colorizer = command_arguments.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     finally:
         server.close()
     # Beside the release files, only the compiled model the default engine caches there and its runtime's own form
@@ -187,7 +188,7 @@ def test_first_use_repairs_a_damaged_release_file(tiny_registry, tmp_path, monke
         (dest / name).write_bytes((tiny_registry / name).read_bytes())
     (dest / CAFFEMODELS["release"].name).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
     allow_downloads(monkeypatch, str(tiny_registry))
-    options.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
+    command_arguments.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
     assert (dest / CAFFEMODELS["release"].name).read_bytes() == (tiny_registry / CAFFEMODELS["release"].name).read_bytes()
 
 
@@ -200,13 +201,13 @@ def test_verify_checks_the_hash_of_the_weights_only_when_asked(tiny_registry, tm
     damaged = bytearray(caffemodel.read_bytes())
     damaged[-1] ^= 1  # the last weight's last byte: still a valid model of the right size, only the hash can tell
     caffemodel.write_bytes(bytes(damaged))
-    options.colorizer_from_args(colorize_args("--model-dir", dest))
+    command_arguments.colorizer_from_args(colorize_args("--model-dir", dest))
     with pytest.raises(ModelFileError) as raised:
-        options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
+        command_arguments.colorizer_from_args(colorize_args("--model-dir", dest, "--verify"))
     assert f"{caffemodel.name} has the release file's size but not its SHA-256" in str(raised.value)
     assert "automatic download is off: COLORIZE_NO_DOWNLOAD is set" in str(raised.value)
     allow_downloads(monkeypatch, str(tiny_registry))
-    options.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
+    command_arguments.colorizer_from_args(colorize_args("--model-dir", dest, "--verify", "-q"))
     assert caffemodel.read_bytes() == (tiny_registry / caffemodel.name).read_bytes()
 
 
@@ -219,14 +220,14 @@ def test_small_release_files_are_always_hash_checked(tiny_registry, tmp_path):
     damaged[-1] ^= 1  # still a valid 313x2 array of the right size: only the hash can tell
     (dest / POINTS.name).write_bytes(bytes(damaged))
     with pytest.raises(ModelFileError) as raised:
-        options.colorizer_from_args(colorize_args("--model-dir", dest))
+        command_arguments.colorizer_from_args(colorize_args("--model-dir", dest))
     assert f"{POINTS.name} has the release file's size but not its SHA-256" in str(raised.value)
     assert "fetch_models.py --check names every damaged file" in str(raised.value)
 
 
 def test_explicit_files_are_never_hash_checked_nor_fetched(tiny_registry, dominant_model, tmp_path, monkeypatch):
     allow_downloads(monkeypatch, str(tiny_registry))
-    options.colorizer_from_args(colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model)))
+    command_arguments.colorizer_from_args(colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model)))
     assert not (tmp_path / "models").exists()
 
 

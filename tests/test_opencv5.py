@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from colorization import Colorizer
-from colorization.commands import colorize, options
+from colorization.commands import colorize, running
 from tests.support import DOMINANT_AB
 from tests.support.tiny_model import model_arguments
 
@@ -35,10 +35,10 @@ def test_onnx_in_this_opencv_colorizes(without_caffe_importer, dominant_model, p
 def test_colorize_script_works_and_caffe_engine_says_what_to_do(without_caffe_importer, dominant_model, photos, tmp_path, capsys):
     picture = tmp_path / "old.png"
     cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
-    assert options.run(colorize.main, ["-i", str(picture), "-q", *model_arguments(dominant_model)]) == options.EXIT_OK
+    assert running.run(colorize.main, ["-i", str(picture), "-q", *model_arguments(dominant_model)]) == running.EXIT_OK
     assert cv2.imread(str(tmp_path / "old_colorized.png")).shape == photos[0].shape
     arguments = ["-i", str(picture), "--overwrite", "--engine", "caffe", *model_arguments(dominant_model)]
-    assert options.run(colorize.main, arguments) == options.EXIT_USAGE
+    assert running.run(colorize.main, arguments) == running.EXIT_USAGE
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "has no Caffe importer" in error and "--engine auto or onnx" in error
 

@@ -113,7 +113,7 @@ def later():
 
 
 PACKAGE_LOGGER_USERS = {
-    "colorization.commands.options": "configures it",
+    "colorization.commands.logs": "configures it",
     "colorization.progress": "redirects its handlers",
 }
 """The modules that name the package's logger itself, and why; every other module logs under its own name."""
@@ -146,14 +146,14 @@ def test_the_commands_logging_shows_every_modules_messages(capsys):
     import argparse
     import logging
 
-    from colorization.commands import options
+    from colorization.commands import logs
 
     package = logging.getLogger("colorization")
     saved = package.handlers[:], package.level, package.propagate
     try:
-        options.configure_logging(argparse.Namespace(quiet=False, verbose=True))
+        logs.configure_logging(argparse.Namespace(quiet=False, verbose=True))
         logging.getLogger("colorization.engines.choice").info("engine: shown with -v")
-        options.configure_logging(argparse.Namespace(quiet=False, verbose=False))
+        logs.configure_logging(argparse.Namespace(quiet=False, verbose=False))
         logging.getLogger("colorization.fetch").info("hidden without -v")
         logging.getLogger("colorization.fetch").warning("warning: shown")
     finally:

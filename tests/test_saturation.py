@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from colorization import ColorizationError, Colorizer
-from colorization.commands import options
+from colorization.commands import arguments
 from colorization import saturation
 from colorization.saturation import compute_max_chroma_table, fit_in_gamut, linear_rgb, max_chroma_table
 from tests.support.tiny_model import model_arguments
@@ -125,10 +125,10 @@ def test_saturated_output_keeps_the_photos_lightness_where_plain_clipping_does_n
 
 
 def test_saturation_option_in_a_script(tmp_path, dominant_model, photos):
-    parser = options.new_parser("test", "")
-    options.add_model_options(parser)
+    parser = arguments.new_parser("test", "")
+    arguments.add_model_options(parser)
     args = parser.parse_args(model_arguments(dominant_model) + ["--saturation", "1.5"])
-    assert options.colorizer_from_args(args).saturation == 1.5
+    assert arguments.colorizer_from_args(args).saturation == 1.5
     picture = tmp_path / "grey.png"
     cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
     colorize = Path(__file__).resolve().parent.parent / "colorize.py"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from colorization import ColorizationError, Colorizer, metrics, upsampling
-from colorization.commands import options
+from colorization.commands import arguments as command_arguments
 from colorization.composition import upsample_ab
 from colorization.upsampling import DEFAULT_UPSAMPLE, Upsampling
 
@@ -124,9 +124,9 @@ def test_bad_settings_are_refused(settings, message):
 def test_guided_is_the_default_for_the_api_and_every_script(dominant_model):
     assert DEFAULT_UPSAMPLE == "guided"
     assert Colorizer.load(**dominant_model).upsample == Upsampling("guided")
-    parser = options.new_parser("test", "")
-    options.add_model_options(parser)
+    parser = command_arguments.new_parser("test", "")
+    command_arguments.add_model_options(parser)
     arguments = [f"--{key}={path}" for key, path in dominant_model.items()]
-    assert options.colorizer_from_args(parser.parse_args(arguments)).upsample == Upsampling("guided")
+    assert command_arguments.colorizer_from_args(parser.parse_args(arguments)).upsample == Upsampling("guided")
     chosen = parser.parse_args(arguments + ["--upsample", "bilinear", "--guided-spatial-sigma", "0.7", "--guided-range-sigma", "4"])
-    assert options.colorizer_from_args(chosen).upsample == Upsampling("bilinear", 0.7, 4.0)
+    assert command_arguments.colorizer_from_args(chosen).upsample == Upsampling("bilinear", 0.7, 4.0)

@@ -18,7 +18,7 @@ import pytest
 from tests.support import REPO
 
 from colorization import Colorizer
-from colorization.commands import options
+from colorization.commands import running
 from colorization.commands import video as video_command
 from colorization.atomic import PARTIAL_MARKER
 from colorization.errors import VideoError
@@ -358,7 +358,7 @@ def test_the_network_failing_mid_film_fails_that_film_and_the_next_is_done(clips
     calls = itertools.count(1)
     fail_forward_when(monkeypatch, lambda blob: next(calls) == 5)
     output = tmp_path / "out"
-    code = options.run(video_command.main, ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))])
+    code = running.run(video_command.main, ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))])
     stderr = capsys.readouterr().err
     assert code == 1 and "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]

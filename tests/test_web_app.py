@@ -406,10 +406,10 @@ def test_command_access_rule_and_port(capsys):
 def test_pixel_limit_is_max_pixels_with_the_old_megapixels_kept_as_a_deprecated_alias(capsys):
     """--max-pixels means what it means in the other commands (0: no limit); --max-megapixels still works, with one
     line on stderr saying what to write instead (silenced by -q, like any warning)."""
-    from colorization.commands import options, web
+    from colorization.commands import arguments, web
 
     def settings(*argv):
-        return web.settings_from_args(options.parse_arguments(web.build_parser(), list(argv)))
+        return web.settings_from_args(arguments.parse_arguments(web.build_parser(), list(argv)))
 
     assert settings().max_pixels == 100_000_000 and capsys.readouterr().err == ""
     assert settings("--max-pixels", "1200").max_pixels == 1200 and settings("--max-pixels", "0").max_pixels == 0

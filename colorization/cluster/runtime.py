@@ -10,11 +10,15 @@ import tempfile
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic import write_bytes_atomically
 from ..errors import UsageError
 from ..fetch import ensure_release_files
-from ..model_files import ModelFiles
+from ..settings import ColorizerSettings
+
+if TYPE_CHECKING:
+    from ..pipeline import Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -160,24 +164,17 @@ class ShippedFile:
 
 @dataclass
 class ModelShipment:
-    """What a worker needs to build the same Colorizer as the driver: the files and Colorizer.load's options."""
+    """What a worker needs to build the same Colorizer as the driver: the files and the driver's settings."""
 
     files: dict[str, ShippedFile]
-    settings: dict = field(default_factory=dict)
+    settings: ColorizerSettings = field(default_factory=ColorizerSettings)
 
 
-def ship_model(ray, load_arguments: dict) -> ModelShipment:
+def ship_model(ray, settings: ColorizerSettings) -> ModelShipment:
     """Resolve the model on the driver (downloading missing release files once, here), and put each file's bytes
-    in the object store. `load_arguments` are Colorizer.load's keyword arguments."""
-    arguments = dict(load_arguments)
-    files = ModelFiles.resolve(
-        arguments.pop("model_dir", None), arguments.pop("prototxt", None), arguments.pop("caffemodel", None),
-        arguments.pop("points", None), arguments.pop("variant", "release"),
-    )
-    ensure_release_files(
-        files, download=arguments.pop("download", True), verify=arguments.pop("verify", False),
-        quiet=arguments.get("quiet", False),
-    )
+    in the object store."""
+    files = settings.model_files()
+    ensure_release_files(files, download=settings.download, verify=settings.verify, quiet=settings.quiet)
     files.check()
     shipped = {}
     for role, model_file in zip(("prototxt", "caffemodel", "points"), files):
@@ -186,7 +183,7 @@ def ship_model(ray, load_arguments: dict) -> ModelShipment:
             model_file.path.name, str(model_file.path.resolve()), len(data), hashlib.sha256(data).hexdigest(),
             ray.put(data),
         )
-    return ModelShipment(shipped, arguments)
+    return ModelShipment(shipped, settings)
 
 
 def node_model_folder() -> Path:
@@ -210,10 +207,9 @@ def model_paths_on_this_node(ray, shipment: ModelShipment) -> dict[str, Path]:
     return paths
 
 
-def load_shipped_colorizer(ray, shipment: ModelShipment):
-    """The Colorizer a worker runs: the shipped files and the driver's settings."""
+def load_shipped_colorizer(ray, shipment: ModelShipment) -> Colorizer:
+    """The Colorizer a worker runs: the driver's settings, with the shipped files (fetched and checked there)."""
     from ..pipeline import Colorizer
 
     paths = model_paths_on_this_node(ray, shipment)
-    settings = {**shipment.settings, "download": False, "quiet": True}
-    return Colorizer.load(prototxt=paths["prototxt"], caffemodel=paths["caffemodel"], points=paths["points"], **settings)
+    return Colorizer.load(shipment.settings, **paths, download=False, verify=False, quiet=True)

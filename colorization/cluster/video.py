@@ -20,16 +20,19 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_output, writer_gone
-from ..errors import ColorizationError, ImageError, ModelFileError, OutputError, VideoError
+from ..errors import ImageError, OutputError, VideoError
 from ..paths import display_path
 from ..progress import progress_bar
+from ..settings import ColorizerSettings
 from ..temporal import FlickerMeter, TemporalSmoother
 from ..video.colorize import VideoResult, colorize_each, colorize_span, prepare_destination, resolve_span
 from ..video.encoding import AudioPlan, VideoOptions, join_arguments, seconds_argument
 from ..video.ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason, format_time, keyframe_times, probe
 from ..video.io import VideoReader, VideoWriter, plan_audio
+from .pool import WorkerLost, WorkerPool
 from .runtime import WorkerPlan, connected, plan_workers, ship_model
 
 log = logging.getLogger(__name__)
@@ -187,83 +190,37 @@ def colorize_segment(colorizer, job: SegmentJob) -> SegmentOutcome:
     return outcome
 
 
-class SegmentWorker:
-    """A model actor: loads the shipped model once, then colorizes segment after segment."""
-
-    def __init__(self, shipment, threads: int | None):
-        import cv2
-        import ray
-
-        from .runtime import load_shipped_colorizer
-
-        if threads is not None:
-            cv2.setNumThreads(threads)
-        self.problem = None
-        try:
-            self.colorizer = load_shipped_colorizer(ray, shipment)
-        except ColorizationError as error:
-            self.problem = str(error)
-
-    def ready(self) -> str | None:
-        """None once the model is loaded, else why it could not be."""
-        return self.problem
-
-    def colorize(self, job: SegmentJob) -> SegmentOutcome:
-        return colorize_segment(self.colorizer, job)
-
-
-class SegmentPool:
-    """The model actors of a run, shared by its films; a lost actor is replaced and its segment given to another."""
-
-    def __init__(self, ray, plan: WorkerPlan, shipment):
-        self.ray = ray
-        self.plan = plan
-        self.actor_class = ray.remote(SegmentWorker).options(
-            num_cpus=1, num_gpus=plan.gpus, max_restarts=0, scheduling_strategy="SPREAD",
-        )
-        self.shipment_ref = ray.put(shipment)
-        self.actors = [self.new_actor() for _ in range(plan.workers)]
-        for problem in ray.get([actor.ready.remote() for actor in self.actors]):
-            if problem:
-                raise ModelFileError(f"a model worker could not load the model: {problem}")
-
-    def new_actor(self):
-        return self.actor_class.remote(self.shipment_ref, self.plan.threads)
-
-    def submit(self, actor, job: SegmentJob):
-        return actor.colorize.remote(job)
-
-    def run(self, jobs: list[SegmentJob], finished) -> list[SegmentOutcome]:
-        """Every job's outcome, in order; `finished(outcome)` is called as each arrives."""
-        lost = self.ray.exceptions.RayActorError
-        waiting, idle, running, outcomes = deque(jobs), list(self.actors), {}, {}
-        while waiting or running:
-            while waiting and idle:
-                actor, job = idle.pop(), waiting.popleft()
-                running[self.submit(actor, job)] = (actor, job)
-            (done,), _ = self.ray.wait(list(running), num_returns=1)
-            actor, job = running.pop(done)
+def colorize_segments(pool: WorkerPool, jobs: list[SegmentJob], finished) -> list[SegmentOutcome]:
+    """Every job's outcome, in order, from the pool's workers; `finished(outcome)` is called as each arrives. A job
+    whose worker was lost is done again by another, up to MAX_TRIES."""
+    waiting, outcomes = deque(jobs), {}
+    running: dict[Any, SegmentJob] = {}
+    """The reference of each segment's call -> its job."""
+    while waiting or running:
+        while waiting and pool.idle:
+            job = waiting.popleft()
+            running[pool.submit(colorize_segment, job)] = job
+        if not running:
+            pool.check_alive()
+        done, _ = pool.ray.wait(pool.waiting_on, num_returns=1)
+        for reference in pool.settle(done):
+            job = running.pop(reference)
             try:
-                outcome = self.ray.get(done)
-            except lost as error:
-                self.actors.remove(actor)
-                replacement = self.new_actor()
-                self.actors.append(replacement)
-                idle.append(replacement)
+                outcome = pool.result(reference)
+            except WorkerLost as error:
                 job.tries += 1
                 if job.tries >= MAX_TRIES:
                     raise VideoError(
                         f"{display_path(job.info.path)}: model workers were lost {job.tries} times on one segment "
-                        f"({type(error).__name__}): is the cluster healthy?"
+                        f"({error}): is the cluster healthy?"
                     ) from None
                 log.warning("warning: a model worker was lost on segment %d of %s; it is done again by another",
                             job.segment.index + 1, display_path(job.info.path))
                 waiting.appendleft(job)
                 continue
-            idle.append(actor)
             outcomes[outcome.index] = outcome
             finished(outcome)
-        return [outcomes[job.segment.index] for job in jobs]
+    return [outcomes[job.segment.index] for job in jobs]
 
 
 def segments_folder(destination: Path) -> Path:
@@ -295,7 +252,7 @@ def join_pieces(info: VideoInfo, pieces: list[Path], folder: Path, destination: 
             raise VideoError(f"could not join the segments into {display_path(destination)}: ffmpeg says: {reason}")
 
 
-def colorize_video_on_ray(pool: SegmentPool, source: Path, destination: Path, options: VideoOptions,
+def colorize_video_on_ray(pool: WorkerPool, source: Path, destination: Path, options: VideoOptions,
                           quiet: bool = False) -> VideoResult:
     """One film, its segments spread over the pool, into `destination`, which appears only once joined."""
     started = time.perf_counter()
@@ -321,7 +278,7 @@ def colorize_video_on_ray(pool: SegmentPool, source: Path, destination: Path, op
             for segment in segments
         ]
         with progress_bar(expected, "frame", shown, quiet) as progress:
-            outcomes = pool.run(jobs, lambda outcome: progress.update(outcome.frames))
+            outcomes = colorize_segments(pool, jobs, lambda outcome: progress.update(outcome.frames))
         failed = next((outcome.error for outcome in outcomes if outcome.error), None)
         if failed:
             raise VideoError(failed)
@@ -341,12 +298,12 @@ def colorize_video_on_ray(pool: SegmentPool, source: Path, destination: Path, op
     return result
 
 
-def colorize_videos_on_ray(address: str, workers: int | None, gpus_per_worker: float | None, load_arguments: dict,
+def colorize_videos_on_ray(address: str, workers: int | None, gpus_per_worker: float | None, settings: ColorizerSettings,
                            pairs, options: VideoOptions, quiet: bool = False) -> tuple[list[VideoResult], WorkerPlan]:
     """Every (film, output) pair on the cluster at `address`, one after the other, each spread over all workers."""
     with connected(address) as ray:
         plan = plan_workers(ray, workers, gpus_per_worker)
-        pool = SegmentPool(ray, plan, ship_model(ray, load_arguments))
+        pool = WorkerPool(ray, plan, ship_model(ray, settings))
         log.info("Ray: %s", plan.describe())
         results = colorize_each(
             pairs, lambda source, destination: colorize_video_on_ray(pool, source, destination, options, quiet),

@@ -24,7 +24,7 @@ USAGE = "usage: python -m colorization {" + ",".join(COMMANDS) + "} [options]   
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .options import EXIT_USAGE, run
+    from .running import EXIT_USAGE, run
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):

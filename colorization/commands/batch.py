@@ -11,7 +11,7 @@ from ..batch.settings import BatchSettings, default_workers
 from ..errors import UsageError
 from ..image_io import READ_EXTENSIONS, WRITE_FORMATS
 from ..status import Status
-from . import options, values
+from . import arguments, running, values
 
 
 def shard(text: str) -> tuple[int, int]:
@@ -50,7 +50,7 @@ def output_extension(text: str) -> str | None:
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(
+    parser = arguments.new_parser(
         prog,
         "Colorize every picture in a folder tree into a mirror of it: {prog} scans/ colour/\n\n"
         "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.\n"
@@ -68,9 +68,9 @@ def build_parser(prog: str | None = None):
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--output-ext", type=output_extension, metavar="EXT", help="write every output as EXT, e.g. png (default: auto, each input's own type)")
     outputs.add_argument("--suffix", default="", help="added to each output's name, e.g. _colour (default: none, the input's name)")
-    options.add_existing_output_options(outputs, "colorize again files whose output exists")
+    arguments.add_existing_output_options(outputs, "colorize again files whose output exists")
     outputs.add_argument("--report", type=Path, metavar="FILE.csv|FILE.json", help="write one line per file: status, reason, output, size, time")
-    options.add_picture_limit_option(choice)
+    arguments.add_picture_limit_option(choice)
     speed = parser.add_argument_group("speed")
     speed.add_argument(
         "--workers", type=values.count, metavar="N",
@@ -78,16 +78,16 @@ def build_parser(prog: str | None = None):
         "with --ray, reading and writing tasks per model worker (default: as many as the cluster's free CPUs hold)",
     )
     speed.add_argument("--batch-size", type=values.number_from(1, values.MAX_BATCH, whole=True), default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
-    options.add_cluster_options(parser)
-    options.add_model_options(parser)
+    arguments.add_cluster_options(parser)
+    arguments.add_model_options(parser)
     parser.set_defaults(conversion="fast")
-    options.add_verbosity_options(parser)
+    arguments.add_verbosity_options(parser)
     return parser
 
 
 def main(argv=None, prog: str | None = None) -> int:
     parser = build_parser(prog)
-    args = options.parse_arguments(parser, argv)
+    args = arguments.parse_arguments(parser, argv)
     folders = [folder for folder in (args.input_dir, args.output_dir) if folder is not None]
     input_root = args.input or (folders.pop(0) if folders else None)
     output_root = args.output or (folders.pop(0) if folders else None)
@@ -108,14 +108,14 @@ def main(argv=None, prog: str | None = None) -> int:
         batch_size=args.batch_size,
         max_pixels=args.max_pixels,
     )
-    options.check_cluster_options(args)
+    arguments.check_cluster_options(args)
     if args.ray is None:
-        summary = colorize_folder(settings, lambda: options.colorizer_from_args(args), quiet=args.quiet)
+        summary = colorize_folder(settings, lambda: arguments.colorizer_from_args(args), quiet=args.quiet)
     else:
         from ..cluster.batch import colorize_folder_on_ray
 
         summary = colorize_folder_on_ray(
-            settings, args.ray, options.colorizer_arguments(args), tasks_per_worker=args.workers,
+            settings, args.ray, arguments.colorizer_settings(args), tasks_per_worker=args.workers,
             workers=args.ray_workers, gpus_per_worker=args.gpus_per_worker, quiet=args.quiet,
         )
     if not args.quiet:
@@ -123,10 +123,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if summary.report_error:
         print(f"error: {summary.report_error}", file=sys.stderr)
     if summary.count(Status.INTERRUPTED):
-        return options.EXIT_TERMINATED if summary.terminated else options.EXIT_INTERRUPTED
+        return running.EXIT_TERMINATED if summary.terminated else running.EXIT_INTERRUPTED
     failed = summary.count(Status.FAILED) or summary.report_error or summary.found_nothing
-    return options.EXIT_SOME_FAILED if failed else options.EXIT_OK
+    return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

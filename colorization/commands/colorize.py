@@ -10,31 +10,31 @@ from ..image_files import colorize_files
 from ..image_io import WRITE_FORMATS
 from ..outputs import plan_outputs, sort_outputs
 from ..status import Status
-from . import options
+from . import arguments, logs, running
 
 DEFAULT_SUFFIX = "_colorized"
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(
+    parser = arguments.new_parser(
         prog,
         "Colorize one or a few black-and-white photos: {prog} -i photo.jpg (or -i scans/*.jpg -o colour/)\n\n"
         "The date, camera, place, colour profile and DPI of each photo are kept in JPEG and PNG outputs. An input type\n"
         "that cannot be written (GIF, PGM...) gives a PNG. Outputs that exist are kept and their inputs skipped\n"
         "unless --overwrite.",
     )
-    options.add_file_options(
+    arguments.add_file_options(
         parser, "IMAGE", "images to colorize (several, and repeatable)",
         "output file for one input, or folder for several; a trailing / makes it a folder (created if needed) "
         "(default: beside each input)",
         DEFAULT_SUFFIX,
     )
     parser.add_argument("--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side")
-    options.add_existing_output_options(parser)
-    options.add_picture_limit_option(parser)
+    arguments.add_existing_output_options(parser)
+    arguments.add_picture_limit_option(parser)
     add_hint_options(parser)
-    options.add_model_options(parser)
-    options.add_verbosity_options(parser)
+    arguments.add_model_options(parser)
+    arguments.add_verbosity_options(parser)
     return parser
 
 
@@ -66,26 +66,26 @@ def hints_from_args(args) -> list:
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    imports = options.seconds_since_process_start()
-    args = options.parse_arguments(build_parser(prog), argv)
+    imports = running.seconds_since_process_start()
+    args = arguments.parse_arguments(build_parser(prog), argv)
     hints = hints_from_args(args)
     plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix, WRITE_FORMATS), args.overwrite)
-    options.report_output_plan(plan)
+    logs.report_output_plan(plan)
     for source, _ in plan.todo:
         check_fits(hints, source)
     started = time.perf_counter()
-    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    colorizer = arguments.colorizer_from_args(args) if plan.todo else None
     load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels, hints) if colorizer else []
     if colorizer:
-        options.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == Status.DONE])
+        running.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == Status.DONE])
     failed = sum(result.status == Status.FAILED for result in results) + len(plan.impossible)
     if not args.quiet:
         backend = f" (backend: {colorizer.device})" if colorizer else ""
         skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
         print(f"{len(results) + len(plan.impossible) - failed} colorized{skipped}, {failed} failed{backend}", file=sys.stderr)
-    return options.EXIT_SOME_FAILED if failed else options.EXIT_OK
+    return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

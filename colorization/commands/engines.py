@@ -10,7 +10,7 @@ from ..fetch import ensure_release_files
 from ..model import DEFAULT_SIZE, RELEASE_SCALE
 from ..model_files import ModelFiles
 from ..paths import display_path
-from . import options
+from . import arguments, running, values
 
 DESCRIPTION = (
     "Measure the engines installed here and keep the fastest for --engine auto: {prog}\n\n"
@@ -22,14 +22,14 @@ DESCRIPTION = (
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, DESCRIPTION)
-    options.add_model_file_options(parser)
+    parser = arguments.new_parser(prog, DESCRIPTION)
+    arguments.add_model_file_options(parser)
     measurement = parser.add_argument_group("measurement")
-    options.add_backend_option(measurement)
-    measurement.add_argument("--runs", type=options.count, default=5, metavar="N", help="timed forwards of each engine after its first (their median is its time)")
+    arguments.add_backend_option(measurement)
+    measurement.add_argument("--runs", type=values.count, default=5, metavar="N", help="timed forwards of each engine after its first (their median is its time)")
     measurement.add_argument("--no-store", action="store_true", help="print the table only, keeping the choice there is")
     measurement.add_argument("--forget", action="store_true", help="drop this machine's stored choice (auto takes the fixed preference again); measures nothing")
-    options.add_verbosity_options(parser, "also name each engine as it is measured")
+    arguments.add_verbosity_options(parser, "also name each engine as it is measured")
     return parser
 
 
@@ -52,11 +52,11 @@ def print_table(rows: list[Measurement]) -> None:
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = options.parse_arguments(build_parser(prog), argv)
+    args = arguments.parse_arguments(build_parser(prog), argv)
     if args.forget:
         dropped = forget_choice(args.backend)
         print(f"{'dropped the' if dropped else 'no'} stored engine choice for --backend {args.backend} in {display_path(choice_path())}")
-        return options.EXIT_OK
+        return running.EXIT_OK
     files = ModelFiles.resolve(args.model_dir, args.prototxt, args.caffemodel, args.points, args.variant)
     ensure_release_files(files, download=not args.no_download, verify=args.verify, quiet=args.quiet)
     rows = measure_engines(files, args.backend, RELEASE_SCALE, DEFAULT_SIZE, args.runs)
@@ -64,12 +64,12 @@ def main(argv=None, prog: str | None = None) -> int:
     print("load: the compiled model into the engine; first: its first forward; forward: the median of the later ones, at "
           f"{DEFAULT_SIZE}x{DEFAULT_SIZE}; memory: what the engine's load and forwards added at their peak")
     if args.no_store:
-        return options.EXIT_OK
+        return running.EXIT_OK
     chosen = store_choice(args.backend, rows)
     kept = "; ".join(f"--precision {precision}: {engine}" for precision, engine in chosen.items())
     print(f"--engine auto --backend {args.backend} runs from now on: {kept} (kept in {display_path(choice_path())})")
-    return options.EXIT_OK
+    return running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

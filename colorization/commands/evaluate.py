@@ -24,7 +24,7 @@ from ..evaluation import PrecisionComparison, Score, compare_photo, find_photos,
 from ..outputs import output_problem
 from ..paths import display_path
 from ..progress import progress_bar
-from . import options
+from . import arguments, logs, running
 
 def print_table(scores: list[Score], settings: str) -> None:
     name_width = max(16, *(len(score.name) for score in scores))
@@ -97,12 +97,12 @@ def comparison_table(comparisons: list[PrecisionComparison], settings: str, prec
 
 EPILOG = (
     "exit codes: 0 all scored, 1 some photos could not be read, 2 usage or model error (or no colour photo in DIR), "
-    f"130 interrupted (Ctrl-C), 143 terminated\n{options.REFERENCE}"
+    f"130 interrupted (Ctrl-C), 143 terminated\n{arguments.REFERENCE}"
 )
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Score colorization settings on your own colour photos: {prog} DIR [options]", EPILOG)
+    parser = arguments.new_parser(prog, "Score colorization settings on your own colour photos: {prog} DIR [options]", EPILOG)
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of colour photos to use as ground truth")
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--limit", type=int, metavar="N", help="score only the first N pictures (sorted by name)")
@@ -113,13 +113,13 @@ def build_parser(prog: str | None = None):
         help="also score each photo in this reduced precision (bf16 or fp16), beside fp32 on the same engine, with the "
         "PSNR between the two results; exit code 2 if it cannot run here",
     )
-    options.add_model_options(parser)
-    options.add_verbosity_options(parser)
+    arguments.add_model_options(parser)
+    arguments.add_verbosity_options(parser)
     return parser
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = options.parse_arguments(build_parser(prog), argv)
+    args = arguments.parse_arguments(build_parser(prog), argv)
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     if args.compare_precision and args.precision not in ("auto", "fp32"):
@@ -129,7 +129,7 @@ def main(argv=None, prog: str | None = None) -> int:
         problem = planned is not None and output_problem(planned)
         if problem:
             raise UsageError(f"{flag}: {problem}")
-    load = functools.partial(options.colorizer_from_args, args)
+    load = functools.partial(arguments.colorizer_from_args, args)
     if args.compare_precision:
         colorizer, compared = load_for_comparison(load, args.compare_precision, args.engine)
         score = functools.partial(compare_photo, colorizer, compared)
@@ -142,11 +142,11 @@ def main(argv=None, prog: str | None = None) -> int:
             try:
                 scored = score(args.folder, path, args.save_to)
             except ColorizationError as error:
-                options.log.error("error: %s", error)
+                logs.log.error("error: %s", error)
                 failed += 1
             else:
                 if scored is None:
-                    options.log.warning("skipped %s: it has no colour to compare against", display_path(path))
+                    logs.log.warning("skipped %s: it has no colour to compare against", display_path(path))
                 else:
                     scores.append(scored)
                     log_score(scored)
@@ -163,20 +163,20 @@ def main(argv=None, prog: str | None = None) -> int:
         table = score_table(scores, settings)
     if args.csv is not None:
         write_csv(args.csv, *table)
-    return options.EXIT_SOME_FAILED if failed else options.EXIT_OK
+    return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 
 def log_score(scored: "Score | PrecisionComparison") -> None:
     """-v's line per photo."""
     if isinstance(scored, PrecisionComparison):
         reference, compared = scored.reference, scored.compared
-        options.log.info(
+        logs.log.info(
             "%s: PSNR %.2f dB, SSIM %.3f; reduced precision PSNR %.2f dB, SSIM %.3f, %.2f dB from fp32",
             reference.name, reference.psnr, reference.ssim, compared.psnr, compared.ssim, scored.psnr_between,
         )
     else:
-        options.log.info("%s: PSNR %.2f dB, SSIM %.3f", scored.name, scored.psnr, scored.ssim)
+        logs.log.info("%s: PSNR %.2f dB, SSIM %.3f", scored.name, scored.psnr, scored.ssim)
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

@@ -7,19 +7,19 @@ from .. import fetch, fetch_report, fetch_transfer
 from ..errors import UsageError
 from ..model_files import MODEL_DIR_ENV, VARIANTS, release_files, resolve_model_dir
 from ..paths import display_path
-from . import options, values
+from . import arguments, running, values
 
 DESCRIPTION = """Fetch the release model files, verified by size and SHA-256, trying every known source in turn: {prog}"""
 EPILOG = f"""
 Sources, in order: --from files, --mirror URLs/folders, ${fetch.MIRRORS_ENV} (separated by '{fetch.MIRROR_SEPARATOR}'),
 then the public places each file has been published. A file is accepted only when its size and SHA-256 match.
 exit codes: 0 all files in place and verified, 1 some files missing or damaged, 2 usage error
-{options.REFERENCE}
+{arguments.REFERENCE}
 """
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, DESCRIPTION, EPILOG)
+    parser = arguments.new_parser(prog, DESCRIPTION, EPILOG)
     parser.add_argument("--dest", "--model-dir", dest="dest", metavar="DIR", help=f"where the files go (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)")
     parser.add_argument("--variant", choices=VARIANTS, default="release", help="which published weights to fetch")
     parser.add_argument("--mirror", action="append", metavar="URL_OR_DIR", help="a web server or folder holding the files as BASE/NAME, tried first (repeatable)")
@@ -28,13 +28,13 @@ def build_parser(prog: str | None = None):
     parser.add_argument("--check", action="store_true", help="only verify size and SHA-256 of the files present; download nothing")
     parser.add_argument("--timeout", type=values.number_from(0.1, 3600), default=fetch_transfer.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
     parser.add_argument("--retries", type=values.number_from(0, 100, whole=True), default=fetch_transfer.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
-    options.add_verbosity_options(parser, verbose_help="also report each source tried, each retry and why")
+    arguments.add_verbosity_options(parser, verbose_help="also report each source tried, each retry and why")
     return parser
 
 
 def main(argv=None, prog: str | None = None) -> int:
     parser = build_parser(prog)
-    args = options.parse_arguments(parser, argv)
+    args = arguments.parse_arguments(parser, argv)
     args.mirror, args.imports = args.mirror or [], args.imports or []
     directory = resolve_model_dir(args.dest)
     if directory.exists() and not directory.is_dir():
@@ -66,7 +66,7 @@ def fetch_and_report(releases, directory, *, mirrors, imports, mirrors_only, set
             print(f"All {len(report.results)} files are in {display_path(report.directory)}, verified.")
     for line in fetch_report.failure_lines(report) + fetch.advice_lines(report):
         print(line, file=sys.stderr)
-    return options.EXIT_OK if report.ok else options.EXIT_SOME_FAILED
+    return running.EXIT_OK if report.ok else running.EXIT_SOME_FAILED
 
 
 def check_and_report(releases, directory, quiet: bool = False) -> int:
@@ -80,9 +80,9 @@ def check_and_report(releases, directory, quiet: bool = False) -> int:
     bad = [release for release, _, problem in checked if problem]
     if bad:
         print(f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch_report.fetch_command_for(directory, bad)}", file=sys.stderr)
-        return options.EXIT_SOME_FAILED
-    return options.EXIT_OK
+        return running.EXIT_SOME_FAILED
+    return running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

@@ -13,7 +13,7 @@ from ..temporal import DEFAULT_STRENGTH
 from ..video import VideoOptions, colorize_videos, preview_videos
 from ..video.colorize import DEFAULT_SUFFIX, preview_folder
 from ..video.encoding import DEFAULT_CODEC, DEFAULT_PIXEL_FORMAT, check_options
-from . import options
+from . import arguments, logs, running
 
 MAX_SECONDS = 1000 * 3600.0
 """A position beyond a thousand hours is a typo (or an overflow), not a film."""
@@ -42,19 +42,19 @@ def positive_seconds(text: str) -> float:
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(
+    parser = arguments.new_parser(
         prog,
         "Colorize black-and-white films frame by frame, with their sound: {prog} -i reel.mp4\n\n"
         "Outputs that exist are kept and their inputs skipped unless --overwrite; a film stopped half-way (even by\n"
         "kill -9) leaves no file under its final name, and its hidden temporary is removed by the next run.",
     )
-    options.add_file_options(
+    arguments.add_file_options(
         parser, "VIDEO", "films to colorize (several, and repeatable); an animated GIF is one too",
         "output file for one input, or folder for several (a trailing / makes it a folder); with --preview, "
         "the folder for the stills (default: NAME_colorized.EXT, or NAME_preview/, beside each input)",
         DEFAULT_SUFFIX,
     )
-    options.add_existing_output_options(parser, "colorize again films whose output exists")
+    arguments.add_existing_output_options(parser, "colorize again films whose output exists")
     span = parser.add_argument_group("what to colorize")
     span.add_argument("--start", type=time_position, metavar="TIME", help="begin here: seconds (90.5) or a timecode (1:30.5, 0:01:30)")
     span.add_argument("--end", type=time_position, metavar="TIME", help="stop here (same forms as --start)")
@@ -69,15 +69,15 @@ def build_parser(prog: str | None = None):
     temporal = parser.add_argument_group("temporal smoothing")
     temporal.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=True, help="steady the colour over time (against flicker); L is never changed")
     temporal.add_argument("--smooth-strength", type=float, default=DEFAULT_STRENGTH, metavar="S", help="0-1: how much of the past colour is kept where nothing moves")
-    options.add_model_options(parser)
-    options.add_cluster_options(parser)
-    options.add_verbosity_options(parser)
+    arguments.add_model_options(parser)
+    arguments.add_cluster_options(parser)
+    arguments.add_verbosity_options(parser)
     return parser
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = options.parse_arguments(build_parser(prog), argv)
-    options.check_cluster_options(args)
+    args = arguments.parse_arguments(build_parser(prog), argv)
+    arguments.check_cluster_options(args)
     settings = VideoOptions(
         codec=args.codec, pixel_format=args.pix_fmt, crf=args.crf, quality=args.quality, start=args.start, end=args.end,
         audio=args.audio, smoothing=args.smooth_strength if args.smooth else 0.0,
@@ -89,12 +89,12 @@ def main(argv=None, prog: str | None = None) -> int:
     else:
         plan = sort_outputs(plan_outputs(args.input, args.output, args.suffix), args.overwrite)
         check_options(settings, [destination for _, destination in plan.todo])
-    options.report_output_plan(plan)
+    logs.report_output_plan(plan)
     if args.ray and args.preview:
-        options.log.info("--preview runs on this machine: a few stills need no cluster")
+        logs.log.info("--preview runs on this machine: a few stills need no cluster")
     if args.ray and not args.preview and plan.todo:
         return summarize(*colorize_on_ray(args, plan.todo, settings), plan)
-    colorizer = options.colorizer_from_args(args) if plan.todo else None
+    colorizer = arguments.colorizer_from_args(args) if plan.todo else None
     if colorizer is None:
         results = []
     elif args.preview:
@@ -109,7 +109,7 @@ def colorize_on_ray(args, pairs, settings) -> tuple[list, str]:
     from ..cluster.video import colorize_videos_on_ray
 
     results, workers = colorize_videos_on_ray(
-        args.ray, args.ray_workers, args.gpus_per_worker, options.colorizer_arguments(args),
+        args.ray, args.ray_workers, args.gpus_per_worker, arguments.colorizer_settings(args),
         pairs, settings, args.quiet,
     )
     return results, f" (Ray: {workers.describe()})"
@@ -120,13 +120,13 @@ def summarize(results, backend: str, plan) -> int:
     failed = sum(result.status == Status.FAILED for result in results) + len(plan.impossible)
     damaged = sum(bool(result.problems) for result in results)
     skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
-    options.log.log(
+    logs.log.log(
         logging.WARNING if failed or damaged or plan.existing else logging.INFO,
         "%d done (%d with problems)%s, %d failed%s",
         len(results) + len(plan.impossible) - failed, damaged, skipped, failed, backend,
     )
-    return options.EXIT_SOME_FAILED if failed or damaged else options.EXIT_OK
+    return running.EXIT_SOME_FAILED if failed or damaged else running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

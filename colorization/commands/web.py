@@ -10,9 +10,9 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from ..errors import ColorizationError, UsageError
+from ..errors import UsageError
 from ..picture_header import OPENCV_MAX_PIXELS
-from . import options, values
+from . import arguments, logs, running, values
 
 DEFAULT_PORT = 8000
 PORTS_TRIED = 20
@@ -20,7 +20,7 @@ PORTS_TRIED = 20
 
 EPILOG = (
     "exit codes: 0 stopped with Ctrl-C, 2 usage error (a bad option, no free port; a model problem is shown on the page), "
-    f"143 terminated\n{options.REFERENCE}"
+    f"143 terminated\n{arguments.REFERENCE}"
 )
 
 
@@ -35,7 +35,7 @@ class Megapixels(argparse.Action):
 
 
 def build_parser(prog: str | None = None):
-    parser = options.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
+    parser = arguments.new_parser(prog, "Colorize photos in the browser, and serve the same over a REST API: {prog}", EPILOG)
     parser.set_defaults(deprecation=None)
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on; any other than loopback needs the token (printed at start)")
@@ -45,7 +45,7 @@ def build_parser(prog: str | None = None):
     server.add_argument("--no-auth", action="store_true", help="serve a non-loopback address WITHOUT a token: anyone who can reach it may use it")
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-upload-mb", type=values.number_from(0.001, 4096), default=50, metavar="MB", help="largest upload accepted")
-    options.add_picture_limit_option(limits)
+    arguments.add_picture_limit_option(limits)
     limits.add_argument(
         "--max-megapixels", type=values.number_from(0.001, OPENCV_MAX_PIXELS / 1e6), dest="max_pixels", action=Megapixels,
         default=argparse.SUPPRESS, metavar="MP", help="deprecated: the same limit in millions of pixels (use --max-pixels)",
@@ -54,8 +54,8 @@ def build_parser(prog: str | None = None):
     limits.add_argument("--queue", type=values.number_from(0, 1000, whole=True), default=8, metavar="N", help="photos waiting for the network beyond the one running; more get 503 with Retry-After")
     limits.add_argument("--preview-size", type=values.number_from(64, 8192, whole=True), default=1024, metavar="PIXELS", help="longest side of the on-screen previews")
     add_film_options(parser)
-    options.add_model_options(parser)
-    options.add_verbosity_options(parser, "also log each photo and request")
+    arguments.add_model_options(parser)
+    arguments.add_verbosity_options(parser, "also log each photo and request")
     return parser
 
 
@@ -95,9 +95,9 @@ def settings_from_args(args):
     if token is None and not loopback and not args.no_auth:
         token = new_token()
     if args.deprecation:
-        options.log.warning("warning: %s", args.deprecation)
+        logs.log.warning("warning: %s", args.deprecation)
     if args.no_auth and not loopback:
-        options.log.warning("warning: --no-auth on %s: anyone who can reach this address can use the server and see its photos", args.host)
+        logs.log.warning("warning: --no-auth on %s: anyone who can reach this address can use the server and see its photos", args.host)
     return WebSettings(
         token=token,
         allowed_hosts=LOOPBACK_NAMES if loopback and token is None else None,
@@ -141,20 +141,13 @@ def machine_address() -> str:
 
 
 def main(argv=None, prog: str | None = None) -> int:
-    args = options.parse_arguments(build_parser(prog), argv)
+    args = arguments.parse_arguments(build_parser(prog), argv)
     settings = settings_from_args(args)
     import uvicorn
 
     from ..web.app import create_app
 
-    def loader():
-        try:
-            return options.colorizer_from_args(args)
-        except ColorizationError as error:
-            options.log.error("error: %s (the page says so too)", error)
-            raise
-
-    app = create_app(loader, settings)
+    app = create_app(arguments.colorizer_settings(args), settings)
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else (f"[{args.host}]" if ":" in args.host else args.host)
@@ -175,8 +168,8 @@ def main(argv=None, prog: str | None = None) -> int:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again
         pass
-    return options.EXIT_OK
+    return running.EXIT_OK
 
 
 def entry() -> None:
-    sys.exit(options.run(main))
+    sys.exit(running.run(main))

@@ -8,22 +8,30 @@ with Retry-After before its body is read, so memory stays bounded whatever the n
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional, Union
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import ColorizationError
 from ..picture_header import DEFAULT_MAX_PIXELS
+from ..pipeline import Colorizer
 from ..preparation import PreparedImage
+from ..settings import ColorizerSettings
 from .auth import LOOPBACK_NAMES
 from .errors import WebError
 from .film_jobs import FilmSettings
 from .films import FilmStore
 from .photos import PhotoCache, Renderer
 from .uploads import MEGABYTE, decode_upload, picture_from_body, read_body
+
+log = logging.getLogger(__name__)
+
+ModelSource = Union[Colorizer, ColorizerSettings, Callable[[], Colorizer]]
+"""What a server is started with: a loaded model, the settings to load one from, or a function that loads one."""
 
 
 @dataclass(frozen=True)
@@ -104,15 +112,17 @@ class WebService:
         self.films = FilmStore(settings.films, self.renderer, settings.retry_after)
 
     @classmethod
-    def load(cls, colorizer_or_loader, settings: WebSettings | None = None) -> "WebService":
-        """Around a Colorizer, or a loader returning one: a loader's ColorizationError (model files missing) is kept
-        and shown by the page and the API instead of stopping the server."""
+    def load(cls, model: ModelSource, settings: WebSettings | None = None) -> WebService:
+        """Around a Colorizer, the ColorizerSettings to load one from (what the command passes), or a loader
+        returning one: a ColorizationError while loading (model files missing) is logged, kept, and shown by the
+        page and the API instead of stopping the server."""
         settings = settings or WebSettings()
-        if not callable(colorizer_or_loader) or hasattr(colorizer_or_loader, "prepare"):
-            return cls(colorizer_or_loader, settings)
+        if isinstance(model, Colorizer):
+            return cls(model, settings)
         try:
-            colorizer = colorizer_or_loader()
+            colorizer = Colorizer.load(model) if isinstance(model, ColorizerSettings) else model()
         except ColorizationError as error:
+            log.error("error: %s (the page says so too)", error)
             return cls(None, settings, str(error))
         return cls(colorizer, settings)
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from colorization.commands import batch as batch_command
-from colorization.commands import options
+from colorization.commands import running
 from tests.support import REPO
 from tests.support.checks import mean_chroma
 
@@ -57,7 +57,7 @@ def run_batch(*arguments) -> subprocess.CompletedProcess:
 
 def run_in_process(*arguments) -> int:
     """Faster than a subprocess for the many small runs; same code, same exit codes."""
-    return options.run(batch_command.main, [str(argument) for argument in arguments])
+    return running.run(batch_command.main, [str(argument) for argument in arguments])
 
 
 def files_under(folder: Path) -> list[str]:

@@ -5,7 +5,7 @@ from typing import Callable
 
 import numpy as np
 
-from colorization.commands import options
+from colorization.commands import arguments
 
 OUT_OF_MEMORY = "CUDA error: out of memory"
 
@@ -13,7 +13,7 @@ OUT_OF_MEMORY = "CUDA error: out of memory"
 def fail_forward_when(monkeypatch, failing: Callable[[np.ndarray], bool], message: str = OUT_OF_MEMORY) -> None:
     """Commands run in this test load a colorizer whose engine raises RuntimeError(message) on each blob (the
     (N, 1, S, S) L - 50 batch) for which `failing` is true, and runs the network as usual otherwise."""
-    load = options.colorizer_from_args
+    load = arguments.colorizer_from_args
 
     def load_failing(args, **keywords):
         colorizer = load(args, **keywords)
@@ -27,4 +27,4 @@ def fail_forward_when(monkeypatch, failing: Callable[[np.ndarray], bool], messag
         colorizer.engine.forward = forward_or_fail
         return colorizer
 
-    monkeypatch.setattr(options, "colorizer_from_args", load_failing)
+    monkeypatch.setattr(arguments, "colorizer_from_args", load_failing)

@@ -1,32 +1,24 @@
-"""What the commands share: the model, engine and colour options, logging by verbosity, and exit codes.
-
-Options are defined once here so `--model-dir` or `--temperature` mean the same in every command.
-"""
+"""The options the commands share, defined once so that `--model-dir` or `--temperature` mean the same in every
+command: the parser, the option groups, and the ColorizerSettings they give."""
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import signal
-import statistics
-import sys
-import threading
+from dataclasses import fields
 from pathlib import Path
-
-import cv2
+from typing import Any
 
 from .. import __version__
+from ..composition import CONVERSIONS
 from ..engines import BACKENDS, ENGINE_CHOICES
 from ..engines.base import AUTO, PRECISION_CHOICES
-from ..errors import ColorizationError, Terminated, UsageError
+from ..errors import UsageError
 from ..fetch import NO_DOWNLOAD_ENV
 from ..image_io import DEFAULT_MAX_PIXELS
 from ..model import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RELEASE_SCALE, TEMPERATURE_RANGE
 from ..model_files import MODEL_DIR_ENV, VARIANTS
-from ..outputs import EXISTS_NOTE
-from ..paths import display_path
-from ..pipeline import CONVERSIONS, Colorizer
+from ..pipeline import Colorizer
 from ..saturation import SATURATION_RANGE
+from ..settings import ColorizerSettings
 from ..upsampling import (
     DEFAULT_RANGE_SIGMA,
     DEFAULT_SPATIAL_SIGMA,
@@ -36,19 +28,9 @@ from ..upsampling import (
     UPSAMPLE_METHODS,
     Upsampling,
 )
+from .logs import configure_logging
+from .running import EXIT_USAGE
 from .values import count, network_size, non_negative, number_from, pixel_count
-
-log = logging.getLogger("colorization")
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130
-"""128 + SIGINT, what shells report for a command stopped by Ctrl-C."""
-EXIT_TERMINATED = 143
-"""128 + SIGTERM: kill, a job scheduler's time limit, docker stop."""
-
-
-def raise_terminated(signum, frame):
-    raise Terminated()
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -92,7 +74,7 @@ def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: s
     parser.add_argument("--suffix", default=suffix, help="added to each input's name to name its output")
 
 
-def add_picture_limit_option(parser: argparse.ArgumentParser) -> None:
+def add_picture_limit_option(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
         help="refuse pictures larger than N pixels, read from the file's header before decoding (0: no limit)",
@@ -105,14 +87,6 @@ def add_existing_output_options(parser, redo: str = "colorize again inputs whose
     group.add_argument("--skip-existing", dest="overwrite", action="store_false", help="keep outputs that exist and skip their inputs (the default): a rerun does only what is missing")
     group.add_argument("--overwrite", dest="overwrite", action="store_true", help=f"{redo}, replacing the output")
     parser.set_defaults(overwrite=False)
-
-
-def report_output_plan(plan) -> None:
-    """Before the model loads: one line for each output kept as it is and for each that cannot be written."""
-    for source, destination in plan.existing:
-        log.warning("skipped %s: %s %s", display_path(source), display_path(destination), EXISTS_NOTE)
-    for _, _, problem in plan.impossible:
-        log.error("error: %s", problem)
 
 
 def add_model_file_options(parser: argparse.ArgumentParser) -> None:
@@ -130,7 +104,7 @@ def add_model_file_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
 
 
-def add_backend_option(group) -> None:
+def add_backend_option(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--backend", choices=BACKENDS, default="auto",
         help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it, an Intel GPU when OpenVINO sees one",
@@ -224,47 +198,27 @@ def parse_arguments(parser: argparse.ArgumentParser, argv=None) -> argparse.Name
     return args
 
 
-def configure_logging(args: argparse.Namespace) -> None:
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-    # Unless -v, OpenCV stays quiet: its codec messages repeat, in its words, the one line we print per bad file.
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
-
-
-def colorizer_arguments(args: argparse.Namespace) -> dict:
-    """Colorizer.load's keyword arguments as the options give them: one place, for this process and for the
-    workers of a Ray cluster alike."""
-    return dict(
-        model_dir=args.model_dir,
-        prototxt=args.prototxt,
-        caffemodel=args.caffemodel,
-        points=args.points,
-        variant=args.variant,
-        engine=args.engine,
-        backend=args.backend,
-        temperature=args.temperature,
-        size=args.size,
-        upsample=Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
-        saturation=args.saturation,
-        conversion=args.conversion,
-        download=not args.no_download,
-        verify=args.verify,
-        quiet=getattr(args, "quiet", False),
-        precision=args.precision,
-    )
+def colorizer_settings(args: argparse.Namespace) -> ColorizerSettings:
+    """The settings the options give, made once, for this process and a Ray cluster's workers alike. Each field
+    comes from the option of its name (a field without one is an AttributeError in every command, never a silent
+    default); the upsampling options make one Upsampling, and --no-download and -q say how files are fetched."""
+    given: dict[str, Any] = {
+        "upsample": Upsampling(args.upsample, args.guided_spatial_sigma, args.guided_range_sigma),
+        "download": not args.no_download,
+        "quiet": getattr(args, "quiet", False),
+    }
+    return ColorizerSettings(**{
+        field.name: given[field.name] if field.name in given else getattr(args, field.name)
+        for field in fields(ColorizerSettings)
+    })
 
 
 def colorizer_from_args(args: argparse.Namespace, precision: str | None = None, engine: str | None = None) -> Colorizer:
     """The colorizer the options ask for (see Colorizer.load); missing or damaged release files are fetched first
     (or the command is named). `precision` and `engine` replace the options', for a command that loads a second
     colorizer differing only in them."""
-    arguments = colorizer_arguments(args)
-    arguments.update({key: value for key, value in (("precision", precision), ("engine", engine)) if value})
-    return Colorizer.load(**arguments)
+    changes = {key: value for key, value in (("precision", precision), ("engine", engine)) if value}
+    return Colorizer.load(colorizer_settings(args), **changes)
 
 
 def ray_address(text: str) -> str:
@@ -307,48 +261,3 @@ def check_cluster_options(args: argparse.Namespace) -> None:
     given = [name for name, value in (("--ray-workers", args.ray_workers), ("--gpus-per-worker", args.gpus_per_worker)) if value is not None]
     if args.ray is None and given:
         raise UsageError(f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --ray (a Ray cluster to run on)")
-
-
-def seconds_since_process_start() -> float | None:
-    """How long this process has run (Linux's /proc, to 10 ms), so -v can say what the imports cost; None elsewhere."""
-    try:
-        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
-            start_ticks = int(stat.read().rpartition(")")[2].split()[19])
-            return float(uptime.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-def log_start_up(imports: float | None, load: float, colorizer: Colorizer, picture_seconds: list[float]) -> None:
-    """-v's breakdown of a run: imports, model load, first forward, then per picture (the network's share beside)."""
-    times = colorizer.network_times
-    parts = [f"imports {imports:.2f} s" if imports is not None else "imports not measured here", f"model load {load:.2f} s"]
-    if times.first is not None:
-        parts.append(f"first forward {times.first:.2f} s")
-    log.info("start-up: %s", ", ".join(parts))
-    if picture_seconds:
-        network = f", network {statistics.median(times.per_picture):.2f} s" if times.per_picture else ""
-        log.info(
-            "per picture: %.2f s (median of %d, reading to writing%s)",
-            statistics.median(picture_seconds), len(picture_seconds), network,
-        )
-
-
-def run(main, argv=None) -> int:
-    """Run a command's main; expected failures become one line on stderr and exit code 2, never a traceback."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
-    try:
-        return main(argv)
-    except ColorizationError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
