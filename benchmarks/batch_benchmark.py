@@ -15,6 +15,7 @@ compute), compiled once before anything is timed (a machine's first run does tha
 within 1 grey level (as PNG, so no JPEG re-encoding blurs the comparison). This is a benchmark, not a test: on a
 shared machine the times vary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
 from benchmarks.settings import add_setting_options, compile_once, describe, engine_that_ran, setting_arguments
-from tests.support.release_model import release_architecture
 from colorization import Colorizer, read_image, write_image
 from colorization.engines.base import bf16_features, processor_name
 from colorization.image_io import READ_EXTENSIONS
+from tests.support.release_model import release_architecture
 
 WIDTH, HEIGHT = 4000, 3000
 
@@ -45,7 +46,9 @@ WIDTH, HEIGHT = 4000, 3000
 def synthetic_scan(seed: int, colour_file: bool) -> np.ndarray:
     """A grey 'photo' with smooth shapes, edges and film grain, so JPEG sizes and decode times are realistic."""
     rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.uniform(20, 235, (12, 16)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    coarse = cv2.resize(
+        rng.uniform(20, 235, (12, 16)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC
+    )
     for _ in range(12):
         x, y, w, h = (int(v) for v in rng.integers([0, 0, 200, 200], [WIDTH - 400, HEIGHT - 400, 1200, 900]))
         coarse[y : y + h, x : x + w] = coarse[y : y + h, x : x + w] * 0.5 + rng.uniform(20, 235) * 0.5
@@ -121,8 +124,19 @@ def run_batch(model: dict, images: Path, output: Path, *options: str) -> BatchRu
     """batch_colorize.py as a user runs it, into a fresh output folder."""
     shutil.rmtree(output, ignore_errors=True)
     started = time.perf_counter()
-    command = [sys.executable, str(REPO / "batch_colorize.py"), str(images), str(output), "--no-recursive", "-v", *model_options(model), *options]
-    process = subprocess.Popen([sys.executable, "-c", PEAK_OF_CHILD, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        str(REPO / "batch_colorize.py"),
+        str(images),
+        str(output),
+        "--no-recursive",
+        "-v",
+        *model_options(model),
+        *options,
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-c", PEAK_OF_CHILD, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     said = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
@@ -143,8 +157,19 @@ def check_agreement(model: dict, images: list[Path], work: Path, engine: str | N
     for conversion in ("reference", "fast"):
         output = work / f"check_{conversion}"
         run_batch(
-            model, images[0].parent, output, *(["--engine", engine] if engine else []), "--precision", "fp32",
-            "--upsample", "bilinear", "--conversion", conversion, "--output-ext", "png", *patterns,
+            model,
+            images[0].parent,
+            output,
+            *(["--engine", engine] if engine else []),
+            "--precision",
+            "fp32",
+            "--upsample",
+            "bilinear",
+            "--conversion",
+            conversion,
+            "--output-ext",
+            "png",
+            *patterns,
         )
         for stem, sample in expected.items():
             ours = cv2.imread(str(output / f"{stem}.png"))
@@ -161,7 +186,10 @@ def check_agreement(model: dict, images: list[Path], work: Path, engine: str | N
 def compare_jpeg_outputs(sample_folder: Path, batch_folder: Path, images: list[Path]) -> None:
     """The timed outputs themselves (JPEG, fast conversion): close, though JPEG coding can amplify a 1-level step."""
     differences = [
-        np.abs(cv2.imread(str(sample_folder / path.name)).astype(int) - cv2.imread(str(batch_folder / path.name)).astype(int))
+        np.abs(
+            cv2.imread(str(sample_folder / path.name)).astype(int)
+            - cv2.imread(str(batch_folder / path.name)).astype(int)
+        )
         for path in images
     ]
     worst, mean = max(int(d.max()) for d in differences), np.mean([d.mean() for d in differences])
@@ -212,34 +240,53 @@ def time_stages(model: dict, path: Path, work: Path, settings: dict, repeats: in
         del colour
         memory, faults = compose_memory(colorizer, prepared, ab)
         print(
-            f"  {conversion:10s} " + " ".join(f"{value * 1000:7.0f} " for value in best) + f"{best.sum() * 1000:7.0f}"
+            f"  {conversion:10s} "
+            + " ".join(f"{value * 1000:7.0f} " for value in best)
+            + f"{best.sum() * 1000:7.0f}"
             + f" {memory:12.0f} {faults:7d}"
         )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, help="a folder of pictures to use instead of synthetic ones (not recursive)")
+    parser.add_argument(
+        "--images", type=Path, help="a folder of pictures to use instead of synthetic ones (not recursive)"
+    )
     parser.add_argument("--count", type=int, default=20, help="how many synthetic 4000x3000 pictures (default: 20)")
-    parser.add_argument("--colour-files", action="store_true", help="store the synthetic grey pictures as 3-channel JPEGs")
+    parser.add_argument(
+        "--colour-files", action="store_true", help="store the synthetic grey pictures as 3-channel JPEGs"
+    )
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "colorize-batch-benchmark")
-    parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy (default: $COLORIZE_REFERENCE_DIR)")
-    parser.add_argument("--rounds", type=int, default=1, help="time both sides this many times, alternating (default: 1)")
+    parser.add_argument(
+        "--reference-dir",
+        help="folder with the release prototxt and pts_in_hull.npy (default: $COLORIZE_REFERENCE_DIR)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="time both sides this many times, alternating (default: 1)"
+    )
     parser.add_argument("--stages", action="store_true", help="also time each stage for the first picture")
     add_setting_options(parser, "batch_colorize.py")
-    parser.add_argument("batch_options", nargs="*", help="extra batch_colorize.py options after --, e.g. -- --workers 2")
+    parser.add_argument(
+        "batch_options", nargs="*", help="extra batch_colorize.py options after --, e.g. -- --workers 2"
+    )
     args = parser.parse_args()
 
     work = args.work_dir
     model = release_architecture(work, args.reference_dir)
     compile_once(model, args)
     if args.images:
-        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in READ_EXTENSIONS and not p.name.startswith("."))
+        images = sorted(
+            p for p in args.images.iterdir() if p.suffix.lower() in READ_EXTENSIONS and not p.name.startswith(".")
+        )
     else:
-        images = make_images(work / ("colour_files" if args.colour_files else "grey_files"), args.count, args.colour_files)
+        images = make_images(
+            work / ("colour_files" if args.colour_files else "grey_files"), args.count, args.colour_files
+        )
     if not images:
         raise SystemExit(f"error: no pictures in {args.images}")
-    print(f"{len(images)} pictures in {images[0].parent}, e.g. {images[0].name} {cv2.imread(str(images[0])).shape[1::-1]}")
+    print(
+        f"{len(images)} pictures in {images[0].parent}, e.g. {images[0].name} {cv2.imread(str(images[0])).shape[1::-1]}"
+    )
     folder = link_inputs(images, work / "inputs")
     images = sorted(folder.iterdir())
     print(
@@ -264,8 +311,10 @@ def main() -> int:
         f"batch_colorize.py {batch:.1f} s ({len(images) / batch:.2f} images/s), ratio {sample / batch:.2f}"
     )
     engines = {run.engine for run in batch_runs}
-    print(f"batch_colorize.py peak resident memory: {max(run.peak_mib for run in batch_runs):.0f} MiB; "
-          f"{'the same engine in every round' if len(engines) == 1 else 'DIFFERENT engines: ' + ' / '.join(sorted(engines))}")
+    print(
+        f"batch_colorize.py peak resident memory: {max(run.peak_mib for run in batch_runs):.0f} MiB; "
+        f"{'the same engine in every round' if len(engines) == 1 else 'DIFFERENT engines: ' + ' / '.join(sorted(engines))}"
+    )
     print("agreement with the OpenCV sample:")
     compare_jpeg_outputs(work / "sample_out", work / "batch_out", images)
     agree = check_agreement(model, images, work, args.engine)

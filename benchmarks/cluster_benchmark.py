@@ -11,6 +11,7 @@ composing and writing), from which docs/cluster.md estimates a cluster. The netw
 with random trained-like weights (tests/support/release_model.py): the real model's compute, not its colours.
 This is a benchmark, not a test: on a shared machine the times vary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,20 @@ def run_batch(model: dict, folder: Path, output: Path, report: Path, *more: str)
     """(wall seconds of the whole command, its report)."""
     shutil.rmtree(output, ignore_errors=True)
     command = [
-        sys.executable, str(REPO / "batch_colorize.py"), str(folder), str(output), "-q", "--report", str(report),
-        "--prototxt", str(model["prototxt"]), "--caffemodel", str(model["caffemodel"]), "--points", str(model["points"]), *more,
+        sys.executable,
+        str(REPO / "batch_colorize.py"),
+        str(folder),
+        str(output),
+        "-q",
+        "--report",
+        str(report),
+        "--prototxt",
+        str(model["prototxt"]),
+        "--caffemodel",
+        str(model["caffemodel"]),
+        "--points",
+        str(model["points"]),
+        *more,
     ]
     started = time.perf_counter()
     subprocess.run(command, check=True, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
@@ -93,7 +106,9 @@ def main() -> None:
     folder = linked_folder(images, args.copies, work / "inputs")
     count = len(images) * args.copies
     print(f"{count} pictures ({len(images)} from {args.images}, {args.copies} times each); {os.cpu_count()} cores here")
-    print("network: the release architecture with random trained-like weights (the release caffemodel cannot be downloaded here)")
+    print(
+        "network: the release architecture with random trained-like weights (the release caffemodel cannot be downloaded here)"
+    )
 
     plain_wall, plain = run_batch(model, folder, work / "plain", work / "plain.json")
     ray_wall, spread = run_batch(model, folder, work / "ray", work / "ray.json", "--ray", "local")
@@ -103,15 +118,21 @@ def main() -> None:
             f"({wall:.1f} s for the whole command), backend: {report['backend']}"
         )
     ratio = spread["images_per_second"] / plain["images_per_second"]
-    print(f"--ray local / plain: {ratio:.2f}x the pictures/s ({(1 - ratio) * 100:+.0f}% is Ray's overhead on one machine)")
-    identical = all((work / "plain" / p.name).read_bytes() == (work / "ray" / p.name).read_bytes() for p in folder.iterdir())
+    print(
+        f"--ray local / plain: {ratio:.2f}x the pictures/s ({(1 - ratio) * 100:+.0f}% is Ray's overhead on one machine)"
+    )
+    identical = all(
+        (work / "plain" / p.name).read_bytes() == (work / "ray" / p.name).read_bytes() for p in folder.iterdir()
+    )
     print(f"outputs bit-for-bit equal: {identical}")
 
     stages = stage_times(model, images, work / "stages")
     for stage, seconds in stages.items():
         print(f"  {stage:18s} {seconds * 1000:7.1f} ms")
     cpu = stages["read and prepare"] + stages["compose and write"]
-    print(f"  CPU stages together {cpu * 1000:7.1f} ms per picture (what a cluster's CPU tasks must supply per picture)")
+    print(
+        f"  CPU stages together {cpu * 1000:7.1f} ms per picture (what a cluster's CPU tasks must supply per picture)"
+    )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

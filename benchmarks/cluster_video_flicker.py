@@ -15,6 +15,7 @@ release weights cannot be downloaded here). Ray: `--ray local` on this machine w
 
     python -m benchmarks.cluster_video_flicker [--seconds 9] [--workers 2] [--work-dir DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,6 +28,7 @@ import numpy as np
 
 from benchmarks.video_flicker import RATE, decoded, film, photos, window, write_clip
 from colorization import Colorizer, ColorizerSettings
+from colorization.cluster import segments as film_segments
 from colorization.cluster import video as cluster_video
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
@@ -56,8 +58,11 @@ def main() -> None:
         model["caffemodel"] = Path(args.caffemodel)
     rng = np.random.default_rng(1)
     picture = photos()[0]
-    clip = write_clip(work / "pan.mp4", (film(window(picture, 2 * i), rng) for i in range(int(args.seconds * RATE))),
-                      keyframe_every=RATE)
+    clip = write_clip(
+        work / "pan.mp4",
+        (film(window(picture, 2 * i), rng) for i in range(int(args.seconds * RATE))),
+        keyframe_every=RATE,
+    )
     options = VideoOptions(audio=False, codec="ffv1", pixel_format="bgr0")
 
     started = time.perf_counter()
@@ -72,8 +77,13 @@ def main() -> None:
 
     info = probe(clip)
     start, duration, expected = resolve_span(info, None, None)
-    segments = cluster_video.plan_segments(
-        info, start, duration, expected, keyframe_times(clip), plan.workers * cluster_video.SEGMENTS_PER_WORKER,
+    segments = film_segments.plan_segments(
+        info,
+        start,
+        duration,
+        expected,
+        keyframe_times(clip),
+        plan.workers * film_segments.SEGMENTS_PER_WORKER,
         options.smoothing,
     )
     joins = np.array([segment.first - 1 for segment in segments[1:]])
@@ -83,11 +93,15 @@ def main() -> None:
     inside = np.setdiff1d(np.arange(len(ray_pairs)), joins)
     join_difference = max(float(np.abs(ray_lab[j + 1, :, :, 1:] - plain_lab[j + 1, :, :, 1:]).max()) for j in joins)
     weights = "real" if args.caffemodel else "random (release architecture)"
-    print(f"{len(ray_lab)} frames, {len(segments)} segments, joins after frames {', '.join(map(str, joins))}; "
-          f"warm-up {cluster_video.warm_up_frames(options.smoothing)} frames; {weights} weights; {plan.describe()}")
+    print(
+        f"{len(ray_lab)} frames, {len(segments)} segments, joins after frames {', '.join(map(str, joins))}; "
+        f"warm-up {film_segments.warm_up_frames(options.smoothing)} frames; {weights} weights; {plan.describe()}"
+    )
     print(f"{'':>12} {'at joins':>9} {'inside':>8} {'ratio':>6}")
     for name, pairs in (("Ray", ray_pairs), ("one machine", plain_pairs)):
-        print(f"{name:>12} {pairs[joins].mean():>9.3f} {pairs[inside].mean():>8.3f} {pairs[joins].mean() / pairs[inside].mean():>6.2f}")
+        print(
+            f"{name:>12} {pairs[joins].mean():>9.3f} {pairs[inside].mean():>8.3f} {pairs[joins].mean() / pairs[inside].mean():>6.2f}"
+        )
     print(f"max |ab Ray - ab one machine| at the joins: {join_difference:.3f}")
     print(f"time: one machine {plain_seconds:.1f} s, Ray {ray_seconds:.1f} s (start-up included)")
 

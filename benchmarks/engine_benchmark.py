@@ -8,6 +8,7 @@ runs fp32, and OpenVINO also every reduced precision this processor has (bf16 wi
 
     python -m benchmarks.engine_benchmark [--runs 9] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import cv2
 import numpy as np
 
 from benchmarks.opencv_sample import load_sample_network
-from tests.support.release_model import release_architecture
 from colorization import Colorizer
 from colorization.engines.base import bf16_features, processor_name
 from colorization.engines.opencv_dnn import caffe_importer_available
 from colorization.engines.registry import installed
+from tests.support.release_model import release_architecture
 
 SIZE = 224
 
@@ -42,10 +43,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9, help="timed forwards per engine (median reported; at least 7)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed forwards per engine first")
-    parser.add_argument("--threads", type=int, default=cv2.getNumThreads(), help="cv2.dnn threads; ONNX Runtime gets the same count")
+    parser.add_argument(
+        "--threads", type=int, default=cv2.getNumThreads(), help="cv2.dnn threads; ONNX Runtime gets the same count"
+    )
     parser.add_argument("--reduced", nargs="*", default=["bf16"], help="reduced precisions to time in OpenVINO too")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
-    parser.add_argument("--work-dir", type=Path, help="where the random-weight caffemodel and its compiled form go (default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the random-weight caffemodel and its compiled form go (default: a temporary folder)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     with tempfile.TemporaryDirectory() as temporary:
@@ -66,7 +73,10 @@ def main() -> int:
         for engine, precision in engines:
             started = time.perf_counter()
             colorizer = Colorizer.load(**files, engine=engine, backend="cpu", precision=precision)
-            print(f"{engine} {precision}: loaded in {time.perf_counter() - started:.1f} s (the first ONNX load compiles)", file=sys.stderr)
+            print(
+                f"{engine} {precision}: loaded in {time.perf_counter() - started:.1f} s (the first ONNX load compiles)",
+                file=sys.stderr,
+            )
             ran = getattr(colorizer.engine, "precision", "fp32")
             if ran != precision:
                 print(f"  {engine} {precision}: not available on this processor (ran {ran}), left out", file=sys.stderr)
@@ -82,7 +92,9 @@ def main() -> int:
                 forward(blob)
                 times[name].append(time.perf_counter() - started)
     print(f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'})")
-    print(f"forward at {SIZE}x{SIZE}, batch 1, OpenCV {cv2.__version__}, {args.threads} threads, {args.runs} interleaved runs")
+    print(
+        f"forward at {SIZE}x{SIZE}, batch 1, OpenCV {cv2.__version__}, {args.threads} threads, {args.runs} interleaved runs"
+    )
     reference = statistics.median(next(iter(times.values()))) if caffe_importer_available() else None
     for name, measured in times.items():
         median = statistics.median(measured)

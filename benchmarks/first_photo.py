@@ -12,6 +12,7 @@ so the compiled model exists and the files are in the page cache: what is timed 
 one; it also says which engine and precision ran. Then one `-v` run shows colorize.py's own breakdown. This is a
 benchmark, not a test: on a shared machine the times vary, hence the interleaving and the medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,14 @@ def commands(model: dict, photo: Path, work: Path, extra: list[str]) -> dict[str
     return {
         "sample script": [sys.executable, "-c", SAMPLE_SCRIPT, *files, str(photo), str(work / "sample.jpg")],
         "colorize.py": [
-            sys.executable, str(REPO / "colorize.py"), "-i", str(photo), "-o", str(work / "colorized.jpg"), *overrides, *extra
+            sys.executable,
+            str(REPO / "colorize.py"),
+            "-i",
+            str(photo),
+            "-o",
+            str(work / "colorized.jpg"),
+            *overrides,
+            *extra,
         ],
     }
 
@@ -80,7 +88,9 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=741)
     parser.add_argument("--height", type=int, default=500)
     parser.add_argument("--work", type=Path, help="folder for the model and outputs (default: a temporary one)")
-    parser.add_argument("--reference-dir", help="folder of the release prototxt and points (default: $COLORIZE_REFERENCE_DIR)")
+    parser.add_argument(
+        "--reference-dir", help="folder of the release prototxt and points (default: $COLORIZE_REFERENCE_DIR)"
+    )
     add_setting_options(parser, "colorize.py")
     parser.add_argument("extra", nargs="*", help="after --: more colorize.py arguments, e.g. --conversion fast")
     args = parser.parse_args(argv)
@@ -99,7 +109,9 @@ def main(argv=None) -> int:
                 times[name].append(timed(command, outputs[name])[0])
         print(f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'})")
         print(f"colorize.py with {describe(args)}: {engine_that_ran(said)}")
-        print(f"{args.width}x{args.height} grey photo, release architecture with random weights, {args.runs} interleaved runs each")
+        print(
+            f"{args.width}x{args.height} grey photo, release architecture with random weights, {args.runs} interleaved runs each"
+        )
         for name, values in times.items():
             print(f"  {name:14s} median {statistics.median(values):.2f} s   ({', '.join(f'{v:.2f}' for v in values)})")
         ratio = statistics.median(times["colorize.py"]) / statistics.median(times["sample script"])

@@ -15,16 +15,22 @@ picture, so every route is scored through the same upsampling and composition:
   so that conjugate gradients solve it: the dependencies hold no sparse solver), the hints are soft constraints
   and a weak pull to no change makes it fade elsewhere; the change is averaged onto the net's grid.
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
 from colorization.hint_spreading import (
-    SMALLEST_WEIGHT, WORKING_SIDE, hint_maps, on_cells, placed, splat, working_lightness,
+    SMALLEST_WEIGHT,
+    WORKING_SIDE,
+    hint_maps,
+    on_cells,
+    placed,
+    splat,
+    working_lightness,
 )
 from colorization.model import annealed_mean
-from colorization.upsampling import joint_bilateral_upsample
 
 BIN_SIGMA = 10.0
 """Spread (ab units) of the Gaussian the `bins` route pulls each hinted cell's distribution towards."""
@@ -84,7 +90,9 @@ def fast_global_smoother(scores, points, scale, lightness, hints, picture_size):
     seeds = splat(positions, np.column_stack([colours, np.ones(len(colours))]).astype(np.float32), guide.shape)
     grey = np.clip(guide * 2.55 + 0.5, 0, 255).astype(np.uint8)
     spread = cv2.ximgproc.fastGlobalSmootherFilter(grey, seeds, SMOOTHER_LAMBDA, SMOOTHER_SIGMA)
-    without_edges = cv2.ximgproc.fastGlobalSmootherFilter(np.zeros_like(grey), np.ascontiguousarray(seeds[:, :, 2]), SMOOTHER_LAMBDA, SMOOTHER_SIGMA)
+    without_edges = cv2.ximgproc.fastGlobalSmootherFilter(
+        np.zeros_like(grey), np.ascontiguousarray(seeds[:, :, 2]), SMOOTHER_LAMBDA, SMOOTHER_SIGMA
+    )
     weight = np.maximum(spread[:, :, 2], SMALLEST_WEIGHT)
     confidence = np.clip(spread[:, :, 2] / np.maximum(without_edges, SMALLEST_WEIGHT), 0, 1).astype(np.float32)
     return blend(ab, confidence, (spread[:, :, :2] / weight[:, :, None]).astype(np.float32))
@@ -102,10 +110,12 @@ def levin_weights(lightness: np.ndarray) -> np.ndarray:
     0.6 times the lightness variance around the two pixels (lightness 0..1, as their code takes it)."""
     neighbours = [shifted(lightness, down, right) for down, right in NEIGHBOURS]
     variance = np.maximum(np.stack(neighbours + [lightness]).var(axis=0) * 0.6, 2e-6)
-    return np.stack([
-        np.exp(-((lightness - other) ** 2) / (variance + shifted(variance, down, right)))
-        for other, (down, right) in zip(neighbours, NEIGHBOURS)
-    ])
+    return np.stack(
+        [
+            np.exp(-((lightness - other) ** 2) / (variance + shifted(variance, down, right)))
+            for other, (down, right) in zip(neighbours, NEIGHBOURS)
+        ]
+    )
 
 
 def levin_solve(lightness: np.ndarray, hint_weight: np.ndarray, hint_change: np.ndarray) -> np.ndarray:
@@ -116,7 +126,9 @@ def levin_solve(lightness: np.ndarray, hint_weight: np.ndarray, hint_change: np.
     diagonal = (degree * (1 + LEVIN_PRIOR) + LEVIN_HINT_WEIGHT * hint_weight)[:, :, None]
 
     def system(change):
-        neighbours = sum(weights[index][:, :, None] * shifted(change, down, right) for index, (down, right) in enumerate(NEIGHBOURS))
+        neighbours = sum(
+            weights[index][:, :, None] * shifted(change, down, right) for index, (down, right) in enumerate(NEIGHBOURS)
+        )
         return diagonal * change - neighbours
 
     target = LEVIN_HINT_WEIGHT * hint_weight[:, :, None] * hint_change

@@ -15,6 +15,7 @@ be downloaded here; any weights have the same cost).
 
     python -m benchmarks.hints [FOLDER ...] [--draws 5] [--routes] [--reference-dir DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,13 +83,28 @@ class Renderer:
 
     def render(self, prepared: PreparedImage, scores, hints, picture_size=None) -> np.ndarray:
         height, width = prepared.lightness.shape
-        ab = self.route(scores, self.colorizer.points, self.colorizer.scale, prepared.lightness, hints, picture_size or (width, height))
-        return compose(prepared, np.asarray(ab, np.float32), self.colorizer.upsample, self.colorizer.saturation, self.colorizer.conversion)
+        ab = self.route(
+            scores,
+            self.colorizer.points,
+            self.colorizer.scale,
+            prepared.lightness,
+            hints,
+            picture_size or (width, height),
+        )
+        return compose(
+            prepared,
+            np.asarray(ab, np.float32),
+            self.colorizer.upsample,
+            self.colorizer.saturation,
+            self.colorizer.conversion,
+        )
 
 
 def scored(output: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     lab = cv2.cvtColor(to_unit_float(output), cv2.COLOR_BGR2Lab)
-    return metrics.psnr(lab[:, :, 1:], truth[:, :, 1:], metrics.AB_PEAK), metrics.colourfulness(output.astype(np.float64))
+    return metrics.psnr(lab[:, :, 1:], truth[:, :, 1:], metrics.AB_PEAK), metrics.colourfulness(
+        output.astype(np.float64)
+    )
 
 
 def oracle(renderer: Renderer, photos, draws: int, counts=COUNTS) -> dict:
@@ -98,7 +114,10 @@ def oracle(renderer: Renderer, photos, draws: int, counts=COUNTS) -> dict:
         prepared, scores = renderer.scores(colour)
         table[name] = {}
         for count in counts:
-            results = [scored(renderer.render(prepared, scores, oracle_hints(colour, count, seed)), lab) for seed in range(draws if count else 1)]
+            results = [
+                scored(renderer.render(prepared, scores, oracle_hints(colour, count, seed)), lab)
+                for seed in range(draws if count else 1)
+            ]
             psnrs = [psnr for psnr, _ in results]
             table[name][count] = (float(np.mean(psnrs)), float(np.mean([c for _, c in results])), float(min(psnrs)))
     return table
@@ -111,7 +130,10 @@ def print_oracle(table: dict, photos, draws: int) -> None:
     print("-" * len(header))
     truth = {name: metrics.colourfulness(colour.astype(np.float64)) for name, colour, _ in photos}
     for name, row in table.items():
-        print(f"{name:<14} {truth[name]:6.1f} " + " ".join(f"{row[count][0]:6.2f}/{row[count][1]:5.1f}" for count in COUNTS))
+        print(
+            f"{name:<14} {truth[name]:6.1f} "
+            + " ".join(f"{row[count][0]:6.2f}/{row[count][1]:5.1f}" for count in COUNTS)
+        )
     means = [np.mean([row[count][0] for row in table.values()]) for count in COUNTS]
     print(f"{'mean PSNR':<14} {'':>6} " + " ".join(f"{mean:12.2f}" for mean in means))
     print("\ngain over the automatic result at N = 10 (mean of the draws; the worst draw in brackets):")
@@ -135,8 +157,14 @@ def edge_respect(renderer: Renderer) -> list[tuple[str, float, float]]:
         prepared, scores = renderer.scores(picture)
         cut = int(picture.shape[1] * EDGE_SPLIT)
         before = cv2.cvtColor(to_unit_float(renderer.render(prepared, scores, [])), cv2.COLOR_BGR2Lab)
-        for x, hinted, other, lightness in ((0.2, slice(0, cut), slice(cut, None), left), (0.8, slice(cut, None), slice(0, cut), right)):
-            after = cv2.cvtColor(to_unit_float(renderer.render(prepared, scores, [Hint(x, 0.5, EDGE_COLOUR, fraction=True)])), cv2.COLOR_BGR2Lab)
+        for x, hinted, other, lightness in (
+            (0.2, slice(0, cut), slice(cut, None), left),
+            (0.8, slice(cut, None), slice(0, cut), right),
+        ):
+            after = cv2.cvtColor(
+                to_unit_float(renderer.render(prepared, scores, [Hint(x, 0.5, EDGE_COLOUR, fraction=True)])),
+                cv2.COLOR_BGR2Lab,
+            )
             wanted = np.concatenate([[lightness], target])
             covered = (np.linalg.norm(after[:, hinted] - wanted, axis=2) < 10).mean()
             moved = np.linalg.norm(after[:, other, 1:] - before[:, other, 1:], axis=2).mean()
@@ -148,7 +176,9 @@ def edge_respect(renderer: Renderer) -> list[tuple[str, float, float]]:
 def print_edges(rows) -> None:
     print(f"\nedge respect (a {EDGE_COLOUR} hint; pass: >= 90% covered, other region moved < 2):")
     for case, covered, moved in rows:
-        print(f"  {case:<40} covered {covered:6.1%}   other region moved {moved:5.2f} ab   {'pass' if covered >= 0.9 and moved < 2 else 'FAIL'}")
+        print(
+            f"  {case:<40} covered {covered:6.1%}   other region moved {moved:5.2f} ab   {'pass' if covered >= 0.9 and moved < 2 else 'FAIL'}"
+        )
 
 
 def best_time(action, repeat: int) -> tuple[float, float]:
@@ -156,7 +186,10 @@ def best_time(action, repeat: int) -> tuple[float, float]:
     for _ in range(repeat):
         started, started_processor = time.perf_counter(), time.process_time()
         action()
-        wall, processor = min(wall, time.perf_counter() - started), min(processor, time.process_time() - started_processor)
+        wall, processor = (
+            min(wall, time.perf_counter() - started),
+            min(processor, time.process_time() - started_processor),
+        )
     return wall * 1000, processor * 1000
 
 
@@ -167,15 +200,25 @@ def render_times(renderer: Renderer, photos, repeat: int, counts=TIMED_COUNTS) -
     scores = renderer.colorizer.predict_scores([full])[0]
     factor = PREVIEW_SIDE / max(FULL_SIZE)
     preview_size = (round(FULL_SIZE[0] * factor), round(FULL_SIZE[1] * factor))
-    preview = PreparedImage(cv2.resize(full.lightness, preview_size, interpolation=cv2.INTER_AREA), None, None, full.dtype)
+    preview = PreparedImage(
+        cv2.resize(full.lightness, preview_size, interpolation=cv2.INTER_AREA), None, None, full.dtype
+    )
     times = {}
     for count in counts:
         hints = oracle_hints(cv2.resize(colour, FULL_SIZE, interpolation=cv2.INTER_NEAREST), count, 0)
-        for label, prepared in ((f"{preview_size[0]}x{preview_size[1]} preview", preview), (f"{FULL_SIZE[0]}x{FULL_SIZE[1]} full", full)):
-            times[label, count] = best_time(lambda: renderer.render(prepared, scores, hints, FULL_SIZE), repeat)
+        for label, prepared in (
+            (f"{preview_size[0]}x{preview_size[1]} preview", preview),
+            (f"{FULL_SIZE[0]}x{FULL_SIZE[1]} full", full),
+        ):
+            times[label, count] = best_time(
+                lambda prepared=prepared, hints=hints: renderer.render(prepared, scores, hints, FULL_SIZE), repeat
+            )
         colorizer = renderer.colorizer
         times["decode alone, preview", count] = best_time(
-            lambda: renderer.route(scores, colorizer.points, colorizer.scale, preview.lightness, hints, FULL_SIZE), repeat
+            lambda colorizer=colorizer, hints=hints: renderer.route(
+                scores, colorizer.points, colorizer.scale, preview.lightness, hints, FULL_SIZE
+            ),
+            repeat,
         )
     return times
 
@@ -185,11 +228,13 @@ def print_times(times: dict) -> None:
     labels = list(dict.fromkeys(label for label, _ in times))
     print(f"  {'hints':>6} " + " ".join(f"{label:>24}" for label in labels))
     for count in sorted({count for _, count in times}):
-        print(f"  {count:>6} " + " ".join(f"{'%.0f (%.0f)' % times[label, count]:>24}" for label in labels))
+        print(f"  {count:>6} " + " ".join(f"{'{:.0f} ({:.0f})'.format(*times[label, count]):>24}" for label in labels))
 
 
 def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int) -> None:
-    print(f"\nroutes compared (oracle gain over the automatic result, mean of {draws} draws; time: 1024-px preview, 5 hints):")
+    print(
+        f"\nroutes compared (oracle gain over the automatic result, mean of {draws} draws; time: 1024-px preview, 5 hints):"
+    )
     header = f"  {'route':<48} {'N=10 mean':>9} {'N=10 min':>9} {'N=50 mean':>9} {'edge L35|65':>13} {'edge L40|55':>13} {'ms':>6}"
     print(header)
     for name, route in ROUTES.items():
@@ -197,24 +242,37 @@ def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int) -> Non
         table = oracle(renderer, photos, draws, (0, 10, 50))
         gains = {count: [row[count][0] - row[0][0] for row in table.values()] for count in (10, 50)}
         edges = edge_respect(renderer)
-        worst = [max((moved for case, _, moved in edges if case.startswith(f"L {left:g}")), default=0) for left, _ in EDGE_CONTRASTS]
-        covered = [min((share for case, share, _ in edges if case.startswith(f"L {left:g}")), default=0) for left, _ in EDGE_CONTRASTS]
+        worst = [
+            max((moved for case, _, moved in edges if case.startswith(f"L {left:g}")), default=0)
+            for left, _ in EDGE_CONTRASTS
+        ]
+        covered = [
+            min((share for case, share, _ in edges if case.startswith(f"L {left:g}")), default=0)
+            for left, _ in EDGE_CONTRASTS
+        ]
         milliseconds = render_times(renderer, photos, repeat, (5,))
         preview = next(value for (label, _), value in milliseconds.items() if label.endswith(" preview"))[0]
         print(
             f"  {name:<48} {np.mean(gains[10]):+9.2f} {min(gains[10]):+9.2f} {np.mean(gains[50]):+9.2f} "
-            + " ".join(f"{share:5.0%}/{moved:5.2f}  " for share, moved in zip(covered, worst)) + f"{preview:6.0f}",
+            + " ".join(f"{share:5.0%}/{moved:5.2f}  " for share, moved in zip(covered, worst))
+            + f"{preview:6.0f}",
             flush=True,
         )
-    print("  (edge: share of the hinted region within delta E 10 / mean ab change of the other region, worst of the two sides)")
+    print(
+        "  (edge: share of the hinted region within delta E 10 / mean ab change of the other region, worst of the two sides)"
+    )
 
 
 def main(argv=None) -> int:
     from tests.support.release_model import release_architecture
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("images", nargs="*", type=Path, help="folders of colour photos besides the shared test images")
-    parser.add_argument("--draws", type=int, default=5, help="random draws of the hint points per N (fixed seeds 0, 1, ...)")
+    parser.add_argument(
+        "--draws", type=int, default=5, help="random draws of the hint points per N (fixed seeds 0, 1, ...)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats (the best counts)")
     parser.add_argument("--routes", action="store_true", help="also measure the other routes (slower: Levin's solve)")
     parser.add_argument("--reference-dir", help="folder of the authentic prototxt and pts_in_hull.npy")
@@ -223,8 +281,10 @@ def main(argv=None) -> int:
     photos = colour_photos([folder for folder in folders if folder.is_dir()])
     with tempfile.TemporaryDirectory() as work:
         colorizer = Colorizer.load(**release_architecture(Path(work), args.reference_dir), download=False, quiet=True)
-        print(f"release architecture with RANDOM weights ({colorizer.engine.description}); {len(photos)} colour photos; "
-              f"{os.cpu_count()} CPUs. Real weights start higher, leaving less for hints to add.")
+        print(
+            f"release architecture with RANDOM weights ({colorizer.engine.description}); {len(photos)} colour photos; "
+            f"{os.cpu_count()} CPUs. Real weights start higher, leaving less for hints to add."
+        )
         renderer = Renderer(colorizer)
         print_oracle(oracle(renderer, photos, args.draws), photos, args.draws)
         print_edges(edge_respect(renderer))

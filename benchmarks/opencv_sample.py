@@ -3,6 +3,7 @@ and the "plain loop" every benchmark compares against.
 
 Kept deliberately literal (float RGB, resize RGB then Lab, concatenate, clip) and free of our package's code.
 """
+
 import cv2
 import numpy as np
 

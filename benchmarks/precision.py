@@ -12,6 +12,7 @@ model shows. With the real weights, pass them:
     python -m benchmarks.precision --model-dir models/                     # the release files, if you have them
     python -m benchmarks.precision --caffemodel mine.caffemodel [--prototxt FILE] [--points FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,12 @@ def benchmark_photos(folder: Path, limit: int) -> list[np.ndarray]:
 def model_files(args, work_dir: Path) -> tuple[dict, str]:
     """Colorizer.load's file keywords and a line saying which weights they are."""
     if args.model_dir or args.caffemodel:
-        files = {"model_dir": args.model_dir, "prototxt": args.prototxt, "caffemodel": args.caffemodel, "points": args.points}
+        files = {
+            "model_dir": args.model_dir,
+            "prototxt": args.prototxt,
+            "caffemodel": args.caffemodel,
+            "points": args.points,
+        }
         resolved = ModelFiles.resolve(**files)
         return files, f"weights: {resolved.caffemodel.path} (given)"
     files = release_architecture(work_dir, args.reference_dir)
@@ -77,7 +83,10 @@ def load_rows(files: dict) -> tuple[list[Row], list[str]]:
         if (engine, precision) not in loaded:
             started = time.perf_counter()
             loaded[engine, precision] = Colorizer.load(**files, engine=engine, precision=precision, download=False)
-            print(f"loaded {loaded[engine, precision].engine.description} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            print(
+                f"loaded {loaded[engine, precision].engine.description} in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
         return loaded[engine, precision]
 
     reference = load("openvino" if installed("openvino") else "onnx")
@@ -107,7 +116,9 @@ def differences(rows: list[Row], photos: list[np.ndarray]) -> dict[int, tuple]:
             prepared = row.colorizer.prepare(photo)
             (reduced_ab,), (fp32_ab,) = row.colorizer.predict_ab([prepared]), row.reference.predict_ab([prepared])
             ab.append((reduced_ab.ravel(), fp32_ab.ravel()))
-            pictures.append((row.colorizer.compose(prepared, reduced_ab).ravel(), row.reference.compose(prepared, fp32_ab).ravel()))
+            pictures.append(
+                (row.colorizer.compose(prepared, reduced_ab).ravel(), row.reference.compose(prepared, fp32_ab).ravel())
+            )
         results[index] = tuple(
             metrics.difference_statistics(np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]))
             for pairs in (ab, pictures)
@@ -131,16 +142,34 @@ def forward_times(forwards: list, blob: np.ndarray, runs: int, warmup: int) -> l
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, default=Path(os.environ.get(IMAGES_ENV, REPO.parent / "shared" / "images")), help="folder of test photos")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=Path(os.environ.get(IMAGES_ENV, REPO.parent / "shared" / "images")),
+        help="folder of test photos",
+    )
     parser.add_argument("--limit", type=int, default=5, help="use the first N photos (sorted by name)")
     parser.add_argument("--runs", type=int, default=9, help="timed forwards per precision (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed forwards per precision first")
-    parser.add_argument("--threads", type=int, default=cv2.getNumThreads(), help="cv2.dnn threads; the other runtimes get the same count")
-    parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy (for the random weights)")
-    parser.add_argument("--work-dir", type=Path, help="where the random-weight caffemodel goes, to reuse it (default: a temporary folder)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=cv2.getNumThreads(),
+        help="cv2.dnn threads; the other runtimes get the same count",
+    )
+    parser.add_argument(
+        "--reference-dir", help="folder with the release prototxt and pts_in_hull.npy (for the random weights)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the random-weight caffemodel goes, to reuse it (default: a temporary folder)",
+    )
     real = parser.add_argument_group("real weights, instead of random ones")
     real.add_argument("--model-dir", help="folder with the release model files")
-    real.add_argument("--caffemodel", help="these weights (with --prototxt and --points, or the release ones from --model-dir)")
+    real.add_argument(
+        "--caffemodel", help="these weights (with --prototxt and --points, or the release ones from --model-dir)"
+    )
     real.add_argument("--prototxt", help="this network definition")
     real.add_argument("--points", help="these 313x2 ab cluster centres")
     args = parser.parse_args(argv)
@@ -154,7 +183,11 @@ def main(argv=None) -> int:
         forwards = [row.colorizer.engine.forward for row in rows]
         if caffe_importer_available():
             resolved = ModelFiles.resolve(**files) if "model_dir" in files else None
-            paths = [resolved.prototxt.path, resolved.caffemodel.path, resolved.points.path] if resolved else list(files.values())
+            paths = (
+                [resolved.prototxt.path, resolved.caffemodel.path, resolved.points.path]
+                if resolved
+                else list(files.values())
+            )
             sample = load_sample_network(*paths)
 
             def sample_forward(blob):
@@ -172,20 +205,28 @@ def main(argv=None) -> int:
     )
     width = max(len(row.colorizer.engine.description) for row in rows)
     print(f"{'':<17} {'':<{width}}  {'ab 56x56 |difference|':^28}  {'8-bit picture |difference|':^26}")
-    print(f"{'precision':<17} {'engine':<{width}}  {'mean':>8} {'p99':>9} {'max':>9}  {'mean':>8} {'p99':>8} {'max':>8}  {'forward':>9}  vs sample")
+    print(
+        f"{'precision':<17} {'engine':<{width}}  {'mean':>8} {'p99':>9} {'max':>9}  {'mean':>8} {'p99':>8} {'max':>8}  {'forward':>9}  vs sample"
+    )
     for index, (row, median) in enumerate(zip(rows, medians)):
         if index in found:
             ab, picture = found[index]
-            cells = f"{ab.mean:8.3f} {ab.p99:9.3f} {ab.max:9.3f}  {picture.mean:8.3f} {picture.p99:8.0f} {picture.max:8.0f}"
+            cells = (
+                f"{ab.mean:8.3f} {ab.p99:9.3f} {ab.max:9.3f}  {picture.mean:8.3f} {picture.p99:8.0f} {picture.max:8.0f}"
+            )
         else:
             cells = f"{'(what the others are compared with)':^56}"
         ratio = f"{sample_median / median:5.2f}x" if sample_median else "(no Caffe importer: no sample)"
         print(f"{row.label:<17} {row.colorizer.engine.description:<{width}}  {cells}  {median * 1000:6.1f} ms  {ratio}")
     if sample_median:
-        print(f"{'OpenCV sample':<17} {'Caffe in cv2.dnn, fp32':<{width}}  {'':56}  {sample_median * 1000:6.1f} ms  1.00x")
+        print(
+            f"{'OpenCV sample':<17} {'Caffe in cv2.dnn, fp32':<{width}}  {'':56}  {sample_median * 1000:6.1f} ms  1.00x"
+        )
     for line in unavailable:
         print(line)
-    print("ab in Lab units (-128..127); pictures in 8-bit levels over B, G and R; each reduced precision against fp32 on its own engine and device")
+    print(
+        "ab in Lab units (-128..127); pictures in 8-bit levels over B, G and R; each reduced precision against fp32 on its own engine and device"
+    )
     return 0
 
 

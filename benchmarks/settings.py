@@ -1,5 +1,6 @@
 """What the command benchmarks run: the defaults a user gets unless --engine, --precision or --upsample say otherwise,
 and the line that names what really ran (engine, backend, precision), read from the command's own -v output."""
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@
 
 Uses the release architecture with random weights (same compute as the real model).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ import cv2
 import numpy as np
 
 from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
-from tests.support.release_model import release_architecture
 from colorization import Colorizer, read_image, write_image
+from tests.support.release_model import release_architecture
 
 
 def synthetic_jpeg(path: Path, width: int = 4000, height: int = 3000) -> None:
@@ -53,13 +54,13 @@ def main() -> None:
         image_path = args.image or work / "large.jpg"
         if not args.image:
             synthetic_jpeg(image_path)
-        colorizer = Colorizer.load(
-            **model, engine=args.engine, upsample=args.upsample, conversion=args.conversion
-        )
+        colorizer = Colorizer.load(**model, engine=args.engine, upsample=args.upsample, conversion=args.conversion)
         sample = load_sample_network(*model.values())
         colorizer.colorize(np.zeros((224, 224, 3), np.uint8))  # warm-up: first forward allocates
 
-        stages: dict[str, list[float]] = {name: [] for name in ("read", "prepare", "forward", "compose", "write", "total", "sample")}
+        stages: dict[str, list[float]] = {
+            name: [] for name in ("read", "prepare", "forward", "compose", "write", "total", "sample")
+        }
         for _ in range(args.repeat):
             image, seconds = timed(read_image, image_path)
             stages["read"].append(seconds)

@@ -14,6 +14,7 @@ prototxt available the whole colorize step at 12 MP is timed too, against the Op
 
     python -m benchmarks.upsampling_quality [FOLDER ...] [--candidates] [--per-image]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,8 @@ import cv2
 import numpy as np
 
 from colorization import metrics
-from colorization.composition import upsample_ab
+from colorization.composition import compose, upsample_ab
 from colorization.image_io import READ_EXTENSIONS, read_image
-from colorization.composition import compose
 from colorization.preparation import PreparedImage, split_alpha, to_unit_float
 from colorization.upsampling import DEFAULT_RANGE_SIGMA, DEFAULT_SPATIAL_SIGMA, Upsampling
 
@@ -68,7 +68,10 @@ def opencv_joint_bilateral(ab, lightness):
     spread = 0.5 * cell_pixels(ab, lightness)
     upsampled = bilinear(ab, lightness)
     return np.dstack(
-        [cv2.ximgproc.jointBilateralFilter(lightness, np.ascontiguousarray(upsampled[:, :, c]), -1, 5.0, spread) for c in range(2)]
+        [
+            cv2.ximgproc.jointBilateralFilter(lightness, np.ascontiguousarray(upsampled[:, :, c]), -1, 5.0, spread)
+            for c in range(2)
+        ]
     )
 
 
@@ -76,7 +79,9 @@ def opencv_bilateral_solver(ab, lightness):
     """ximgproc.fastBilateralSolverFilter; pip's opencv-contrib wheels are built without Eigen and refuse it."""
     guide = np.clip(lightness * 2.55, 0, 255).astype(np.uint8)
     confidence = np.full(lightness.shape, 255, np.uint8)
-    return cv2.ximgproc.fastBilateralSolverFilter(guide, bilinear(ab, lightness), confidence, 0.5 * cell_pixels(ab, lightness), 8, 8, 128)
+    return cv2.ximgproc.fastBilateralSolverFilter(
+        guide, bilinear(ab, lightness), confidence, 0.5 * cell_pixels(ab, lightness), 8, 8, 128
+    )
 
 
 def fast_guided_filter(ab, lightness, epsilon=4.0):
@@ -138,7 +143,13 @@ def measure(method, photos, cells: int):
         coarse = cv2.resize(truth, (cells, cells), interpolation=cv2.INTER_AREA)
         estimate = method(coarse, lightness)
         edges = metrics.edge_region(lightness)
-        scores.append((metrics.psnr(estimate, truth, metrics.AB_PEAK), metrics.ab_rmse(estimate, truth, edges), metrics.ab_rmse(estimate, truth)))
+        scores.append(
+            (
+                metrics.psnr(estimate, truth, metrics.AB_PEAK),
+                metrics.ab_rmse(estimate, truth, edges),
+                metrics.ab_rmse(estimate, truth),
+            )
+        )
     return np.array(scores)
 
 
@@ -156,7 +167,10 @@ def composed_quality(upsample: str, photos, cells: int) -> np.ndarray:
         row = []
         for coarse in (cv2.resize(truth, (cells, cells), interpolation=cv2.INTER_AREA), vivid_prediction(cells, index)):
             output = cv2.cvtColor(to_unit_float(compose(prepared, coarse, upsample)), cv2.COLOR_BGR2Lab)
-            row += [metrics.psnr(np.ascontiguousarray(output[:, :, 1:]), truth, metrics.AB_PEAK), np.abs(output[:, :, 0] - lightness).mean() * 2.55]
+            row += [
+                metrics.psnr(np.ascontiguousarray(output[:, :, 1:]), truth, metrics.AB_PEAK),
+                np.abs(output[:, :, 0] - lightness).mean() * 2.55,
+            ]
         scores.append([row[0], row[1], row[3]])
     return np.array(scores)
 
@@ -187,8 +201,8 @@ def time_method(method, photos, cells: int, repeat: int, size=TIMING_SIZE) -> fl
 def time_whole_colorize(reference_dir: str | None, repeat: int) -> None:
     """Colorizer.colorize at 12 MP with each method, beside the OpenCV sample's loop, on the random-weight release net."""
     from benchmarks.opencv_sample import load_sample_network, sample_colorize
-    from tests.support.release_model import release_architecture
     from colorization import Colorizer
+    from tests.support.release_model import release_architecture
 
     with tempfile.TemporaryDirectory() as work:
         try:
@@ -219,7 +233,12 @@ def timed(run) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="*", type=Path, help=f"folders of colour photos (default: ${IMAGES_ENV}, else ../shared/images)")
+    parser.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        help=f"folders of colour photos (default: ${IMAGES_ENV}, else ../shared/images)",
+    )
     parser.add_argument("--cells", type=int, default=56, help="the net's output grid (56 for a 224 input)")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs per method; the best counts")
     parser.add_argument("--candidates", action="store_true", help="also measure the alternatives we tried")
@@ -232,8 +251,10 @@ def main(argv=None) -> int:
     if not photos:
         print("error: no colour photos found in " + ", ".join(map(str, folders)), file=sys.stderr)
         return 2
-    print(f"{len(photos)} colour photos, ab averaged to {args.cells}x{args.cells} and upsampled back; "
-          f"timing on {TIMING_SIZE[0]}x{TIMING_SIZE[1]} (12 MP), best of {args.repeat}\n")
+    print(
+        f"{len(photos)} colour photos, ab averaged to {args.cells}x{args.cells} and upsampled back; "
+        f"timing on {TIMING_SIZE[0]}x{TIMING_SIZE[1]} (12 MP), best of {args.repeat}\n"
+    )
     header = (
         f"{'method':<40} {'PSNR ab dB':>10} {'edge RMSE':>10} {'RMSE ab':>8} {'beats bilinear':>15} "
         f"{'ms / 12 MP':>11} {'CPU ms':>8} {'x bilinear':>10}"
@@ -245,7 +266,9 @@ def main(argv=None) -> int:
         try:
             scores = measure(method, photos, args.cells)
             slow = method is opencv_joint_bilateral
-            milliseconds, processor = time_method(method, photos, args.cells, 1 if slow else args.repeat, SLOW_TIMING_SIZE if slow else TIMING_SIZE)
+            milliseconds, processor = time_method(
+                method, photos, args.cells, 1 if slow else args.repeat, SLOW_TIMING_SIZE if slow else TIMING_SIZE
+            )
         except cv2.error as error:
             print(f"{name:<40} not available in this OpenCV build: {str(error).strip().splitlines()[-1][:80]}")
             continue

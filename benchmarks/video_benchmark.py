@@ -17,6 +17,7 @@ pair says little. The long clip, there to show that memory stays flat, runs once
     python -m benchmarks.video_benchmark [--seconds 10] [--repeat 3] [--work-dir DIR] [--reference-dir DIR]
     python -m benchmarks.video_benchmark --precision fp32      # or --engine, --upsample: compare with the defaults
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,28 @@ def make_clip(path: Path, seconds: float) -> Path:
     if not path.is_file():
         subprocess.run(
             [
-                imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=30:duration={seconds}",
-                "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-                "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "20", "-c:a", "aac", str(path),
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size=640x360:rate=30:duration={seconds}",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency=440:duration={seconds}",
+                "-vf",
+                "format=gray,format=yuv420p",
+                "-c:v",
+                "libx264",
+                "-crf",
+                "20",
+                "-c:a",
+                "aac",
+                str(path),
             ],
             check=True,
         )
@@ -80,7 +99,9 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"error: {' '.join(command)} failed with exit code {process.returncode}: {said.strip()[-2000:]}")
+        raise SystemExit(
+            f"error: {' '.join(command)} failed with exit code {process.returncode}: {said.strip()[-2000:]}"
+        )
     return seconds, usage.ru_maxrss / 1024, said
 
 
@@ -110,14 +131,27 @@ def main() -> None:
     model = release_architecture(work, args.reference_dir)
     compile_once(model, args)
     model_arguments = [str(model[key]) for key in ("prototxt", "caffemodel", "points")]
-    print(f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'}), {os.cpu_count()} CPU cores; "
-          f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)")
+    print(
+        f"{processor_name()} (native bf16: {', '.join(bf16_features()) or 'none'}), {os.cpu_count()} CPU cores; "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews these numbers)"
+    )
     print(f"video_colorize.py with {describe(args)}")
-    print(f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound")
+    print(
+        f"{'clip':>8} {'plain fps':>10} {'ours fps':>9} {'ratio':>6} {'plain RSS':>10} {'ours RSS':>9}  ours: frames, sound"
+    )
     plain_command = [sys.executable, "-m", "benchmarks.video_benchmark", "--plain-loop"]
     ours_command = [
-        sys.executable, str(REPO / "video_colorize.py"), "-v", "--overwrite", "--prototxt", model_arguments[0],
-        "--caffemodel", model_arguments[1], "--points", model_arguments[2], *setting_arguments(args),
+        sys.executable,
+        str(REPO / "video_colorize.py"),
+        "-v",
+        "--overwrite",
+        "--prototxt",
+        model_arguments[0],
+        "--caffemodel",
+        model_arguments[1],
+        "--points",
+        model_arguments[2],
+        *setting_arguments(args),
     ]
     rss = {}
     for seconds, runs in ((args.seconds, args.repeat), (2 * args.seconds, 1)):
@@ -143,9 +177,13 @@ def main() -> None:
                 flush=True,
             )
         if runs > 1:
-            print(f"{seconds:>7g}s median ratio of {runs} runs: {statistics.median(ratios):.2f} (lowest {min(ratios):.2f}, highest {max(ratios):.2f})")
+            print(
+                f"{seconds:>7g}s median ratio of {runs} runs: {statistics.median(ratios):.2f} (lowest {min(ratios):.2f}, highest {max(ratios):.2f})"
+            )
     (short_plain, short_ours), (long_plain, long_ours) = rss.values()
-    print(f"peak RSS, long clip vs short: plain {long_plain / short_plain - 1:+.1%}, ours {long_ours / short_ours - 1:+.1%}")
+    print(
+        f"peak RSS, long clip vs short: plain {long_plain / short_plain - 1:+.1%}, ours {long_ours / short_ours - 1:+.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ colour decisions: read these numbers as a check of the mechanism, not as the rea
 
     python -m benchmarks.video_flicker [--seconds 2] [--work-dir DIR] [--caffemodel colorization_release_v2.caffemodel]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,10 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-from tests.support.release_model import release_architecture
 from colorization import Colorizer
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
+from tests.support.release_model import release_architecture
 
 SIZE = (320, 180)
 RATE = 24
@@ -62,9 +63,20 @@ def write_clip(path: Path, frames, keyframe_every: int | None = None) -> Path:
     """H.264; `keyframe_every` frames a keyframe, and no other (a film to cut into segments at known places)."""
     import imageio_ffmpeg
 
-    keyframes = ["-force_key_frames", f"expr:eq(mod(n,{keyframe_every}),0)", "-x264-params", "scenecut=0"] if keyframe_every else []
+    keyframes = (
+        ["-force_key_frames", f"expr:eq(mod(n,{keyframe_every}),0)", "-x264-params", "scenecut=0"]
+        if keyframe_every
+        else []
+    )
     writer = imageio_ffmpeg.write_frames(
-        str(path), SIZE, pix_fmt_in="bgr24", fps=RATE, codec="libx264", quality=9, macro_block_size=1, output_params=keyframes
+        str(path),
+        SIZE,
+        pix_fmt_in="bgr24",
+        fps=RATE,
+        codec="libx264",
+        quality=9,
+        macro_block_size=1,
+        output_params=keyframes,
     )
     writer.send(None)
     for frame in frames:
@@ -119,9 +131,13 @@ def main() -> None:
     lossless = VideoOptions(audio=False, codec="ffv1", pixel_format="bgr0")
     smoothed_options = lossless if args.strength is None else replace(lossless, smoothing=args.strength)
     print(f"smoothing strength {smoothed_options.smoothing}; {'real' if args.caffemodel else 'random'} weights")
-    print(f"{'clip':>9} {'flicker frame by frame':>23} {'flicker smoothed':>17} {'ratio':>6} {'deviation':>10} {'L change mean/max':>18} {'cuts':>5}")
+    print(
+        f"{'clip':>9} {'flicker frame by frame':>23} {'flicker smoothed':>17} {'ratio':>6} {'deviation':>10} {'L change mean/max':>18} {'cuts':>5}"
+    )
     for name, clip in make_clips(work, args.seconds).items():
-        independent = colorize_video(colorizer, clip, work / f"{clip.stem}_independent.mkv", replace(lossless, smoothing=0.0), quiet=True)
+        independent = colorize_video(
+            colorizer, clip, work / f"{clip.stem}_independent.mkv", replace(lossless, smoothing=0.0), quiet=True
+        )
         smoothed = colorize_video(colorizer, clip, work / f"{clip.stem}_smoothed.mkv", smoothed_options, quiet=True)
         (plain, plain_fits), (steady, steady_fits) = decoded(independent.destination), decoded(smoothed.destination)
         lightness_change = np.abs(steady[..., 0] - plain[..., 0])[plain_fits & steady_fits]

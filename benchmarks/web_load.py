@@ -12,6 +12,7 @@ moved: each re-render's server time is read from its Server-Timing header. Last,
 the idle server, then again while it colorizes a film (a 640x480 clip, posted to /api/films): their latency both
 ways, and the film's frames per second meanwhile (the film is deleted once the photos are answered).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,22 @@ def free_port() -> int:
 
 
 def start_server(files: dict, port: int, engine: str, queue: int, films: Path) -> subprocess.Popen:
-    command = [sys.executable, str(REPO / "web_colorize.py"), "--no-browser", "--host", HOST, "--port", str(port),
-               "--engine", engine, "--queue", str(queue), "--work-dir", str(films), "-q"]
+    command = [
+        sys.executable,
+        str(REPO / "web_colorize.py"),
+        "--no-browser",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--engine",
+        engine,
+        "--queue",
+        str(queue),
+        "--work-dir",
+        str(films),
+        "-q",
+    ]
     for key, path in files.items():
         command += [f"--{key}", str(path)]
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
@@ -72,7 +87,9 @@ def peak_rss_mb(pid: int) -> float:
 
 def jpeg(width: int, height: int, seed: int) -> bytes:
     scan = synthetic_scan(seed, False)
-    return cv2.imencode(".jpg", cv2.resize(scan, (width, height), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+    return cv2.imencode(
+        ".jpg", cv2.resize(scan, (width, height), interpolation=cv2.INTER_AREA), [cv2.IMWRITE_JPEG_QUALITY, 92]
+    )[1].tobytes()
 
 
 def load(base: str, photo: bytes, clients: int, per_client: int) -> dict:
@@ -86,8 +103,12 @@ def load(base: str, photo: bytes, clients: int, per_client: int) -> dict:
             start = time.perf_counter()
             while True:
                 try:
-                    response = session.post(f"{base}/api/colorize?temperature={0.3 + 0.05 * (index % 4):.2f}", data=photo,
-                                            headers={"Content-Type": "image/jpeg"}, timeout=300)
+                    response = session.post(
+                        f"{base}/api/colorize?temperature={0.3 + 0.05 * (index % 4):.2f}",
+                        data=photo,
+                        headers={"Content-Type": "image/jpeg"},
+                        timeout=300,
+                    )
                 except requests.RequestException as error:
                     with lock:
                         failures.append(f"client {number}: {type(error).__name__}: {error}")
@@ -112,7 +133,13 @@ def load(base: str, photo: bytes, clients: int, per_client: int) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"served": served[0], "busy": busy[0], "failures": failures, "latencies": latencies, "seconds": time.perf_counter() - started}
+    return {
+        "served": served[0],
+        "busy": busy[0],
+        "failures": failures,
+        "latencies": latencies,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def slider(base: str, photo: bytes, moves: int) -> dict:
@@ -138,16 +165,43 @@ def slider(base: str, photo: bytes, moves: int) -> dict:
     start = time.perf_counter()
     requests.get(f"{base}/api/photos/{photo_id}/download", timeout=300).raise_for_status()
     download_seconds = time.perf_counter() - start
-    return {"add": full_run, "rest": rest_seconds, "download": download_seconds, "server_ms": server_ms, "client_ms": client_ms}
+    return {
+        "add": full_run,
+        "rest": rest_seconds,
+        "download": download_seconds,
+        "server_ms": server_ms,
+        "client_ms": client_ms,
+    }
 
 
 def film_clip(path: Path, seconds: float) -> Path:
     """A grey 640x480 test film at 25 fps with a sound track, made by the ffmpeg imageio-ffmpeg ships."""
     import imageio_ffmpeg
 
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    f"testsrc2=size=640x480:rate=25:duration={seconds}", "-f", "lavfi", "-i", f"sine=duration={seconds}",
-                    "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-c:a", "aac", str(path)], check=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=640x480:rate=25:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=duration={seconds}",
+            "-vf",
+            "format=gray,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -156,7 +210,9 @@ def photo_latencies(base: str, photo: bytes, count: int, film_id: str | None = N
     seconds = []
     for _ in range(count):
         start = time.perf_counter()
-        response = requests.post(f"{base}/api/colorize", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=300)
+        response = requests.post(
+            f"{base}/api/colorize", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=300
+        )
         response.raise_for_status()
         if film_id is None or requests.get(f"{base}/api/films/{film_id}", timeout=10).json()["state"] == "running":
             seconds.append(time.perf_counter() - start)
@@ -178,18 +234,28 @@ def film_case(base: str, photo: bytes, count: int, clip: Path) -> dict:
     status = requests.get(f"{base}/api/films/{film_id}", timeout=10).json()
     frames_per_second = (status["frames_done"] - before) / (time.perf_counter() - started)
     requests.delete(f"{base}/api/films/{film_id}", timeout=60)
-    return {"alone": alone, "during": during, "film_fps": frames_per_second, "film_alone": film_alone, "estimate": estimate,
-            "frames": status["frames_total"]}
+    return {
+        "alone": alone,
+        "during": during,
+        "film_fps": frames_per_second,
+        "film_alone": film_alone,
+        "estimate": estimate,
+        "frames": status["frames_total"],
+    }
 
 
 def print_film_case(film: dict, size: str) -> None:
     alone, during = film["alone"], film["during"]
     print(f"photos of {size} one at a time, server idle: p50 {percentile(alone, 0.5):.2f} s, max {max(alone):.2f} s")
-    print(f"the same while a 640x480 film runs ({len(during)} answered during it): p50 {percentile(during, 0.5):.2f} s, "
-          f"max {max(during, default=float('nan')):.2f} s")
-    print(f"the film: {film['film_alone']:.2f} frames/s alone, {film['film_fps']:.2f} while the photos were answered; "
-          f"estimated before it started at {film['frames'] / film['estimate']:.2f} frames/s "
-          f"({film['estimate']:.0f} s for {film['frames']} frames)")
+    print(
+        f"the same while a 640x480 film runs ({len(during)} answered during it): p50 {percentile(during, 0.5):.2f} s, "
+        f"max {max(during, default=float('nan')):.2f} s"
+    )
+    print(
+        f"the film: {film['film_alone']:.2f} frames/s alone, {film['film_fps']:.2f} while the photos were answered; "
+        f"estimated before it started at {film['frames'] / film['estimate']:.2f} frames/s "
+        f"({film['estimate']:.0f} s for {film['frames']} frames)"
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -206,9 +272,16 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", default="caffe", help="--engine for the server")
     parser.add_argument("--queue", type=int, default=8, help="--queue for the server")
     parser.add_argument("--reference-dir", help="folder with the release prototxt and pts_in_hull.npy")
-    parser.add_argument("--work-dir", type=Path, help="where the random-weight caffemodel goes (default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir", type=Path, help="where the random-weight caffemodel goes (default: a temporary folder)"
+    )
     parser.add_argument("--film-photos", type=int, default=6, help="photos timed alone and again while a film runs")
-    parser.add_argument("--film-seconds", type=float, default=60, help="length of the test film (it is deleted once the photos are answered)")
+    parser.add_argument(
+        "--film-seconds",
+        type=float,
+        default=60,
+        help="length of the test film (it is deleted once the photos are answered)",
+    )
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.load_size.lower().split("x"))
     with tempfile.TemporaryDirectory() as temporary:
@@ -218,10 +291,17 @@ def main(argv=None) -> int:
         base = f"http://{HOST}:{port}"
         try:
             health = requests.get(f"{base}/api/health", timeout=5).json()
-            print(f"server: {health['engine']}; queue {args.queue}; {args.clients} clients x {args.requests} requests of {width}x{height}")
+            print(
+                f"server: {health['engine']}; queue {args.queue}; {args.clients} clients x {args.requests} requests of {width}x{height}"
+            )
             result = load(base, jpeg(width, height, 1), args.clients, args.requests)
             big = slider(base, jpeg(4000, 3000, 2), args.moves)
-            film = film_case(base, jpeg(width, height, 3), args.film_photos, film_clip(Path(temporary) / "reel.mp4", args.film_seconds))
+            film = film_case(
+                base,
+                jpeg(width, height, 3),
+                args.film_photos,
+                film_clip(Path(temporary) / "reel.mp4", args.film_seconds),
+            )
             peak = peak_rss_mb(server.pid)
         finally:
             server.terminate()
@@ -233,10 +313,14 @@ def main(argv=None) -> int:
     for line in result["failures"][:10]:
         print(f"  {line}")
     print(f"latency, retries included: p50 {percentile(latencies, 0.5):.2f} s, p95 {percentile(latencies, 0.95):.2f} s")
-    print(f"12 MP photo: added (decode + network, what the page waits for) {big['add'] * 1000:.0f} ms; "
-          f"POST /api/colorize full run {big['rest'] * 1000:.0f} ms; full-size download {big['download'] * 1000:.0f} ms")
-    print(f"slider re-render on it (screen-sized preview): server {statistics.median(big['server_ms']):.0f} ms median, "
-          f"{max(big['server_ms']):.0f} ms max; at the client {statistics.median(big['client_ms']):.0f} ms median")
+    print(
+        f"12 MP photo: added (decode + network, what the page waits for) {big['add'] * 1000:.0f} ms; "
+        f"POST /api/colorize full run {big['rest'] * 1000:.0f} ms; full-size download {big['download'] * 1000:.0f} ms"
+    )
+    print(
+        f"slider re-render on it (screen-sized preview): server {statistics.median(big['server_ms']):.0f} ms median, "
+        f"{max(big['server_ms']):.0f} ms max; at the client {statistics.median(big['client_ms']):.0f} ms median"
+    )
     print_film_case(film, f"{width}x{height}")
     print(f"server peak RSS: {peak:.0f} MB")
     return 1 if result["failures"] else 0

@@ -1,4 +1,5 @@
 """python -m colorization NAME [options]: every command without installing anything."""
+
 import sys
 
 from .commands import main

@@ -1,4 +1,5 @@
 """Outputs appear under their final name only when complete, so an interrupted run never leaves a file that looks done."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,11 +30,10 @@ def atomic_output(path: Path):
 
 
 def write_bytes_atomically(path: Path, data) -> None:
-    with atomic_output(path) as temporary:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_output(path) as temporary, open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 PARTIAL_NAME = re.compile(r"\.(?P<stem>.*)" + re.escape(PARTIAL_MARKER) + r"(?P<pid>\d+)(?P<suffix>\.[^.]*)?")

@@ -1,6 +1,7 @@
 """Just enough of Caffe's formats to read the colorization net without Caffe: the prototxt text format (parsed to
 nested dicts) and the binary NetParameter of a .caffemodel (read into NumPy arrays), so the ONNX converter needs
 neither Caffe nor OpenCV's Caffe importer (which OpenCV 5 removed)."""
+
 from __future__ import annotations
 
 import re
@@ -129,7 +130,9 @@ def packed_varints(data: memoryview, start: int, end: int) -> list[int]:
     return values
 
 
-def unpacked_run(data: memoryview, position: int, end: int, field: int, wire: int, dtype: str) -> tuple[np.ndarray, int]:
+def unpacked_run(
+    data: memoryview, position: int, end: int, field: int, wire: int, dtype: str
+) -> tuple[np.ndarray, int]:
     """The longest run of consecutive unpacked fixed-width entries of one field starting at `position` (at its key),
     read at once: old Caffe versions wrote each of millions of floats as its own key + value."""
     key = field << 3 | wire

@@ -4,6 +4,7 @@ A compiled file lives beside the caffemodel (or in a per-user cache when that fo
 of the sources' identity and the options, so a different temperature, size or source file gets its own, and only
 the few most recently used are kept.
 """
+
 from __future__ import annotations
 
 import glob

@@ -9,6 +9,7 @@ upsampling's colour grid and its back-projection) is made once at its working si
 upsampling.MAX_WORKING_PIXELS; only the last bilinear step to full size is banded, with the arithmetic of
 cv2.resize so that reference mode stays exactly OpenCV's sample.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

@@ -5,6 +5,7 @@ over RGB, 0-1 scale) and rated for colourfulness (Hasler & Süsstrunk; about 15 
 82 highly colourful). The plain grey picture is scored the same way: a setting that does not beat grey on PSNR adds
 wrong colour rather than right colour.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -116,7 +117,9 @@ def load_for_comparison(load: Callable[..., Colorizer], precision: str, engine: 
         compared = load(precision=precision, engine=engine)
     if compared.engine.precision != precision:
         reason = compared.engine.precision_fallback or f"{compared.engine.description} runs fp32"
-        raise UsageError(f"--compare-precision {precision} cannot run here: {reason}; nothing was scored (leave it out to score fp32 alone)")
+        raise UsageError(
+            f"--compare-precision {precision} cannot run here: {reason}; nothing was scored (leave it out to score fp32 alone)"
+        )
     reference = load(precision="fp32", engine=compared.engine.name if engine == "auto" else engine)
     return reference, compared
 

@@ -6,6 +6,7 @@ are renamed to NAME only once verified, so a bad file never sits under the final
 continues where it stopped. The sources are tried here (the user's files, mirrors, the public ones), one folder
 at a time; colorization.fetch_transfer moves the bytes and colorization.fetch_report words the outcome.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -135,7 +136,9 @@ def fetch_release_files(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ModelFileError(f"cannot create {display_path(directory)} ({error.strerror}): choose another folder (--dest or --model-dir)") from None
+        raise ModelFileError(
+            f"cannot create {display_path(directory)} ({error.strerror}): choose another folder (--dest or --model-dir)"
+        ) from None
     releases = list(releases)
     identified, rejected = identify_imports(imports, {*releases, *all_release_files()})
     releases += [release for release in identified if release not in releases]
@@ -153,7 +156,10 @@ def fetch_release_files(
 def check_release_files(releases, directory) -> list[tuple[ReleaseFile, Path, str | None]]:
     """Each release file in `directory` with what is wrong with it (None: size and SHA-256 match)."""
     directory = Path(directory).expanduser()
-    return [(release, directory / release.name, release_file_problem(directory / release.name, release, verify_hash=True)) for release in releases]
+    return [
+        (release, directory / release.name, release_file_problem(directory / release.name, release, verify_hash=True))
+        for release in releases
+    ]
 
 
 def advice_lines(report: FetchReport) -> list[str]:
@@ -161,7 +167,7 @@ def advice_lines(report: FetchReport) -> list[str]:
     failed = report.failed
     if not failed:
         return []
-    options = fetch_command_for(report.directory, [result.release for result in failed])[len(fetch_command()):]
+    options = fetch_command_for(report.directory, [result.release for result in failed])[len(fetch_command()) :]
     lines = [
         f"{len(failed)} of {len(report.results)} files could not be fetched into {display_path(report.directory)}. What you can do:",
         f"  - download {', '.join(result.release.name for result in failed)} yourself (a source above in a browser, "
@@ -179,7 +185,9 @@ def advice_lines(report: FetchReport) -> list[str]:
     return lines
 
 
-def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bool = False, quiet: bool = False) -> None:
+def ensure_release_files(
+    files: ModelFiles, *, download: bool = True, verify: bool = False, quiet: bool = False
+) -> None:
     """First use: fetch the managed release files that are missing or damaged, or raise with the exact command.
 
     Files the user named (`--caffemodel` etc.) are never checked here: custom models are allowed.
@@ -191,7 +199,9 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
     first, problem = needed[0]
     directory = first.path.parent
     releases = [model_file.release for model_file, _ in needed]
-    command = fetch_command_for(directory, [model_file.release for model_file in files if model_file.release is not None])
+    command = fetch_command_for(
+        directory, [model_file.release for model_file in files if model_file.release is not None]
+    )
     shown = display_path(first.path) + (f" (and {len(needed) - 1} more)" if len(needed) > 1 else "")
     if not download:
         forbidden = "--no-download"
@@ -202,12 +212,17 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
     if forbidden:
         raise ModelFileError(
             f"{shown} {problem}: run {command} (automatic download is off: {forbidden}"
-            + ("" if problem == MISSING else f"; {fetch_command()} --check names every damaged file") + ")"
+            + ("" if problem == MISSING else f"; {fetch_command()} --check names every damaged file")
+            + ")"
         )
     total = human_size(sum(release.size for release in releases))
     log.warning(
         "%s %s: downloading the release files (%s) into %s; --no-download or %s=1 turns this off",
-        shown, problem, total, display_path(directory), NO_DOWNLOAD_ENV,
+        shown,
+        problem,
+        total,
+        display_path(directory),
+        NO_DOWNLOAD_ENV,
     )
     report = fetch_release_files(
         releases, directory, mirrors=environment_mirrors(), mirrors_only=environment_flag(MIRRORS_ONLY_ENV), quiet=quiet
@@ -220,5 +235,5 @@ def ensure_release_files(files: ModelFiles, *, download: bool = True, verify: bo
         names = ", ".join(result.release.name for result in report.failed)
         raise ModelFileError(
             f"could not download {names} from any source (above): see 'Model files' in the README, "
-            f"or get the file by hand and run {fetch_command()} --from FILE{command[len(fetch_command()):]}"
+            f"or get the file by hand and run {fetch_command()} --from FILE{command[len(fetch_command()) :]}"
         )

@@ -19,6 +19,7 @@ of it. Three steps (benchmarks/hints.py measures them and the routes we rejected
 The blend is in ab, after the annealed mean, so the temperature (vividness) still changes the net's colour
 everywhere a hint does not reach, and `--saturation` scales hinted colour like any other.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -49,7 +50,9 @@ def working_lightness(lightness: np.ndarray) -> np.ndarray:
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     small = np.ascontiguousarray(cv2.resize(lightness, size, interpolation=cv2.INTER_AREA), np.float32)
     guide = np.clip(small * np.float32(2.55) + np.float32(0.5), 0, 255).astype(np.uint8)
-    return cv2.ximgproc.fastGlobalSmootherFilter(guide, small, TEXTURE_SMOOTHING * relative_size(size) ** 2, TEXTURE_CONTRAST)
+    return cv2.ximgproc.fastGlobalSmootherFilter(
+        guide, small, TEXTURE_SMOOTHING * relative_size(size) ** 2, TEXTURE_CONTRAST
+    )
 
 
 def relative_size(size: tuple[int, int]) -> float:
@@ -67,8 +70,10 @@ def splat(points: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.
     right, bottom = np.minimum(left + 1, width - 1), np.minimum(top + 1, height - 1)
     along, down = (x - left)[:, None], (y - top)[:, None]
     for rows, columns, weight in (
-        (top, left, (1 - along) * (1 - down)), (top, right, along * (1 - down)),
-        (bottom, left, (1 - along) * down), (bottom, right, along * down),
+        (top, left, (1 - along) * (1 - down)),
+        (top, right, along * (1 - down)),
+        (bottom, left, (1 - along) * down),
+        (bottom, right, along * down),
     ):
         np.add.at(planes, (rows, columns), values * weight)
     return planes

@@ -7,6 +7,7 @@ says how a hint spreads). They come from the command line, a JSON file (a list o
 optional "radius"), a sidecar PHOTO.hints.json beside a photo, or Python. Every mistake is a HintError whose
 message is one line naming the hint, so that it is refused before any model loads.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -156,7 +157,9 @@ def hint_from_entry(entry, index: int) -> Hint:
     the command line's rule: fractions when both are at most 1 and written with a decimal point (0.5, 1.0)."""
     where = f"hint {index + 1}"
     if not isinstance(entry, dict):
-        raise HintError(f"{where}: expected an object like {{\"x\": 120, \"y\": 340, \"colour\": \"#b22222\"}}, got {json.dumps(entry)[:40]}")
+        raise HintError(
+            f'{where}: expected an object like {{"x": 120, "y": 340, "colour": "#b22222"}}, got {json.dumps(entry)[:40]}'
+        )
     entry = dict(entry)
     if "color" in entry:
         if "colour" in entry:
@@ -185,7 +188,11 @@ def hints_from_json(text: str | bytes, source: str = "hints") -> list[Hint]:
     except RecursionError:
         raise HintError(f"{source} is not a list of hints: its JSON nests too deep") from None
     except (ValueError, UnicodeDecodeError) as error:
-        detail = f"line {error.lineno} column {error.colno}: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
+        detail = (
+            f"line {error.lineno} column {error.colno}: {error.msg}"
+            if isinstance(error, json.JSONDecodeError)
+            else str(error)
+        )
         raise HintError(f"{source} is not valid JSON ({detail})") from None
     return hints_from_list(data, source)
 
@@ -193,7 +200,7 @@ def hints_from_json(text: str | bytes, source: str = "hints") -> list[Hint]:
 def hints_from_list(data, source: str = "hints") -> list[Hint]:
     """The hint objects of JSON already parsed (the web's ZIP request holds each photo's hints as a list)."""
     if not isinstance(data, list):
-        raise HintError(f"{source} must be a JSON list of hints, e.g. [{{\"x\": 120, \"y\": 340, \"colour\": \"#b22222\"}}]")
+        raise HintError(f'{source} must be a JSON list of hints, e.g. [{{"x": 120, "y": 340, "colour": "#b22222"}}]')
     check_count(len(data), source)
     try:
         return [hint_from_entry(entry, index) for index, entry in enumerate(data)]
@@ -203,7 +210,9 @@ def hints_from_list(data, source: str = "hints") -> list[Hint]:
 
 def check_count(count: int, source: str = "hints") -> None:
     if count > MAX_HINTS:
-        raise HintError(f"{source}: {count} hints, more than the {MAX_HINTS} allowed: a few well-placed hints colour whole regions")
+        raise HintError(
+            f"{source}: {count} hints, more than the {MAX_HINTS} allowed: a few well-placed hints colour whole regions"
+        )
 
 
 def read_hints(path: Path) -> list[Hint]:

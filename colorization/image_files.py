@@ -1,4 +1,5 @@
 """Colorizing picture files one after another, keeping one bad input from stopping the rest."""
+
 from __future__ import annotations
 
 import logging
@@ -30,6 +31,7 @@ class ImageResult:
 
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """An 8-bit BGR strip input|output for a quick look, whatever the inputs' depth and channels."""
+
     def as_bgr8(image: np.ndarray) -> np.ndarray:
         image = fit_format(image, ".jpg")
         if image.ndim == 2 or image.shape[2] == 1:
@@ -42,7 +44,11 @@ def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def colorize_file(
-    colorizer: Colorizer, source: Path, destination: Path, compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+    colorizer: Colorizer,
+    source: Path,
+    destination: Path,
+    compare: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     hints=(),
 ) -> ImageResult:
     started = time.perf_counter()
@@ -59,7 +65,10 @@ def colorize_file(
 
 
 def colorize_files(
-    colorizer: Colorizer, pairs: list[tuple[Path, Path]], compare: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+    colorizer: Colorizer,
+    pairs: list[tuple[Path, Path]],
+    compare: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     hints=(),
 ) -> list[ImageResult]:
     """Colorize each (input, output) pair from `outputs.plan_outputs`, with the same colour `hints` for each,

@@ -9,6 +9,7 @@ and CMYK JPEG handled); EXIF orientation is applied here because OpenCV ignores 
 (the only way to keep alpha and 16 bits). Files are read as bytes by Python, so non-ASCII paths work everywhere and a
 pipe or device (`-i <(curl ...)`, `/dev/stdin`) is read as `cat` would, up to what a picture can hold.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,14 +25,44 @@ import numpy as np
 from .atomic import write_bytes_atomically
 from .errors import ImageError, NotAPicture, PictureTooLarge
 from .paths import display_path
-from .photo_metadata import TIFF_MAGIC, Metadata, apply_orientation, exif_orientation, jpeg_with_metadata, photo_exif, png_with_metadata
+from .photo_metadata import (
+    TIFF_MAGIC,
+    Metadata,
+    apply_orientation,
+    exif_orientation,
+    jpeg_with_metadata,
+    photo_exif,
+    png_with_metadata,
+)
 from .picture_header import (  # noqa: F401 (DEFAULT_MAX_PIXELS and OPENCV_MAX_PIXELS are the limits the commands offer)
-    DEFAULT_MAX_PIXELS, MAX_PIXELS_HINT, MEGABYTE, NOT_A_PICTURE, OPENCV_MAX_PIXELS, Header, byte_limit, check_pixel_count,
-    read_header, recognised_format,
+    DEFAULT_MAX_PIXELS,
+    MAX_PIXELS_HINT,
+    MEGABYTE,
+    NOT_A_PICTURE,
+    OPENCV_MAX_PIXELS,
+    Header,
+    byte_limit,
+    check_pixel_count,
+    read_header,
+    recognised_format,
 )
 
 READ_EXTENSIONS = (
-    ".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".dib", ".jp2", ".pbm", ".pgm", ".ppm", ".pnm", ".gif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".bmp",
+    ".dib",
+    ".jp2",
+    ".pbm",
+    ".pgm",
+    ".ppm",
+    ".pnm",
+    ".gif",
     ".avif",
 )
 WRITE_FORMATS = {
@@ -55,6 +86,8 @@ HEADER_BYTES = 1 << 16
 """A pipe's first bytes, where a picture's header is looked for (then in 16 and 256 times as many)."""
 SPOOLED_IN_MEMORY = 16 << 20
 """A pipe's bytes are kept in memory up to this, then in a temporary file, until the picture is decoded."""
+
+
 def writable_extension(extension: str, extensions=WRITE_FORMATS) -> str:
     """The input's own type when outputs can be written in it, else PNG."""
     return extension if extension.lower() in extensions else FALLBACK_EXTENSION
@@ -66,8 +99,13 @@ class Picture:
     metadata: Metadata
 
 
-def decode_picture(data: bytes, shown: str, max_pixels: int = DEFAULT_MAX_PIXELS, header: Header | None = None,
-                   hint: str = MAX_PIXELS_HINT) -> Picture:
+def decode_picture(
+    data: bytes,
+    shown: str,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    header: Header | None = None,
+    hint: str = MAX_PIXELS_HINT,
+) -> Picture:
     """The picture in `data`, upright, with alpha and bit depth unchanged and its metadata; refused from its header
     (`header`, when read already) before decoding when it is too large, not a picture or not a single one."""
     if not len(data):
@@ -77,7 +115,9 @@ def decode_picture(data: bytes, shown: str, max_pixels: int = DEFAULT_MAX_PIXELS
     header.check_bytes(shown, len(data))
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ImageError(f"{shown}: its {header.kind} data could not be decoded (damaged, cut short or an unsupported variant)")
+        raise ImageError(
+            f"{shown}: its {header.kind} data could not be decoded (damaged, cut short or an unsupported variant)"
+        )
     check_pixel_count(shown, image.shape[1], image.shape[0], max_pixels, hint)
     if image.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"{shown}: {image.dtype} samples are not supported: save it as an 8- or 16-bit image")
@@ -112,7 +152,9 @@ def read_file(handle, shown: str, max_pixels: int) -> tuple[bytes, Header]:
     if not size:
         raise ImageError(f"{shown}: the file is empty (0 bytes)")
     if size > byte_limit(max_pixels or OPENCV_MAX_PIXELS):
-        raise PictureTooLarge(f"{shown}: {size / MEGABYTE:.0f} MB is more than any picture within the pixel limit holds ({MAX_PIXELS_HINT})")
+        raise PictureTooLarge(
+            f"{shown}: {size / MEGABYTE:.0f} MB is more than any picture within the pixel limit holds ({MAX_PIXELS_HINT})"
+        )
     header = read_header(shown, handle, max_pixels)
     header.check_bytes(shown, size)
     handle.seek(0)
@@ -123,14 +165,20 @@ def spooled(handle, shown: str, max_pixels: int):
     """A pipe's bytes in a seekable spool, read to their end but never past what a picture within the pixel limit
     can hold: bytes that announce no picture are refused at once, and once the header can be read, its size sets
     the bound (a picture header followed by an endless stream is refused soon after its last possible byte)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOLED_IN_MEMORY)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOLED_IN_MEMORY)  # noqa: SIM115 (returned open, or closed below)
     try:
         limit, next_look, header = byte_limit(max_pixels or OPENCV_MAX_PIXELS), 16, None
         while chunk := handle.read(HEADER_BYTES):
             size = spool.seek(0, os.SEEK_END) + spool.write(chunk)
             if size > limit:
-                what = f"a {header.width}x{header.height} picture" if header else f"a picture within the pixel limit ({MAX_PIXELS_HINT})"
-                raise PictureTooLarge(f"{shown}: more than {limit / MEGABYTE:.0f} MB without an end, more than {what} can hold")
+                what = (
+                    f"a {header.width}x{header.height} picture"
+                    if header
+                    else f"a picture within the pixel limit ({MAX_PIXELS_HINT})"
+                )
+                raise PictureTooLarge(
+                    f"{shown}: more than {limit / MEGABYTE:.0f} MB without an end, more than {what} can hold"
+                )
             if header is None and size >= next_look:
                 header = header_so_far(shown, spool, max_pixels, final=next_look >= HEADER_BYTES << 8)
                 limit = header.byte_limit if header else limit
@@ -200,7 +248,14 @@ def encode_image(image: np.ndarray, extension: str, metadata: Metadata | None = 
         ".webp": [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY],
     }.get(extension, [])
     if extension in (".tif", ".tiff") and metadata.dpi:
-        params = [cv2.IMWRITE_TIFF_RESUNIT, 2, cv2.IMWRITE_TIFF_XDPI, round(metadata.dpi[0]), cv2.IMWRITE_TIFF_YDPI, round(metadata.dpi[1])]
+        params = [
+            cv2.IMWRITE_TIFF_RESUNIT,
+            2,
+            cv2.IMWRITE_TIFF_XDPI,
+            round(metadata.dpi[0]),
+            cv2.IMWRITE_TIFF_YDPI,
+            round(metadata.dpi[1]),
+        ]
     ok, buffer = cv2.imencode(extension, fit_format(image, extension), params)
     if not ok:
         raise ImageError(f"OpenCV could not encode a {extension} image")

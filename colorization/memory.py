@@ -1,4 +1,5 @@
 """Memory the process has freed, handed back to the system."""
+
 from __future__ import annotations
 
 import contextlib

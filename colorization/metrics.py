@@ -3,6 +3,7 @@
 Pictures are compared as float arrays on a stated scale (`peak`); colourfulness takes 8-bit-scaled RGB because
 Hasler and Süsstrunk's thresholds (15 "slightly", 33 "moderately", 59 "quite", 82 "highly" colourful) are on it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ The release net takes the L of CIE Lab minus 50 at 224x224 and gives, on a grid 
 (`conv8_313`) over 313 ab bins; the release scales them by 1/T (`conv8_313_rh`), soft-maxes them and takes the
 annealed mean with the bins' cluster centres (`class8_ab`).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Every command resolves its model files here, so `--model-dir`, `COLORIZE_MODEL_DIR` and the per-file overrides
 mean the same thing everywhere, and damaged downloads are named before OpenCV sees them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -142,7 +143,7 @@ class ModelFiles:
         caffemodel: str | os.PathLike | None = None,
         points: str | os.PathLike | None = None,
         variant: str = "release",
-    ) -> "ModelFiles":
+    ) -> ModelFiles:
         """Release files from the model directory, each replaceable by an explicit path (never size-checked)."""
         directory = resolve_model_dir(model_dir)
         chosen = []
@@ -232,7 +233,9 @@ def check_model_file(model_file: ModelFile, largest: int | None = None) -> None:
         if not path.exists():
             raise ModelFileError(f"{shown} does not exist: check the path you passed")
         if not path.is_file():
-            raise ModelFileError(f"{shown} is not a regular file (a folder, pipe or device): pass the model file itself")
+            raise ModelFileError(
+                f"{shown} is not a regular file (a folder, pipe or device): pass the model file itself"
+            )
         if largest and path.stat().st_size > largest:
             raise ModelFileError(
                 f"{shown} is {path.stat().st_size / 1e6:.0f} MB, far more than the colorization model's file "
@@ -245,7 +248,11 @@ def check_model_file(model_file: ModelFile, largest: int | None = None) -> None:
     problem = release_file_problem(path, release)
     if problem:
         also = " (or pass --model-dir DIR)" if problem == MISSING else ""
-        check = "" if problem == MISSING else " --check (it names every damaged file), then without --check to fetch it again"
+        check = (
+            ""
+            if problem == MISSING
+            else " --check (it names every damaged file), then without --check to fetch it again"
+        )
         raise ModelFileError(f"{shown} {problem}: run {fetch_command()}{check}{also}")
 
 
@@ -265,10 +272,14 @@ def load_points(path: Path) -> np.ndarray:
                 raise ModelFileError(f"{shown} is not a NumPy .npy file (empty or other data): {fix}")
             handle.seek(0)
             version = np.lib.format.read_magic(handle)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read_header(handle)
             if shape != (CLUSTER_COUNT, 2):
-                raise ModelFileError(f"{shown} holds an array of shape {shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: {fix}")
+                raise ModelFileError(
+                    f"{shown} holds an array of shape {shape}, not the {CLUSTER_COUNT}x2 ab cluster centres: {fix}"
+                )
             if dtype.kind not in "iuf":
                 raise ModelFileError(f"{shown} holds {dtype} values, not the numbers of ab cluster centres: {fix}")
             handle.seek(0)

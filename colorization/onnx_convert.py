@@ -13,6 +13,7 @@ tiles. Consecutive rewritten layers stay tiled in between.
 The softmax is not normalised over its 313 channels: the annealed mean is a ratio of two sums of the exponentials
 (weighted by the cluster centres, and plain), so the 1x1 decoding computes both and only 2 channels are divided.
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,7 +86,9 @@ class Converter:
     def blobs_of(self, layer: str, count: int) -> list[np.ndarray]:
         blobs = self.weights.get(layer)
         if not blobs or len(blobs) < count:
-            raise ModelFileError(f"the caffemodel has no weights for layer {layer!r}: check it belongs to this prototxt")
+            raise ModelFileError(
+                f"the caffemodel has no weights for layer {layer!r}: check it belongs to this prototxt"
+            )
         return blobs
 
     def add_input(self, name: str, dims: list) -> None:
@@ -121,7 +124,9 @@ class Converter:
             "colorization",
             [helper.make_tensor_value_info(self.input.name, TensorProto.FLOAT, input_shape)],
             [
-                helper.make_tensor_value_info(tensor.name, TensorProto.FLOAT, ["batch", tensor.channels, tensor.height, tensor.width])
+                helper.make_tensor_value_info(
+                    tensor.name, TensorProto.FLOAT, ["batch", tensor.channels, tensor.height, tensor.width]
+                )
                 for tensor in outputs
             ],
         )
@@ -184,15 +189,23 @@ class Converter:
             if block > 1:
                 log.info(
                     "layer %s keeps its dilated convolution (its %dx%d map does not split evenly)",
-                    name, tensor.height, tensor.width,
+                    name,
+                    tensor.height,
+                    tensor.width,
                 )
             tensor = self.graph.to_ordinary(tensor)
         inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
         if bias is not None:
             inputs.append(self.graph.constant(f"{name}_bias", bias))
         output = self.graph.node(
-            "Conv", inputs, name, kernel_shape=list(kernel), pads=[pad[0], pad[1], pad[0], pad[1]],
-            strides=list(stride), dilations=list(dilation), group=group,
+            "Conv",
+            inputs,
+            name,
+            kernel_shape=list(kernel),
+            pads=[pad[0], pad[1], pad[0], pad[1]],
+            strides=list(stride),
+            dilations=list(dilation),
+            group=group,
         )
         return Tensor(output, outputs, height, width, tensor.block, tensor.gutter)
 
@@ -202,18 +215,34 @@ class Converter:
         centres = self.points.T.astype(np.float32)
         if not tensor.unnormalised:
             weights = self.graph.constant(f"{name}_weights", centres.reshape(*centres.shape, 1, 1))
-            return Tensor(self.graph.node("Conv", [tensor.name, weights], name, kernel_shape=[1, 1]), 2, tensor.height, tensor.width, tensor.block, tensor.gutter)
+            return Tensor(
+                self.graph.node("Conv", [tensor.name, weights], name, kernel_shape=[1, 1]),
+                2,
+                tensor.height,
+                tensor.width,
+                tensor.block,
+                tensor.gutter,
+            )
         centres_and_ones = np.concatenate([centres, np.ones((1, centres.shape[1]), np.float32)])
         weights = self.graph.constant(f"{name}_weights", centres_and_ones.reshape(*centres_and_ones.shape, 1, 1))
         sums = self.graph.node("Conv", [tensor.name, weights], f"{name}_sums", kernel_shape=[1, 1])
         weighted = self.graph.slice(sums, [0], [2], [1], f"{name}_weighted")
         total = self.graph.slice(sums, [2], [3], [1], f"{name}_total")
-        return Tensor(self.graph.node("Div", [weighted, total], name), 2, tensor.height, tensor.width, tensor.block, tensor.gutter)
+        return Tensor(
+            self.graph.node("Div", [weighted, total], name), 2, tensor.height, tensor.width, tensor.block, tensor.gutter
+        )
 
     def normalised(self, tensor: Tensor) -> Tensor:
         """The softmax completed, for a layer other than the decoding that takes it."""
-        total = self.graph.node("ReduceSum", [tensor.name, self.graph.constant("channel_axis", np.array([1], np.int64))], f"{tensor.name}_total", keepdims=1)
-        return replace(tensor, name=self.graph.node("Div", [tensor.name, total], f"{tensor.name}_normalised"), unnormalised=False)
+        total = self.graph.node(
+            "ReduceSum",
+            [tensor.name, self.graph.constant("channel_axis", np.array([1], np.int64))],
+            f"{tensor.name}_total",
+            keepdims=1,
+        )
+        return replace(
+            tensor, name=self.graph.node("Div", [tensor.name, total], f"{tensor.name}_normalised"), unnormalised=False
+        )
 
     def deconvolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         params = first(layer, "convolution_param", {})
@@ -225,8 +254,14 @@ class Converter:
         if first(params, "bias_term", True) and len(blobs) > 1:
             inputs.append(self.graph.constant(f"{name}_bias", fitted(blobs[1], (outputs,), name, "bias")))
         output = self.graph.node(
-            "ConvTranspose", inputs, name, kernel_shape=list(kernel), pads=[pad[0], pad[1], pad[0], pad[1]],
-            strides=list(stride), dilations=list(dilation), group=group,
+            "ConvTranspose",
+            inputs,
+            name,
+            kernel_shape=list(kernel),
+            pads=[pad[0], pad[1], pad[0], pad[1]],
+            strides=list(stride),
+            dilations=list(dilation),
+            group=group,
         )
         height = (tensor.height - 1) * stride[0] - 2 * pad[0] + dilation[0] * (kernel[0] - 1) + 1
         width = (tensor.width - 1) * stride[1] - 2 * pad[1] + dilation[1] * (kernel[1] - 1) + 1
@@ -272,7 +307,9 @@ class Converter:
     def softmax(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
         axis = int(first(first(layer, "softmax_param", {}), "axis", 1))
         if axis != 1:
-            raise ConversionError(f"the ONNX converter translates softmax over channels only, not over axis {axis} ({name!r})")
+            raise ConversionError(
+                f"the ONNX converter translates softmax over channels only, not over axis {axis} ({name!r})"
+            )
         largest = self.graph.node("ReduceMax", [tensor.name], f"{name}_largest", axes=[1], keepdims=1)
         shifted = self.graph.node("Sub", [tensor.name, largest], f"{name}_shifted")
         return replace(tensor, name=self.graph.node("Exp", [shifted], name), unnormalised=True)

@@ -1,11 +1,12 @@
 """Where each output goes, decided once for every command before any model loads: beside each input or in -o,
 never over an input, never two inputs onto one output, and an output that cannot be written named at once."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection
 
 from .errors import OutputError, UsageError
 from .image_io import writable_extension
@@ -18,7 +19,9 @@ OUTPUT_EXISTS = f"output {EXISTS_NOTE}"
 """The same, as the reason on a folder report's line (the line names the output)."""
 
 
-def default_output(source: Path, suffix: str, directory: Path | None = None, extensions: Collection[str] | None = None) -> Path:
+def default_output(
+    source: Path, suffix: str, directory: Path | None = None, extensions: Collection[str] | None = None
+) -> Path:
     """NAME{suffix}.EXT in `directory` (default: beside the input); with `extensions` (the writable ones), an input
     type that cannot be written (GIF, PGM...) gets PNG instead."""
     extension = source.suffix if extensions is None else writable_extension(source.suffix, extensions)
@@ -28,7 +31,9 @@ def default_output(source: Path, suffix: str, directory: Path | None = None, ext
 def check_suffix(suffix: str) -> str:
     """--suffix is added to a file's name, never a way to another folder: the one rule of every command."""
     if any(mark in suffix for mark in ("/", "\\", "\0", os.sep)) or suffix in (".", ".."):
-        raise UsageError(f"--suffix {suffix!r} must be part of a file name: no /, \\ or '..' (choose -o or the output folder for where files go)")
+        raise UsageError(
+            f"--suffix {suffix!r} must be part of a file name: no /, \\ or '..' (choose -o or the output folder for where files go)"
+        )
     return suffix
 
 
@@ -49,7 +54,7 @@ def is_directory_target(output: str, count: int) -> bool:
 
 
 def plan_outputs(
-    sources: list[Path], output: "str | Path | None", suffix: str, file_suffixes: Collection[str] | None = None
+    sources: list[Path], output: str | Path | None, suffix: str, file_suffixes: Collection[str] | None = None
 ) -> list[tuple[Path, Path]]:
     """Pair every input with its output; refuse plans that would overwrite an input or write one file twice.
 
@@ -73,7 +78,9 @@ def plan_outputs(
     for source, destination in pairs:
         real = os.path.realpath(destination)
         if real in inputs:
-            raise UsageError(f"{display_path(destination)} is an input: refusing to overwrite it (choose another -o or --suffix)")
+            raise UsageError(
+                f"{display_path(destination)} is an input: refusing to overwrite it (choose another -o or --suffix)"
+            )
         if real in seen:
             raise UsageError(
                 f"{display_path(seen[real])} and {display_path(source)} would both be written to {display_path(destination)}"

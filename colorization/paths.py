@@ -1,4 +1,5 @@
 """How paths are shown to people (as short as they would type them), and what a path leads to."""
+
 from __future__ import annotations
 
 import os

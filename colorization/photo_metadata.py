@@ -4,6 +4,7 @@ taken, camera, place; its orientation), the ICC colour profile and the resolutio
 EXIF blocks are written by many programs and damaged by some: a block is checked entry by entry before it is copied,
 and what points outside it is taken out, so an output never carries a broken directory that other programs trip on.
 """
+
 from __future__ import annotations
 
 import struct
@@ -199,7 +200,11 @@ def without_lost_thumbnail(block: bytearray, order: str, entries: list[bytes]) -
             values[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), entry[8 : 10 if kind == 3 else 12])[0]
     if not values or (len(values) == 2 and values[THUMBNAIL_OFFSET] + values[THUMBNAIL_LENGTH] <= len(block)):
         return entries
-    return [entry for entry in entries if struct.unpack(order + "H", entry[:2])[0] not in (THUMBNAIL_OFFSET, THUMBNAIL_LENGTH)]
+    return [
+        entry
+        for entry in entries
+        if struct.unpack(order + "H", entry[:2])[0] not in (THUMBNAIL_OFFSET, THUMBNAIL_LENGTH)
+    ]
 
 
 def orientation_entry(tiff: bytes) -> tuple[str, int] | None:

@@ -3,6 +3,7 @@ profile and DPI, read by Pillow's own parsers (bounded, and silenced), and the l
 bytes per pixel, one picture per file. The one picture reader (image_io) decides with these, for every command and
 the web page alike.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -124,7 +125,10 @@ def read_header(shown: str, source, max_pixels: int, hint: str = MAX_PIXELS_HINT
     check_pixel_count(shown, width, height, max_pixels, hint)
     check_single_picture(shown, kind, frames)
     dpi = info.get("dpi")
-    metadata = Metadata(icc_profile=info.get("icc_profile") or None, dpi=(float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None)
+    metadata = Metadata(
+        icc_profile=info.get("icc_profile") or None,
+        dpi=(float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None,
+    )
     return Header(kind, width, height, metadata, text=prefix[:2] in (b"P1", b"P2", b"P3"))
 
 

@@ -6,6 +6,7 @@ with inference and batch the forward pass, while `Colorizer.colorize` runs them 
 `predict_scores` and `decode` split `predict_ab` once more, for callers that decode one prediction at several
 temperatures (the web page's vividness slider).
 """
+
 from __future__ import annotations
 
 import os
@@ -75,7 +76,7 @@ class TurnLock:
         self.waiting: deque[threading.Lock] = deque()
         self.held = False
 
-    def __enter__(self) -> "TurnLock":
+    def __enter__(self) -> TurnLock:
         with self.guard:
             if not self.held:
                 self.held = True
@@ -102,7 +103,12 @@ class Colorizer:
     """
 
     def __init__(
-        self, engine: Engine, points: np.ndarray, scale: float, size: int, colour: ColourSettings = ColourSettings(),
+        self,
+        engine: Engine,
+        points: np.ndarray,
+        scale: float,
+        size: int,
+        colour: ColourSettings = ColourSettings(),
         settings: ColorizerSettings | None = None,
     ):
         self.engine = engine
@@ -132,7 +138,9 @@ class Colorizer:
             settings = ColorizerSettings(**keywords) if settings is None else ColorizerSettings(settings, **keywords)
         files = settings.model_files()
         ensure_release_files(files, download=settings.download, verify=settings.verify, quiet=settings.quiet)
-        network = load_engine(files, settings.engine, settings.backend, settings.scale, settings.size, settings.precision)
+        network = load_engine(
+            files, settings.engine, settings.backend, settings.scale, settings.size, settings.precision
+        )
         colour = ColourSettings.from_settings(settings)
         return cls(network, load_points(files.points.path), settings.scale, settings.size, colour, settings)
 
@@ -160,9 +168,20 @@ class Colorizer:
     def blob(network_inputs: list[np.ndarray]) -> np.ndarray:
         return np.stack(network_inputs)[:, None, :, :]
 
+    @staticmethod
+    def network_inputs(prepared: list[PreparedImage]) -> list[np.ndarray]:
+        inputs = []
+        for item in prepared:
+            if item.network_input is None:
+                raise ColorizationError(
+                    "a screen-size copy of a picture has no network input: predict from the picture itself"
+                )
+            inputs.append(item.network_input)
+        return inputs
+
     def predict_ab(self, prepared: list[PreparedImage]) -> list[np.ndarray]:
         """One forward pass for a batch; each result is the (size/4, size/4, 2) annealed-mean ab."""
-        return self.predict_ab_of([item.network_input for item in prepared])
+        return self.predict_ab_of(self.network_inputs(prepared))
 
     def predict_ab_of(self, network_inputs: list[np.ndarray]) -> list[np.ndarray]:
         """`predict_ab` from the network inputs alone: all a Ray model worker receives of each picture."""
@@ -176,12 +195,16 @@ class Colorizer:
         """One forward pass for a batch; each result is the (313, size/4, size/4) raw scores, for `decode`."""
         with self.forward_turns:
             started = time.perf_counter()
-            scores = self.engine.forward_scores(self.blob([item.network_input for item in prepared]))
+            scores = self.engine.forward_scores(self.blob(self.network_inputs(prepared)))
             self.network_times.add(time.perf_counter() - started, len(prepared))
         return list(scores)
 
     def decode(
-        self, scores: np.ndarray, temperature: float | None = None, hints=(), lightness: np.ndarray | None = None,
+        self,
+        scores: np.ndarray,
+        temperature: float | None = None,
+        hints=(),
+        lightness: np.ndarray | None = None,
         picture_size: tuple[int, int] | None = None,
     ) -> np.ndarray:
         """The annealed-mean ab of `predict_scores`'s output, at this colorizer's temperature or another, with the
@@ -193,7 +216,9 @@ class Colorizer:
         if not hints:
             return ab
         if lightness is None:
-            raise ColorizationError("hints need the picture's lightness: decode(scores, hints=..., lightness=prepared.lightness)")
+            raise ColorizationError(
+                "hints need the picture's lightness: decode(scores, hints=..., lightness=prepared.lightness)"
+            )
         return apply_hints(ab, hints, lightness, picture_size)
 
     def compose(self, prepared: PreparedImage, ab: np.ndarray, colour: ColourSettings | None = None) -> np.ndarray:

@@ -25,7 +25,8 @@ class PreparedImage:
     lightness_or_grey: np.ndarray
     """L as float32; or, from prepare_fast, the 8-bit grey levels that give it through a 256-entry table: a quarter
     of the memory while a 12-megapixel scan waits between the stages."""
-    network_input: np.ndarray
+    network_input: np.ndarray | None
+    """L - 50 at the network's size; None in a screen-size copy that only re-renders kept scores (web/photos.py)."""
     alpha: np.ndarray | None
     dtype: np.dtype
 

@@ -1,4 +1,5 @@
 """One progress bar for every command: tqdm, silent when quiet or when stderr is not a terminal (logs, CI)."""
+
 from __future__ import annotations
 
 import contextlib

@@ -8,6 +8,7 @@ the package (computing it takes longer than colorizing a small photo; a test che
 (guided) mode applies the same rule at factor 1, so colour the net predicts outside sRGB keeps the photo's lightness;
 reference mode at factor 1 leaves ab as predicted and clips as OpenCV's sample does.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -38,7 +39,9 @@ SATURATION_RANGE = (0.0, 4.0)
 def check_saturation(factor: float) -> float:
     low, high = SATURATION_RANGE
     if not low <= factor <= high:  # NaN fails this too
-        raise ColorizationError(f"--saturation must be from {low:g} (grey) to {high:g}, 1 leaves colour as predicted; got {factor}")
+        raise ColorizationError(
+            f"--saturation must be from {low:g} (grey) to {high:g}, 1 leaves colour as predicted; got {factor}"
+        )
     return factor
 
 
@@ -50,7 +53,11 @@ def linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarra
     """Unclipped linear sRGB of CIE Lab, (..., 3): a colour is inside sRGB when all three are in [0, 1]."""
     f_y, a, b = np.broadcast_arrays((np.asarray(lightness, np.float64) + 16) / 116, a, b)
     xyz = np.stack(
-        [WHITE_X * inverse_lab_function(f_y + a / 500), inverse_lab_function(f_y), WHITE_Z * inverse_lab_function(f_y - b / 200)],
+        [
+            WHITE_X * inverse_lab_function(f_y + a / 500),
+            inverse_lab_function(f_y),
+            WHITE_Z * inverse_lab_function(f_y - b / 200),
+        ],
         axis=-1,
     )
     return xyz @ XYZ_TO_LINEAR_RGB.T
@@ -93,7 +100,9 @@ def chroma_limit(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
     """The table interpolated at each pixel's L and hue, in NumPy rather than cv2.remap, whose result for a pixel
     depends on how the picture is cut into blocks: a band then gives exactly the whole picture's values."""
     columns_per_row = 360 * HUE_STEPS_PER_DEGREE + 1
-    rows = np.clip(np.asarray(lightness, np.float32) * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT)
+    rows = np.clip(
+        np.asarray(lightness, np.float32) * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT
+    )
     columns = np.arctan2(b, a)
     columns *= np.float32(180 * HUE_STEPS_PER_DEGREE / np.pi)
     columns += np.float32(180 * HUE_STEPS_PER_DEGREE)
@@ -119,11 +128,15 @@ def safe_chroma_table() -> np.ndarray:
     return np.minimum(table[:-1].min(axis=1), table[1:].min(axis=1))
 
 
-def fit_in_gamut(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def fit_in_gamut(
+    lightness: np.ndarray, a: np.ndarray, b: np.ndarray, factor: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """a and b scaled by `factor` or by the largest factor that keeps the pixel inside sRGB at its own L and hue,
     whichever is smaller: only chroma gives way, so converting to RGB needs no clipping and L stays the input's."""
     chroma = np.sqrt(a * a + b * b)
-    steps = np.clip(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT - 1).astype(np.int32)
+    steps = np.clip(lightness * np.float32(LIGHTNESS_STEPS_PER_UNIT), 0, 100 * LIGHTNESS_STEPS_PER_UNIT - 1).astype(
+        np.int32
+    )
     outside = np.flatnonzero(chroma * np.float32(factor) > np.take(safe_chroma_table(), steps))
     scale = np.full_like(chroma, factor)
     if outside.size:

@@ -5,6 +5,7 @@ The commands build it once from their options; `Colorizer.load` takes it, and it
 the workers of a Ray cluster and to the web server. A field is a name a checker sees, so a renamed setting cannot
 go missing on the way, and an unknown one is a TypeError where the settings are made.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A `str` enum, so the CSV and JSON reports and the REST API keep writing the same
 lifecycle (ready, queued, running...) is another thing, `web.film_jobs.FilmState`: it changes while a job lives,
 where a status is said once, when the input's work is over.
 """
+
 from __future__ import annotations
 
 from enum import Enum

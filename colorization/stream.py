@@ -5,11 +5,13 @@ compose and write the results. OpenCV, the codecs and the pipes release the GIL,
 and encoding overlap. Bounded queues keep memory a few items deep however many items there are, and with one
 worker on each side the items stay in order (films need that).
 """
+
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Iterable
+from typing import Callable, TypeVar
 
 Item = TypeVar("Item")
 Prepared = TypeVar("Prepared")
@@ -106,8 +108,8 @@ class Stages:
 
 def run_stages(
     items: Iterable[Item],
-    prepare: Callable[[Item], "Prepared | None"],
-    predict: Callable[[list[Prepared]], "list[Result | None]"],
+    prepare: Callable[[Item], Prepared | None],
+    predict: Callable[[list[Prepared]], list[Result | None]],
     finish: Callable[[Prepared, Result], None],
     *,
     workers: int = 1,
@@ -128,8 +130,12 @@ def run_stages(
     SIGTERM stop the reading; what is already predicted is still finished.
     """
     stages = Stages(items, workers, batch_size, depth, in_flight)
-    readers = [threading.Thread(target=stages.read, args=(prepare,), name=f"read-{n}", daemon=True) for n in range(workers)]
-    writers = [threading.Thread(target=stages.write, args=(finish,), name=f"write-{n}", daemon=True) for n in range(workers)]
+    readers = [
+        threading.Thread(target=stages.read, args=(prepare,), name=f"read-{n}", daemon=True) for n in range(workers)
+    ]
+    writers = [
+        threading.Thread(target=stages.write, args=(finish,), name=f"write-{n}", daemon=True) for n in range(workers)
+    ]
     for thread in readers + writers:
         thread.start()
     try:

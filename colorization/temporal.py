@@ -2,6 +2,7 @@
 lightness can tip the network between colour modes. Only ab is touched, on the network's small ab grid (cheap);
 the full-resolution L that compose() puts back is never changed.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -44,7 +45,12 @@ class TemporalSmoother:
     exactly as colorized frame by frame. strength 0 turns smoothing off (each frame's ab unchanged).
     """
 
-    def __init__(self, strength: float = DEFAULT_STRENGTH, motion: float = MOTION_LIGHTNESS, scene_cut: float = SCENE_CUT_LIGHTNESS):
+    def __init__(
+        self,
+        strength: float = DEFAULT_STRENGTH,
+        motion: float = MOTION_LIGHTNESS,
+        scene_cut: float = SCENE_CUT_LIGHTNESS,
+    ):
         if not 0.0 <= strength < 1.0:
             raise ValueError(f"smoothing strength must be at least 0 and below 1, got {strength}")
         self.strength = np.float32(strength)

@@ -8,6 +8,7 @@ to the pixel's own, so colour stops where the lightness has an edge; one back-pr
 cell's average colour the predicted one again. benchmarks/upsampling_quality.py measures both (and the
 alternatives we tried) against the true colour of real photos.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,13 +50,15 @@ class Upsampling:
             raise ColorizationError(
                 f"unknown upsampling method {self.method!r}: choose one of {', '.join(UPSAMPLE_METHODS)}"
             )
-        for option, value, (low, high) in (("--guided-spatial-sigma", self.spatial_sigma, SPATIAL_SIGMA_RANGE),
-                                           ("--guided-range-sigma", self.range_sigma, RANGE_SIGMA_RANGE)):
+        for option, value, (low, high) in (
+            ("--guided-spatial-sigma", self.spatial_sigma, SPATIAL_SIGMA_RANGE),
+            ("--guided-range-sigma", self.range_sigma, RANGE_SIGMA_RANGE),
+        ):
             if not low <= value <= high:  # NaN fails this too
                 raise ColorizationError(f"{option} must be from {low:g} to {high:g}, got {value}")
 
     @classmethod
-    def of(cls, setting: "str | Upsampling") -> "Upsampling":
+    def of(cls, setting: str | Upsampling) -> Upsampling:
         return setting if isinstance(setting, Upsampling) else cls(setting)
 
 
@@ -75,10 +78,14 @@ def guided_grid(ab, lightness: np.ndarray, spatial_sigma: float, range_sigma: fl
     if reduction == 1:
         return joint_bilateral_upsample(ab, lightness, spatial_sigma, range_sigma)
     working = (math.ceil(width / reduction), math.ceil(height / reduction))
-    return joint_bilateral_upsample(ab, cv2.resize(lightness, working, interpolation=cv2.INTER_AREA), spatial_sigma, range_sigma)
+    return joint_bilateral_upsample(
+        ab, cv2.resize(lightness, working, interpolation=cv2.INTER_AREA), spatial_sigma, range_sigma
+    )
 
 
-def joint_bilateral_upsample(ab: np.ndarray, lightness: np.ndarray, spatial_sigma: float, range_sigma: float) -> np.ndarray:
+def joint_bilateral_upsample(
+    ab: np.ndarray, lightness: np.ndarray, spatial_sigma: float, range_sigma: float
+) -> np.ndarray:
     """The method itself at the size of `lightness`; worked in strips of rows, on threads, to keep 12 MP affordable."""
     ab = np.asarray(ab, np.float32)
     height, width = lightness.shape

@@ -6,6 +6,7 @@ The prose of docs/commands.md is written by hand; each table sits between `<!-- 
 
     python -m docs.command_reference          # rewrite docs/commands.md in place
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,10 @@ def option_name(action: argparse.Action) -> str:
     metavar = "" if action.nargs == 0 else " " + (action.metavar or action.dest.upper())
     if action.nargs in ("+", "*"):
         metavar += "..."
-    return ", ".join(f"`{option}{metavar}`" if option.startswith("--") or action.nargs == 0 else f"`{option}`" for option in action.option_strings)
+    return ", ".join(
+        f"`{option}{metavar}`" if option.startswith("--") or action.nargs == 0 else f"`{option}`"
+        for option in action.option_strings
+    )
 
 
 def default_text(action: argparse.Action) -> str:
@@ -47,7 +51,12 @@ def default_text(action: argparse.Action) -> str:
     if action.dest in MACHINE_DEPENDENT_DEFAULTS:
         return MACHINE_DEPENDENT_DEFAULTS[action.dest]
     default = action.default
-    if default in (None, False, argparse.SUPPRESS) or action.nargs == 0 and default is True and not isinstance(action, argparse.BooleanOptionalAction):
+    if (
+        default in (None, False, argparse.SUPPRESS)
+        or action.nargs == 0
+        and default is True
+        and not isinstance(action, argparse.BooleanOptionalAction)
+    ):
         return ""
     if default == "":
         return "(empty)"
@@ -64,7 +73,14 @@ def help_text(action: argparse.Action) -> str:
 
 
 def table(title: str, actions: list[argparse.Action]) -> list[str]:
-    rows = ["| " + " | ".join(cell.replace("|", "\\|") for cell in (option_name(action), default_text(action), help_text(action))) + " |" for action in actions]
+    rows = [
+        "| "
+        + " | ".join(
+            cell.replace("|", "\\|") for cell in (option_name(action), default_text(action), help_text(action))
+        )
+        + " |"
+        for action in actions
+    ]
     return [f"*{title}*", "", "| option | default | what it does |", "| --- | --- | --- |", *rows, ""]
 
 
@@ -73,17 +89,28 @@ def option_tables(name: str) -> str:
     listed once (`shared`, from the photo command); a command's table names only those of its own and the shared
     options whose default differs there."""
     parser = build_parser("photo" if name == SHARED else name)
-    shared = {action.dest: action.default for group in build_parser("photo")._action_groups if group.title in SHARED_GROUPS for action in group._group_actions}
+    shared = {
+        action.dest: action.default
+        for group in build_parser("photo")._action_groups
+        if group.title in SHARED_GROUPS
+        for action in group._group_actions
+    }
     lines = []
     for group in parser._action_groups:
-        actions = [action for action in group._group_actions if not isinstance(action, (argparse._HelpAction, argparse._VersionAction))]
+        actions = [
+            action
+            for action in group._group_actions
+            if not isinstance(action, (argparse._HelpAction, argparse._VersionAction))
+        ]
         if name == SHARED:
             actions = actions if group.title in SHARED_GROUPS else []
         elif group.title in SHARED_GROUPS:
             actions = [action for action in actions if action.default != shared[action.dest]]
         if actions:
             lines += table(group.title, actions)
-    present = [title.replace(" ", "-") for title in SHARED_GROUPS if title in {group.title for group in parser._action_groups}]
+    present = [
+        title.replace(" ", "-") for title in SHARED_GROUPS if title in {group.title for group in parser._action_groups}
+    ]
     if name != SHARED and present:
         named = ", ".join(present[:-1]) + " and " + present[-1] if len(present) > 1 else present[0]
         lines += [f"And the [{named} options](#model-inference-and-colour-quality-options).", ""]

@@ -7,6 +7,7 @@ Everything after that (upsampling, saturation, joining with the full-resolution 
 
     python -m docs.quality_strip PHOTO [-o docs/quality_strip.jpg]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorization.image_io import read_image, write_image
 from colorization.composition import compose
+from colorization.image_io import read_image, write_image
 from colorization.preparation import prepare, split_alpha, to_unit_float
 
 LABEL_HEIGHT = 28
@@ -45,7 +46,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photo", type=Path, help="a colour photo")
     parser.add_argument("-o", "--output", type=Path, default=Path(__file__).resolve().parent / "quality_strip.jpg")
-    parser.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="region shown enlarged in the upsampling row")
+    parser.add_argument(
+        "--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="region shown enlarged in the upsampling row"
+    )
     args = parser.parse_args(argv)
     photo, _ = split_alpha(read_image(args.photo))
     prepared = prepare(photo)
@@ -69,11 +72,18 @@ def main(argv=None) -> int:
     thumb_height = round(height * thumb_width / width)
     saturation = row(
         [
-            labelled(cv2.resize(compose(prepared, ab, "guided", factor), (thumb_width, thumb_height), interpolation=cv2.INTER_AREA), f"--saturation {factor:g}")
+            labelled(
+                cv2.resize(
+                    compose(prepared, ab, "guided", factor), (thumb_width, thumb_height), interpolation=cv2.INTER_AREA
+                ),
+                f"--saturation {factor:g}",
+            )
             for factor in SATURATIONS
         ]
     )
-    saturation = np.hstack([saturation, np.full((saturation.shape[0], upsampling.shape[1] - saturation.shape[1], 3), 255, np.uint8)])
+    saturation = np.hstack(
+        [saturation, np.full((saturation.shape[0], upsampling.shape[1] - saturation.shape[1], 3), 255, np.uint8)]
+    )
     strip = np.vstack([upsampling, np.full((10, upsampling.shape[1], 3), 255, np.uint8), saturation])
     write_image(args.output, strip)
     print(f"wrote {args.output} ({strip.shape[1]}x{strip.shape[0]})")

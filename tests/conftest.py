@@ -78,9 +78,9 @@ def synthetic_photo(height=240, width=320, seed=0) -> np.ndarray:
     """A smooth colourful picture with edges, for when no real photos are available."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.stack(
-        [127 + 100 * np.sin(x / (17 + 3 * c) + y / 23 + c) for c in range(3)], axis=-1
-    ) + rng.normal(0, 6, (height, width, 3))
+    image = np.stack([127 + 100 * np.sin(x / (17 + 3 * c) + y / 23 + c) for c in range(3)], axis=-1) + rng.normal(
+        0, 6, (height, width, 3)
+    )
     image[height // 3 : height // 2, width // 4 : width // 2] = (30, 200, 90)
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -110,8 +110,14 @@ def reference_files() -> dict:
 
     files = release_model.reference_files()
     if files is None:
-        where = f"{REFERENCE_ENV}={os.environ[REFERENCE_ENV]}" if os.environ.get(REFERENCE_ENV) else f"{REFERENCE_ENV} is not set"
-        pytest.skip(f"{where}: this test checks the authentic release files' bytes; point {REFERENCE_ENV} at a folder holding {', '.join(RELEASE_SMALL_FILES)}")
+        where = (
+            f"{REFERENCE_ENV}={os.environ[REFERENCE_ENV]}"
+            if os.environ.get(REFERENCE_ENV)
+            else f"{REFERENCE_ENV} is not set"
+        )
+        pytest.skip(
+            f"{where}: this test checks the authentic release files' bytes; point {REFERENCE_ENV} at a folder holding {', '.join(RELEASE_SMALL_FILES)}"
+        )
     return files
 
 
@@ -179,7 +185,11 @@ def without_bf16(monkeypatch):
 def mini_model(tmp_path, release_points):
     folder = tmp_path / "mini"
     folder.mkdir()
-    files = {"prototxt": folder / "mini.prototxt", "caffemodel": folder / "mini.caffemodel", "points": folder / "points.npy"}
+    files = {
+        "prototxt": folder / "mini.prototxt",
+        "caffemodel": folder / "mini.caffemodel",
+        "points": folder / "points.npy",
+    }
     files["prototxt"].write_text(MINI_PROTOTXT)
     write_random_caffemodel(files["prototxt"], files["caffemodel"], seed=3)
     np.save(files["points"], release_points)

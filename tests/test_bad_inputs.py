@@ -7,6 +7,7 @@ runaway allocation fails fast). Inputs are made at test time (tests/support/bad_
 bad pictures go to one colorize, one batch and one web server), and runs go three at a time, so the corpus takes
 about a minute.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +40,10 @@ def own(name: str, code: int, names: str = "", check: str = "") -> Case:
 
 PICTURE_NAMES = {**bad.PICTURE_BYTES, **bad.PICTURE_FILES}
 CASES = [
-    *(Case(f"photo-{name}", "photo-pictures", 1, f"{name}{extension}") for name, (extension, _) in PICTURE_NAMES.items()),
+    *(
+        Case(f"photo-{name}", "photo-pictures", 1, f"{name}{extension}")
+        for name, (extension, _) in PICTURE_NAMES.items()
+    ),
     *(Case(f"photo-{name}", "photo-pictures", 1, check=f"colorized:{name}") for name in bad.PICTURES_READ),
     Case("photo-dev-zero", "photo-pictures", 1, "/dev/zero"),
     Case("photo-dev-null", "photo-pictures", 1, "/dev/null"),
@@ -48,10 +52,15 @@ CASES = [
     Case("photo-picture-stream", "photo-pictures", 1, check="colorized:stream_picture"),
     Case("photo-socket", "photo-pictures", 1, "socket.png"),
     Case("photo-missing", "photo-pictures", 1, "missing.png"),
-    *(Case(f"batch-{name}", "batch-archive", 1, f"{name}{extension}") for name, (extension, _) in PICTURE_NAMES.items()
-      if name != "folder_png"),
-    *(Case(f"batch-skips-{name}", "batch-archive", 1, f"skipped archive/{name}{extension}")
-      for name, (extension, _) in bad.SPECIAL_FILES.items()),
+    *(
+        Case(f"batch-{name}", "batch-archive", 1, f"{name}{extension}")
+        for name, (extension, _) in PICTURE_NAMES.items()
+        if name != "folder_png"
+    ),
+    *(
+        Case(f"batch-skips-{name}", "batch-archive", 1, f"skipped archive/{name}{extension}")
+        for name, (extension, _) in bad.SPECIAL_FILES.items()
+    ),
     Case("batch-skips-a-fifo-of-hints", "batch-archive", 1, "skipped archive/good.hints.json"),
     Case("batch-does-the-good-one", "batch-archive", 1, check="colorized:batch_good"),
     *(own(name, 2, option) for name, (_, option, _) in OPTION_CASES.items()),

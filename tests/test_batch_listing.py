@@ -1,5 +1,6 @@
 """colorization/batch/listing.py: which files of a tree are inputs, which are left out and why (hidden, not pictures,
 hints sidecars, special files, the output folder), the filters, and the shards."""
+
 import json
 import os
 from pathlib import Path, PurePosixPath
@@ -7,7 +8,15 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from colorization.batch.listing import (
-    HIDDEN_FILE, HIDDEN_FOLDER, NOT_A_PICTURE, ORPHAN_HINTS, OUTPUT_FOLDER, SPECIAL_FILE, in_shard, list_folder, matches,
+    HIDDEN_FILE,
+    HIDDEN_FOLDER,
+    NOT_A_PICTURE,
+    ORPHAN_HINTS,
+    OUTPUT_FOLDER,
+    SPECIAL_FILE,
+    in_shard,
+    list_folder,
+    matches,
 )
 from colorization.batch.planning import plan_batch
 from colorization.batch.settings import BatchSettings
@@ -24,12 +33,19 @@ def test_every_file_is_an_input_a_sidecar_filtered_or_left_out_with_its_reason(t
     output.mkdir()
     (tree / "outlink").symlink_to(output, target_is_directory=True)
     listing = list_folder(tree, extensions=(".jpg", ".jpeg", ".jpe"), output_root=output)
-    assert listing.images == [PurePosixPath(name) for name in ("photo.jpg", "1950s/photo.jpg", "1950s/beach/photo.jpg", "1960s/portrait.JPEG")]
-    assert sorted(listing.ignored) == sorted([
-        (PurePosixPath(".thumbnails"), HIDDEN_FOLDER), (PurePosixPath(".DS_Store"), HIDDEN_FILE),
-        (PurePosixPath("lost.hints.json"), ORPHAN_HINTS), (PurePosixPath("notes.txt"), NOT_A_PICTURE),
-        (PurePosixPath("pipe.png"), SPECIAL_FILE), (PurePosixPath("outlink"), OUTPUT_FOLDER),
-    ])
+    assert listing.images == [
+        PurePosixPath(name) for name in ("photo.jpg", "1950s/photo.jpg", "1950s/beach/photo.jpg", "1960s/portrait.JPEG")
+    ]
+    assert sorted(listing.ignored) == sorted(
+        [
+            (PurePosixPath(".thumbnails"), HIDDEN_FOLDER),
+            (PurePosixPath(".DS_Store"), HIDDEN_FILE),
+            (PurePosixPath("lost.hints.json"), ORPHAN_HINTS),
+            (PurePosixPath("notes.txt"), NOT_A_PICTURE),
+            (PurePosixPath("pipe.png"), SPECIAL_FILE),
+            (PurePosixPath("outlink"), OUTPUT_FOLDER),
+        ]
+    )
     assert listing.sidecars == {PurePosixPath("1950s/photo.hints.json")}
     assert listing.filtered == 1, "1960s/photo.png: a picture, but not a type asked for"
     assert listing.unlisted == []
@@ -58,9 +74,14 @@ def test_filters_pattern_ext_and_no_recursive(tree, tmp_path, dominant_model):
     assert colorized("--ext", "jpg") == ["1950s/beach/photo.jpg", "1950s/photo.jpg", "1960s/portrait.JPEG", "photo.jpg"]
     assert colorized("--ext", "png") == ["1960s/photo.png"]
     assert colorized("--pattern", "portrait*") == ["1960s/portrait.JPEG"]
-    assert colorized("--pattern", "1950s/*", "--pattern", "*.png") == ["1950s/beach/photo.jpg", "1950s/photo.jpg", "1960s/photo.png"]
+    assert colorized("--pattern", "1950s/*", "--pattern", "*.png") == [
+        "1950s/beach/photo.jpg",
+        "1950s/photo.jpg",
+        "1960s/photo.png",
+    ]
     assert colorized("--output-ext", "png", "--suffix", "_colour", "--pattern", "1950s/*") == [
-        "1950s/beach/photo_colour.png", "1950s/photo_colour.png"
+        "1950s/beach/photo_colour.png",
+        "1950s/photo_colour.png",
     ]
 
 
@@ -72,7 +93,9 @@ def test_a_link_to_the_output_folder_is_never_read(tmp_path, dominant_model, cap
     for _ in range(3):
         assert run_in_process(root, out, "--report", report, *model_arguments(dominant_model)) == 0
     assert files_under(out) == ["photo.jpg"]
-    skipped = {row["input"]: row["reason"] for row in json.loads(report.read_text())["files"] if row["status"] == "skipped"}
+    skipped = {
+        row["input"]: row["reason"] for row in json.loads(report.read_text())["files"] if row["status"] == "skipped"
+    }
     assert skipped[str(root / "outlink")] == "a link to the output folder: outputs are never read as inputs"
     assert "1 output folder" in capfd.readouterr().err
 

@@ -1,5 +1,6 @@
 """colorization/batch/planning.py: where each output goes, what is settled before any model loads (outputs that
 exist, collisions, inputs reached through links, folders that overlap), hints sidecars, and killed runs' temporaries."""
+
 import json
 import os
 import subprocess
@@ -22,8 +23,13 @@ from tests.support.tiny_model import model_arguments
 
 def test_each_output_mirrors_its_input_with_the_suffix_and_a_writable_type(tmp_path):
     settings = BatchSettings(tmp_path / "in", tmp_path / "out", suffix="_colour")
-    assert output_path(settings, PurePosixPath("1950s/beach/photo.JPEG")) == tmp_path / "out" / "1950s" / "beach" / "photo_colour.JPEG"
-    assert output_path(settings, PurePosixPath("scan.gif")) == tmp_path / "out" / "scan_colour.png", "GIF cannot be written"
+    assert (
+        output_path(settings, PurePosixPath("1950s/beach/photo.JPEG"))
+        == tmp_path / "out" / "1950s" / "beach" / "photo_colour.JPEG"
+    )
+    assert output_path(settings, PurePosixPath("scan.gif")) == tmp_path / "out" / "scan_colour.png", (
+        "GIF cannot be written"
+    )
     settings.output_extension = ".tif"
     assert output_path(settings, PurePosixPath("a/photo.jpg")) == tmp_path / "out" / "a" / "photo_colour.tif"
 
@@ -33,11 +39,16 @@ def test_the_plan_keeps_outputs_that_exist_and_settles_what_needs_no_work(tree, 
     kept = put_picture(output / "1950s" / "photo.jpg")
     plan = plan_batch(BatchSettings(tree, output))
     assert sorted(job.source.relative_to(tree).as_posix() for job in plan.jobs) == [
-        "1950s/beach/photo.jpg", "1960s/photo.png", "1960s/portrait.JPEG", "photo.jpg"
+        "1950s/beach/photo.jpg",
+        "1960s/photo.png",
+        "1960s/portrait.JPEG",
+        "photo.jpg",
     ]
     settled = {record.source.relative_to(tree).as_posix(): record for record in plan.settled}
     assert {name: record.status for name, record in settled.items()} == {
-        "1950s/photo.jpg": Status.SKIPPED, ".thumbnails": Status.SKIPPED, ".DS_Store": Status.SKIPPED,
+        "1950s/photo.jpg": Status.SKIPPED,
+        ".thumbnails": Status.SKIPPED,
+        ".DS_Store": Status.SKIPPED,
     }
     existing = settled["1950s/photo.jpg"]
     assert existing.reason == f"output {EXISTS_NOTE}", "one wording for outputs that exist, in every command"
@@ -60,7 +71,9 @@ def test_existing_outputs_are_skipped_and_overwrite_redoes_them(tree, tmp_path, 
     assert result.returncode == 0
     assert "1 done, 6 skipped (4 already done, 2 hidden)" in result.stderr
     second = snapshot(output)
-    assert {name: second[name] for name in first if name != "photo.jpg"} == {name: first[name] for name in first if name != "photo.jpg"}
+    assert {name: second[name] for name in first if name != "photo.jpg"} == {
+        name: first[name] for name in first if name != "photo.jpg"
+    }
     assert run_in_process(tree, output, "-q", "--overwrite", *model_arguments(dominant_model)) == 0
     third = snapshot(output)
     assert all(third[name][1] != second[name][1] for name in second), "every output was written again"
@@ -96,7 +109,12 @@ def test_overwrite_never_writes_over_an_input_reached_through_a_link(tmp_path, d
     original = put_picture(root / "a.jpg").read_bytes()
     output.mkdir()
     (output / "a.jpg").symlink_to(root / "a.jpg")
-    assert run_in_process(root, output, "-q", "--overwrite", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    assert (
+        run_in_process(
+            root, output, "-q", "--overwrite", "--report", tmp_path / "report.json", *model_arguments(dominant_model)
+        )
+        == 1
+    )
     assert (root / "a.jpg").read_bytes() == original
     (row,) = json.loads((tmp_path / "report.json").read_text())["files"]
     assert row["status"] == "failed" and "is an input" in row["reason"]
@@ -123,17 +141,29 @@ def test_a_sidecar_gives_its_photo_hints_and_is_never_an_input(tmp_path, dominan
 
     root = tmp_path / "scans"
     hinted, plain = two_tone(root / "1950s" / "wedding.png"), two_tone(root / "beach.png")
-    (root / "1950s" / "wedding.hints.json").write_text('[{"x": 10, "y": 30, "colour": "#2e8b57"}, {"x": 0.9, "y": 0.5, "colour": "navy"}]')
+    (root / "1950s" / "wedding.hints.json").write_text(
+        '[{"x": 10, "y": 30, "colour": "#2e8b57"}, {"x": 0.9, "y": 0.5, "colour": "navy"}]'
+    )
     (root / "lost.hints.json").write_text("[]")
     output = tmp_path / "colour"
-    assert run_in_process(root, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 0
+    assert (
+        run_in_process(root, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 0
+    )
     assert files_under(output) == ["1950s/wedding.png", "beach.png"]
-    rows = {Path(row["input"]).relative_to(root).as_posix(): row for row in json.loads((tmp_path / "report.json").read_text())["files"]}
+    rows = {
+        Path(row["input"]).relative_to(root).as_posix(): row
+        for row in json.loads((tmp_path / "report.json").read_text())["files"]
+    }
     assert set(rows) == {"1950s/wedding.png", "beach.png", "lost.hints.json"}
-    assert rows["lost.hints.json"]["status"] == "skipped" and "for a picture that is not here" in rows["lost.hints.json"]["reason"]
+    assert (
+        rows["lost.hints.json"]["status"] == "skipped"
+        and "for a picture that is not here" in rows["lost.hints.json"]["reason"]
+    )
     colorizer = Colorizer.load(**dominant_model, conversion="fast")
     hints = read_hints(root / "1950s" / "wedding.hints.json")
-    np.testing.assert_array_equal(read_image(output / "1950s" / "wedding.png"), colorizer.colorize(read_image(hinted), hints))
+    np.testing.assert_array_equal(
+        read_image(output / "1950s" / "wedding.png"), colorizer.colorize(read_image(hinted), hints)
+    )
     np.testing.assert_array_equal(read_image(output / "beach.png"), colorizer.colorize(read_image(plain)))
     assert not np.array_equal(read_image(output / "1950s" / "wedding.png"), read_image(output / "beach.png"))
 
@@ -147,6 +177,11 @@ def test_a_bad_sidecar_stops_the_run_before_the_model_loads(tmp_path, capfd):
     # No model files: had the model been loaded first, the error would be about them.
     assert run_in_process(root, tmp_path / "colour", "--model-dir", tmp_path / "no-models") == 2
     errors = capfd.readouterr().err.strip().splitlines()
-    assert errors[0] == f"error: {root / 'a.png'}: hint 80,30,#ff0000 is outside the picture, which is 80x60 pixels (x 0 to 79, y 0 to 59); or give fractions such as 0.5,0.25"
-    assert errors[1].startswith(f"error: {root / 'b.hints.json'}: hint 1: '#12345' is not a colour") and errors[1].endswith("(and 1 more hints files above)")
+    assert (
+        errors[0]
+        == f"error: {root / 'a.png'}: hint 80,30,#ff0000 is outside the picture, which is 80x60 pixels (x 0 to 79, y 0 to 59); or give fractions such as 0.5,0.25"
+    )
+    assert errors[1].startswith(f"error: {root / 'b.hints.json'}: hint 1: '#12345' is not a colour") and errors[
+        1
+    ].endswith("(and 1 more hints files above)")
     assert len(errors) == 2 and not (tmp_path / "colour").exists()

@@ -1,5 +1,6 @@
 """colorization/batch/report.py: the summary line, the CSV and JSON reports (every input with its status, reason,
 output, size and time), a report path refused before any work, and a report the disk refuses after it."""
+
 import csv
 import errno
 import json
@@ -20,7 +21,15 @@ from tests.support.tiny_model import model_arguments
 
 def summary_of(tmp_path: Path, shard=(1, 1)) -> BatchSummary:
     records = [
-        BatchRecord(tmp_path / "a.jpg", tmp_path / "out" / "a.jpg", Status.DONE, seconds=0.5, width=64, height=48, output_bytes=900),
+        BatchRecord(
+            tmp_path / "a.jpg",
+            tmp_path / "out" / "a.jpg",
+            Status.DONE,
+            seconds=0.5,
+            width=64,
+            height=48,
+            output_bytes=900,
+        ),
         BatchRecord(tmp_path / "b.jpg", tmp_path / "out" / "b.jpg", Status.SKIPPED, OUTPUT_EXISTS, output_bytes=800),
         BatchRecord(tmp_path / ".c", None, Status.SKIPPED, HIDDEN_FILE),
         BatchRecord(tmp_path / "d.txt", None, Status.SKIPPED, NOT_A_PICTURE),
@@ -44,23 +53,45 @@ def test_the_reports_write_the_same_words_as_before(tmp_path):
     write_report(tmp_path / "report.json", summary, settings)
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["counts"] == {"done": 1, "skipped": 3, "failed": 1, "interrupted": 1}
-    assert (data["shard"], data["backend"], data["seconds"], data["images_per_second"], data["not_matching_filters"]) == ("1/1", "CPU, fp32", 2.0, 0.5, 3)
+    assert (
+        data["shard"],
+        data["backend"],
+        data["seconds"],
+        data["images_per_second"],
+        data["not_matching_filters"],
+    ) == ("1/1", "CPU, fp32", 2.0, 0.5, 3)
     assert data["files"][0] == {
-        "input": str(tmp_path / "a.jpg"), "output": str(tmp_path / "out" / "a.jpg"), "status": "done", "reason": "",
-        "width": 64, "height": 48, "output_bytes": 900, "seconds": 0.5,
+        "input": str(tmp_path / "a.jpg"),
+        "output": str(tmp_path / "out" / "a.jpg"),
+        "status": "done",
+        "reason": "",
+        "width": 64,
+        "height": 48,
+        "output_bytes": 900,
+        "seconds": 0.5,
     }
     write_report(tmp_path / "report.csv", summary, settings)
     with open(tmp_path / "report.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [row["status"] for row in table] == ["done", "skipped", "skipped", "skipped", "failed", "interrupted"]
-    assert table[2] == {"input": str(tmp_path / ".c"), "output": "", "status": "skipped", "reason": HIDDEN_FILE,
-                        "width": "", "height": "", "output_bytes": "", "seconds": "0.0"}
+    assert table[2] == {
+        "input": str(tmp_path / ".c"),
+        "output": "",
+        "status": "skipped",
+        "reason": HIDDEN_FILE,
+        "width": "",
+        "height": "",
+        "output_bytes": "",
+        "seconds": "0.0",
+    }
 
 
 def test_nothing_found_means_only_files_left_out_not_outputs_kept(tmp_path):
     left_out = [BatchRecord(tmp_path / ".c", None, Status.SKIPPED, HIDDEN_FILE)]
     assert nothing_found([]) and nothing_found(left_out)
-    assert not nothing_found(left_out + [BatchRecord(tmp_path / "b.jpg", tmp_path / "b.jpg", Status.SKIPPED, OUTPUT_EXISTS)])
+    assert not nothing_found(
+        left_out + [BatchRecord(tmp_path / "b.jpg", tmp_path / "b.jpg", Status.SKIPPED, OUTPUT_EXISTS)]
+    )
     assert not nothing_found(left_out + [BatchRecord(tmp_path / "e.png", None, Status.FAILED, "unreadable")])
 
 
@@ -78,13 +109,23 @@ def test_report_lists_every_input_with_status_output_size_and_time(tree, tmp_pat
     (tree / "empty.png").write_bytes(b"")
     output = tmp_path / "colour"
     put_picture(output / "photo.jpg", 40, 60, 1)  # already done by an earlier run
-    assert run_in_process(tree, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    assert (
+        run_in_process(tree, output, "-q", "--report", tmp_path / "report.json", *model_arguments(dominant_model)) == 1
+    )
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["counts"] == {"done": 4, "skipped": 3, "failed": 1, "interrupted": 0}
     assert data["backend"] in ("CPU, fp32", "CPU, bf16"), "where and in which precision the network ran"
     rows = {Path(row["input"]).relative_to(tree).as_posix(): row for row in data["files"]}
-    assert set(rows) == {"photo.jpg", "1950s/photo.jpg", "1950s/beach/photo.jpg", "1960s/photo.png", "1960s/portrait.JPEG",
-                         ".thumbnails", ".DS_Store", "empty.png"}
+    assert set(rows) == {
+        "photo.jpg",
+        "1950s/photo.jpg",
+        "1950s/beach/photo.jpg",
+        "1960s/photo.png",
+        "1960s/portrait.JPEG",
+        ".thumbnails",
+        ".DS_Store",
+        "empty.png",
+    }
     beach = rows["1950s/beach/photo.jpg"]
     assert beach["status"] == "done" and beach["reason"] == ""
     assert beach["output"] == str(output / "1950s" / "beach" / "photo.jpg")
@@ -95,7 +136,9 @@ def test_report_lists_every_input_with_status_output_size_and_time(tree, tmp_pat
     assert rows["empty.png"]["status"] == "failed" and "empty" in rows["empty.png"]["reason"]
     assert rows[".thumbnails"]["reason"] == "hidden folder" and rows[".DS_Store"]["reason"] == "hidden file"
 
-    assert run_in_process(tree, output, "-q", "--report", tmp_path / "report.csv", *model_arguments(dominant_model)) == 1
+    assert (
+        run_in_process(tree, output, "-q", "--report", tmp_path / "report.csv", *model_arguments(dominant_model)) == 1
+    )
     with open(tmp_path / "report.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert list(table[0]) == ["input", "output", "status", "reason", "width", "height", "output_bytes", "seconds"]
@@ -107,7 +150,10 @@ def test_shards_from_the_command_line_together_do_the_whole_archive(tree, tmp_pa
     output, done = tmp_path / "colour", []
     for shard in ("1/3", "2/3", "3/3"):
         report = tmp_path / f"shard{shard[0]}.json"
-        assert run_in_process(tree, output, "-q", "--shard", shard, "--report", report, *model_arguments(dominant_model)) == 0
+        assert (
+            run_in_process(tree, output, "-q", "--shard", shard, "--report", report, *model_arguments(dominant_model))
+            == 0
+        )
         data = json.loads(report.read_text())
         assert data["shard"] == shard
         done += [row["input"] for row in data["files"] if row["status"] == "done"]

@@ -1,6 +1,7 @@
 """colorization/batch/run.py: a folder's run from plan to report, whatever runs the middle: the network started only
 when there is work, the tree mirrored with inputs untouched, and runs stopped (kill -9, Ctrl-C, SIGTERM) finished by
 running the same command again."""
+
 import csv
 import json
 import signal
@@ -43,15 +44,21 @@ class StoppedRun:
         raise self.stop
 
 
-@pytest.mark.parametrize("stop, terminated", [(KeyboardInterrupt(), False), (Terminated(), True)], ids=["ctrl-c", "sigterm"])
-def test_a_stopped_middle_leaves_the_files_not_reached_interrupted_in_the_summary_and_report(tree, tmp_path, stop, terminated):
+@pytest.mark.parametrize(
+    "stop, terminated", [(KeyboardInterrupt(), False), (Terminated(), True)], ids=["ctrl-c", "sigterm"]
+)
+def test_a_stopped_middle_leaves_the_files_not_reached_interrupted_in_the_summary_and_report(
+    tree, tmp_path, stop, terminated
+):
     report = tmp_path / "report.json"
     run = StoppedRun(2, stop)
     settings = BatchSettings(tree, tmp_path / "out", report=report, workers=1)
     summary = run_folder(settings, lambda: run, quiet=True)
     assert len(run.given) == 5 and summary.terminated == terminated and summary.backend == "test"
     assert (summary.count(Status.DONE), summary.count(Status.INTERRUPTED), summary.count(Status.SKIPPED)) == (2, 3, 2)
-    assert [record.source for record in summary.records] == sorted((record.source for record in summary.records), key=str)
+    assert [record.source for record in summary.records] == sorted(
+        (record.source for record in summary.records), key=str
+    )
     counts = json.loads(report.read_text())["counts"]
     assert counts == {"done": 2, "skipped": 2, "failed": 0, "interrupted": 3}
 
@@ -103,7 +110,9 @@ INTERRUPTIBLE_COUNT = 60
 
 def make_archive(root: Path, count: int) -> list[Path]:
     """Enough work (PNG encoding of 1.5 MP) that a run lasts long enough to be stopped in the middle."""
-    return [put_picture(root / f"roll{index % 3}" / f"frame{index:02d}.png", 1000, 1500, index) for index in range(count)]
+    return [
+        put_picture(root / f"roll{index % 3}" / f"frame{index:02d}.png", 1000, 1500, index) for index in range(count)
+    ]
 
 
 def wait_for_outputs(process: subprocess.Popen, output: Path, at_least: int) -> None:
@@ -121,7 +130,14 @@ def partial_files(*folders: Path) -> list[Path]:
 def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(tmp_path, dominant_model):
     root, output = tmp_path / "archive", tmp_path / "colour"
     inputs = make_archive(root, INTERRUPTIBLE_COUNT)
-    command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "-q", *model_arguments(dominant_model)]
+    command = [
+        sys.executable,
+        str(REPO / "batch_colorize.py"),
+        str(root),
+        str(output),
+        "-q",
+        *model_arguments(dominant_model),
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     wait_for_outputs(process, output, 3)
     process.send_signal(signal.SIGKILL)
@@ -145,7 +161,15 @@ def test_kill_9_mid_run_then_rerun_finishes_without_redoing_or_leaving_partials(
 def test_ctrl_c_or_sigterm_stops_cleanly_with_a_report_and_a_rerun_finishes(tmp_path, dominant_model, stop, exit_code):
     root, output, report = tmp_path / "archive", tmp_path / "colour", tmp_path / "report.csv"
     inputs = make_archive(root, INTERRUPTIBLE_COUNT)
-    command = [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--report", str(report), *model_arguments(dominant_model)]
+    command = [
+        sys.executable,
+        str(REPO / "batch_colorize.py"),
+        str(root),
+        str(output),
+        "--report",
+        str(report),
+        *model_arguments(dominant_model),
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     wait_for_outputs(process, output, 2)
     process.send_signal(stop)

@@ -1,5 +1,6 @@
 """colorization/batch/stages.py: each picture read, through the network and written in threads, the same as the
 one-image path; a failure in any stage is one report line naming the file and the rest go on; memory bounded."""
+
 import csv
 import errno
 import json
@@ -25,7 +26,10 @@ def test_a_failure_reason_names_the_file_once_whatever_went_wrong(tmp_path):
     assert failure_reason(source, OSError(errno.EACCES, "Permission denied")) == f"{source}: Permission denied"
     assert failure_reason(source, MemoryError()) == f"{source}: not enough memory for this picture"
     assert failure_reason(source, ImageError(f"{source}: not a picture")) == f"{source}: not a picture"
-    assert failure_reason(source, cv2.error("one\n(-215) the last line counts\n")) == f"{source}: OpenCV: (-215) the last line counts"
+    assert (
+        failure_reason(source, cv2.error("one\n(-215) the last line counts\n"))
+        == f"{source}: OpenCV: (-215) the last line counts"
+    )
     assert failure_reason(source, KeyError("x")) == f"{source}: unexpected KeyError: 'x'"
 
 
@@ -51,7 +55,10 @@ def test_threaded_batched_pipeline_gives_the_one_image_results(tmp_path, lightne
 def test_a_network_failing_on_whole_batches_fails_each_of_their_pictures_and_nothing_is_lost(tmp_path, dominant_model):
     """predict reports every picture of a batch it could not run: each one a failed line with the reason, none
     written, none missing, and the run ends (it neither waits for them nor pairs them with other pictures)."""
-    jobs = [Job(put_picture(tmp_path / "in" / f"{index}.png", seed=index), tmp_path / "out" / f"{index}.png") for index in range(7)]
+    jobs = [
+        Job(put_picture(tmp_path / "in" / f"{index}.png", seed=index), tmp_path / "out" / f"{index}.png")
+        for index in range(7)
+    ]
     colorizer = Colorizer.load(**dominant_model, conversion="fast")
 
     def out_of_memory(prepared):
@@ -78,7 +85,9 @@ def test_bad_files_fail_on_one_line_each_and_the_rest_is_done(tree, tmp_path, do
     errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error:"))
     assert len(errors) == 3
     assert "truncated.png" in errors[0] and "empty.jpg" in errors[1] and "letter.jpg" in errors[2]
-    assert not any("libpng" in line or "[ERROR" in line for line in result.stderr.splitlines()), "OpenCV's own noise is kept out"
+    assert not any("libpng" in line or "[ERROR" in line for line in result.stderr.splitlines()), (
+        "OpenCV's own noise is kept out"
+    )
     assert len(files_under(tmp_path / "colour")) == 5
     assert "5 done, 3 skipped (2 hidden, 1 not pictures), 3 failed" in result.stderr
     rows = {row["input"]: row for row in csv.DictReader(report.open())}
@@ -86,7 +95,9 @@ def test_bad_files_fail_on_one_line_each_and_the_rest_is_done(tree, tmp_path, do
     assert rows[str(tree / "notes.txt")]["status"] == "skipped"
 
 
-def test_a_forward_pass_failing_on_one_picture_fails_that_one_and_the_rest_are_done(tmp_path, dominant_model, monkeypatch):
+def test_a_forward_pass_failing_on_one_picture_fails_that_one_and_the_rest_are_done(
+    tmp_path, dominant_model, monkeypatch
+):
     """The network raising mid-run (out of GPU memory, an engine error) on one picture: reported on one line and in
     the report, the other pictures written, exit 1."""
     root, output, report = tmp_path / "scans", tmp_path / "colour", tmp_path / "report.json"
@@ -95,10 +106,13 @@ def test_a_forward_pass_failing_on_one_picture_fails_that_one_and_the_rest_are_d
     black = root / "black.png"
     cv2.imwrite(str(black), np.zeros((48, 64), np.uint8))
     fail_forward_when(monkeypatch, lambda blob: np.all(blob == -50.0))
-    assert run_in_process(root, output, "-q", "--workers", "2", "--report", report, *model_arguments(dominant_model)) == 1
+    assert (
+        run_in_process(root, output, "-q", "--workers", "2", "--report", report, *model_arguments(dominant_model)) == 1
+    )
     rows = {Path(row["input"]).name: row for row in json.loads(report.read_text())["files"]}
     assert {name: row["status"] for name, row in rows.items()} == {
-        "black.png": "failed", **{f"scan{index}.png": "done" for index in range(4)}
+        "black.png": "failed",
+        **{f"scan{index}.png": "done" for index in range(4)},
     }
     assert rows["black.png"]["reason"] == f"{black}: unexpected RuntimeError: {OUT_OF_MEMORY}"
     assert files_under(output) == [f"scan{index}.png" for index in range(4)]
@@ -117,7 +131,9 @@ def test_a_link_to_itself_is_one_failure_and_the_rest_is_done(tmp_path, dominant
     assert files_under(out) == ["good.jpg"]
 
 
-def test_a_slow_writer_never_has_more_pictures_waiting_than_keep_each_stage_busy(tree, tmp_path, dominant_model, monkeypatch):
+def test_a_slow_writer_never_has_more_pictures_waiting_than_keep_each_stage_busy(
+    tree, tmp_path, dominant_model, monkeypatch
+):
     """A 12-megapixel picture is some 50 MB prepared: one per reader, per network batch and per writer at most."""
     alive, most = set(), [0]
     read_and_prepare, compose_and_write = stages.read_and_prepare, stages.compose_and_write

@@ -1,5 +1,6 @@
 """benchmarks/precision.py runs to the end where bf16 runs: on a tiny model, with bf16 itself where the processor has
 it and simulated where it does not, so that the table is checked on any machine."""
+
 import re
 
 import cv2
@@ -8,7 +9,9 @@ from benchmarks import precision
 from colorization.engines import openvino
 
 
-def test_the_precision_table_compares_bf16_with_fp32_on_the_same_engine(lightness_model, photos, tmp_path, capsys, request):
+def test_the_precision_table_compares_bf16_with_fp32_on_the_same_engine(
+    lightness_model, photos, tmp_path, capsys, request
+):
     if "bf16" not in openvino.device_precisions(openvino.CPU_DEVICE):
         request.getfixturevalue("simulated_bf16")
     for index, photo in enumerate(photos[:2]):

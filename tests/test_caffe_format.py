@@ -3,6 +3,7 @@
 The real release file cannot be downloaded here, so the encodings older Caffe versions wrote are made by hand:
 V1 `layers` entries, legacy num/channels/height/width dimensions, unpacked and double-precision values.
 """
+
 import struct
 
 import numpy as np
@@ -43,8 +44,16 @@ def v1_layer(name: str, blobs: list[bytes], type_enum: int = 4) -> bytes:
 def test_reads_back_what_the_writer_wrote(tmp_path):
     rng = np.random.default_rng(1)
     layers = [
-        ("conv", "Convolution", [rng.normal(size=(8, 3, 3, 3)).astype(np.float32), rng.normal(size=8).astype(np.float32)]),
-        ("norm", "BatchNorm", [rng.normal(size=8).astype(np.float32), rng.uniform(size=8).astype(np.float32), np.ones(1, np.float32)]),
+        (
+            "conv",
+            "Convolution",
+            [rng.normal(size=(8, 3, 3, 3)).astype(np.float32), rng.normal(size=8).astype(np.float32)],
+        ),
+        (
+            "norm",
+            "BatchNorm",
+            [rng.normal(size=8).astype(np.float32), rng.uniform(size=8).astype(np.float32), np.ones(1, np.float32)],
+        ),
         ("empty_shape", "Scale", [np.float32(3.5).reshape(())]),
     ]
     write_caffemodel(tmp_path / "net.caffemodel", layers, net_name="test")
@@ -63,7 +72,9 @@ def test_v1_layers_with_legacy_dimensions(tmp_path, unpacked, double):
     weights = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2) / 7
     bias = np.array([0.5, -0.25], np.float32)
     data = length_delimited(1, b"old net")
-    data += length_delimited(2, v1_layer("conv_old", [legacy_blob(weights, unpacked, double), legacy_blob(bias, unpacked, double)]))
+    data += length_delimited(
+        2, v1_layer("conv_old", [legacy_blob(weights, unpacked, double), legacy_blob(bias, unpacked, double)])
+    )
     data += length_delimited(2, v1_layer("relu_old", [], type_enum=18))
     (tmp_path / "old.caffemodel").write_bytes(data)
     read = read_caffemodel(tmp_path / "old.caffemodel")
@@ -86,9 +97,26 @@ def test_blob_shape_with_unpacked_dims(tmp_path):
 @pytest.mark.parametrize(
     "data, reason",
     [
-        (length_delimited(100, length_delimited(7, length_delimited(5, b"\x00" * 8) + length_delimited(7, length_delimited(1, varint(3)))))[:-1], "truncated|middle"),
+        (
+            length_delimited(
+                100,
+                length_delimited(
+                    7, length_delimited(5, b"\x00" * 8) + length_delimited(7, length_delimited(1, varint(3)))
+                ),
+            )[:-1],
+            "truncated|middle",
+        ),
         (bytes([0x0F]) + b"rubbish", "wire type 7"),
-        (length_delimited(100, length_delimited(1, b"x") + length_delimited(7, length_delimited(7, length_delimited(1, varint(3))) + length_delimited(5, b"\x00" * 8))), r"shape \(3,\) holds 2 values"),
+        (
+            length_delimited(
+                100,
+                length_delimited(1, b"x")
+                + length_delimited(
+                    7, length_delimited(7, length_delimited(1, varint(3))) + length_delimited(5, b"\x00" * 8)
+                ),
+            ),
+            r"shape \(3,\) holds 2 values",
+        ),
     ],
     ids=["truncated", "unknown wire type", "wrong value count"],
 )
@@ -102,7 +130,12 @@ def test_an_old_style_caffemodel_colorizes_like_the_new_one(tmp_path, lightness_
     """The same weights in V1 `layers` with legacy dims and unpacked floats give the same colours through ONNX."""
     weights = read_caffemodel(lightness_model["caffemodel"])
     old = tmp_path / "old.caffemodel"
-    old.write_bytes(b"".join(length_delimited(2, v1_layer(name, [legacy_blob(b, unpacked=True) for b in blobs])) for name, blobs in weights.items()))
+    old.write_bytes(
+        b"".join(
+            length_delimited(2, v1_layer(name, [legacy_blob(b, unpacked=True) for b in blobs]))
+            for name, blobs in weights.items()
+        )
+    )
     old_model = {**lightness_model, "caffemodel": old}
     new_ab = Colorizer.load(**lightness_model, engine="onnxruntime")
     old_ab = Colorizer.load(**old_model, engine="onnxruntime")
@@ -110,4 +143,3 @@ def test_an_old_style_caffemodel_colorizes_like_the_new_one(tmp_path, lightness_
     expected, actual = new_ab.predict_ab(prepared)[0], old_ab.predict_ab(prepared)[0]
     assert np.abs(expected).max() > 5, "the model colours the picture"
     np.testing.assert_array_equal(actual, expected)
-

@@ -1,6 +1,7 @@
 """batch_colorize.py --ray on the session's Ray head (tests/conftest.py's ray_address): the same files, report and
 summary as the threaded run; failures, resume, a model actor or a whole node lost mid-run, the driver killed, and
 usage errors."""
+
 import json
 import os
 import signal
@@ -14,9 +15,9 @@ import pytest
 
 from colorization.atomic import PARTIAL_MARKER
 from tests.support import REPO
+from tests.support.batch_folders import files_under, put_picture, run_in_process
 from tests.support.ray_cluster import join_node, kill_session, stop_head
 from tests.support.tiny_model import model_arguments
-from tests.support.batch_folders import files_under, put_picture, run_in_process
 
 ACTOR_TITLE = b"ray::ModelWorker"
 """The process title Ray gives a model actor's worker process; `.run` follows it while it holds a batch."""
@@ -24,7 +25,10 @@ BUSY_TITLE = ACTOR_TITLE + b".run"
 
 
 def make_tree(root: Path, count: int, size=(48, 64)) -> list[Path]:
-    pictures = [put_picture(root / f"roll{index % 2}" / f"frame{index:02d}{'.png' if index % 3 else '.jpg'}", *size, index) for index in range(count)]
+    pictures = [
+        put_picture(root / f"roll{index % 2}" / f"frame{index:02d}{'.png' if index % 3 else '.jpg'}", *size, index)
+        for index in range(count)
+    ]
     put_picture(root / ".hidden" / "frame.jpg", 10, 10, 99)
     return pictures
 
@@ -46,11 +50,26 @@ def test_the_same_files_report_and_summary_as_the_threaded_run(tmp_path, lightne
     root = tmp_path / "scans"
     make_tree(root, 6)
     (root / "roll1" / "broken.jpg").write_bytes(b"not a jpeg at all")
-    (root / "roll0" / "frame02.hints.json").write_text('[{"x": 0.3, "y": 0.5, "colour": "#2e8b57"}]')  # travels with its job
+    (root / "roll0" / "frame02.hints.json").write_text(
+        '[{"x": 0.3, "y": 0.5, "colour": "#2e8b57"}]'
+    )  # travels with its job
     plain, spread = tmp_path / "plain", tmp_path / "ray"
     assert run_in_process(root, plain, "--report", tmp_path / "plain.json", *model_arguments(lightness_model)) == 1
     plain_summary = capfd.readouterr().err.strip().splitlines()[-1]
-    assert run_in_process(root, spread, "--report", tmp_path / "ray.json", "--ray", ray_address, "--batch-size", "2", *model_arguments(lightness_model)) == 1
+    assert (
+        run_in_process(
+            root,
+            spread,
+            "--report",
+            tmp_path / "ray.json",
+            "--ray",
+            ray_address,
+            "--batch-size",
+            "2",
+            *model_arguments(lightness_model),
+        )
+        == 1
+    )
     errors = capfd.readouterr().err.strip().splitlines()
     assert contents(spread) == contents(plain) and len(contents(plain)) == 6, "bit for bit the threaded run's files"
     assert report_rows(tmp_path / "ray.json") == report_rows(tmp_path / "plain.json")
@@ -60,7 +79,19 @@ def test_the_same_files_report_and_summary_as_the_threaded_run(tmp_path, lightne
     assert json.loads((tmp_path / "ray.json").read_text())["backend"].startswith("Ray, 1 model worker")
 
     (spread / "roll0" / "frame00.jpg").unlink()
-    assert run_in_process(root, spread, "-q", "--report", tmp_path / "rerun.json", "--ray", ray_address, *model_arguments(lightness_model)) == 1
+    assert (
+        run_in_process(
+            root,
+            spread,
+            "-q",
+            "--report",
+            tmp_path / "rerun.json",
+            "--ray",
+            ray_address,
+            *model_arguments(lightness_model),
+        )
+        == 1
+    )
     counts = json.loads((tmp_path / "rerun.json").read_text())["counts"]
     assert counts == {"done": 1, "skipped": 6, "failed": 1, "interrupted": 0}, "a rerun does only what is missing"
     assert contents(spread) == contents(plain)
@@ -105,11 +136,22 @@ def partial_files(folder: Path) -> list[Path]:
 
 
 def batch_on_ray(root, output, model, ray_address, *more) -> list[str]:
-    return [sys.executable, str(REPO / "batch_colorize.py"), str(root), str(output), "--ray", ray_address, *model_arguments(model), *map(str, more)]
+    return [
+        sys.executable,
+        str(REPO / "batch_colorize.py"),
+        str(root),
+        str(output),
+        "--ray",
+        ray_address,
+        *model_arguments(model),
+        *map(str, more),
+    ]
 
 
 def assert_every_picture_done(root: Path, output: Path, pictures: list[Path], report: Path) -> None:
-    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), "none missing, no temporaries"
+    assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures), (
+        "none missing, no temporaries"
+    )
     for path in pictures:
         colour = cv2.imread(str(output / path.relative_to(root)))
         assert colour is not None and colour.shape[:2] == (48, 64), "every output complete"
@@ -121,7 +163,9 @@ def start_two_worker_run(tmp_path, root, output, count, release_architecture, ra
     middle) on two model workers, started in the background; its report goes to tmp_path/report.json."""
     pictures = make_tree(root, count)
     model = {key: release_architecture[key] for key in ("prototxt", "caffemodel", "points")}
-    command = batch_on_ray(root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json")
+    command = batch_on_ray(
+        root, output, model, ray_address, "--ray-workers", "2", "--size", "160", "--report", tmp_path / "report.json"
+    )
     return pictures, subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
 
 
@@ -177,7 +221,11 @@ def test_the_driver_killed_then_the_same_command_finishes_the_rest(tmp_path, rel
     driver.wait()
     survivors = {path: path.stat().st_ino for path in outputs(output)}
     assert 2 <= len(survivors) < len(pictures), "killed in the middle"
-    rerun = subprocess.run(batch_on_ray(root, output, model, ray_address, "--size", "160", "--report", tmp_path / "report.json"), capture_output=True, text=True)
+    rerun = subprocess.run(
+        batch_on_ray(root, output, model, ray_address, "--size", "160", "--report", tmp_path / "report.json"),
+        capture_output=True,
+        text=True,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(files_under(output)) == sorted(str(path.relative_to(root)) for path in pictures)
     assert partial_files(output) == []
@@ -186,14 +234,22 @@ def test_the_driver_killed_then_the_same_command_finishes_the_rest(tmp_path, rel
     assert counts["skipped"] == len(survivors) + 1 and counts["done"] == len(pictures) - len(survivors)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--gpus-per-worker", "1"], "--gpus-per-worker 1: the cluster has 0 GPU(s)"),
-    (["--ray-workers", "4"], "leave none for reading and writing"),
-], ids=["gpus-on-a-cpu-cluster", "more-workers-than-cpus"])
-def test_a_worker_plan_the_cluster_cannot_hold_is_one_line_exit_2(tmp_path, dominant_model, ray_address, capfd, arguments, message):
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--gpus-per-worker", "1"], "--gpus-per-worker 1: the cluster has 0 GPU(s)"),
+        (["--ray-workers", "4"], "leave none for reading and writing"),
+    ],
+    ids=["gpus-on-a-cpu-cluster", "more-workers-than-cpus"],
+)
+def test_a_worker_plan_the_cluster_cannot_hold_is_one_line_exit_2(
+    tmp_path, dominant_model, ray_address, capfd, arguments, message
+):
     root = tmp_path / "scans"
     make_tree(root, 1)
-    assert run_in_process(root, tmp_path / "out", "--ray", ray_address, *arguments, *model_arguments(dominant_model)) == 2
+    assert (
+        run_in_process(root, tmp_path / "out", "--ray", ray_address, *arguments, *model_arguments(dominant_model)) == 2
+    )
     errors = capfd.readouterr().err.strip().splitlines()
     assert len(errors) == 1 and message in errors[0] and errors[0].startswith("error: ")
 

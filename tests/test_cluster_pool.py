@@ -1,14 +1,16 @@
 """colorization/cluster/pool.py on the session's Ray head: the model workers of a run get the driver's settings as
 they are, load the model once, and are replaced when lost, by one policy for folders and films."""
+
 import dataclasses
 import operator
 import time
+from pathlib import Path
 
 import pytest
 
 from colorization import ColorizerSettings
 from colorization.cluster import pool as pool_module
-from colorization.cluster.pool import WorkerLost, WorkerPool, NoWorkersLeft
+from colorization.cluster.pool import NoWorkersLeft, WorkerLost, WorkerPool
 from colorization.cluster.runtime import WorkerPlan, connected, ship_model
 
 ON_THE_WORKER = dict(prototxt=None, caffemodel=None, points=None, download=False, verify=False, quiet=True)
@@ -36,14 +38,16 @@ def wait_until_ready(pool: WorkerPool, timeout: float = 120) -> None:
 
 
 def test_a_worker_runs_with_the_driver_s_settings(dominant_model, ray_address):
-    settings = ColorizerSettings(**dominant_model, engine="caffe", temperature=0.5, saturation=1.3, size=160, conversion="fast")
+    settings = ColorizerSettings(
+        **dominant_model, engine="caffe", temperature=0.5, saturation=1.3, size=160, conversion="fast"
+    )
     with connected(ray_address) as ray:
         pool = WorkerPool(ray, WorkerPlan(1, 0.0), ship_model(ray, settings))
         received = pool.result(pool.submit(operator.attrgetter("settings")))
         assert dataclasses.replace(received, **ON_THE_WORKER) == dataclasses.replace(settings, **ON_THE_WORKER)
         assert (received.download, received.quiet) == (False, True)
         for role, path in dominant_model.items():
-            assert open(getattr(received, role), "rb").read() == path.read_bytes(), "the driver's files"
+            assert Path(getattr(received, role)).read_bytes() == path.read_bytes(), "the driver's files"
         assert len(pool.devices) == 1 and pool.devices[0].endswith("fp32") and len(pool.idle) == 1
 
         def fails(colorizer):

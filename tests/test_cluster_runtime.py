@@ -1,5 +1,6 @@
 """colorization/cluster/runtime.py without a cluster: addresses, the worker plan on given resources, the model
 reaching a worker that cannot see the driver's files (written once per node), and Ray missing."""
+
 import argparse
 import re
 import sys
@@ -7,7 +8,13 @@ import sys
 import pytest
 
 from colorization.cluster import runtime
-from colorization.cluster.runtime import ModelShipment, ShippedFile, check_address, model_paths_on_this_node, plan_workers
+from colorization.cluster.runtime import (
+    ModelShipment,
+    ShippedFile,
+    check_address,
+    model_paths_on_this_node,
+    plan_workers,
+)
 from colorization.commands import arguments as command_arguments
 from colorization.commands import running
 from colorization.errors import UsageError
@@ -55,10 +62,13 @@ def test_one_actor_per_gpu_or_per_node_and_cpu_actors_share_the_cores():
     assert runtime.WorkerPlan(8, 0.0, 4).describe() == "8 model workers (CPU, 4 threads each)"
 
 
-@pytest.mark.parametrize("workers, gpus, message", [
-    (None, 1, "--gpus-per-worker 1: the cluster has 0 GPU(s)"),
-    (3, 1, "--ray-workers 3 with 1 GPU each need 3 GPUs; the cluster has 2"),
-])
+@pytest.mark.parametrize(
+    "workers, gpus, message",
+    [
+        (None, 1, "--gpus-per-worker 1: the cluster has 0 GPU(s)"),
+        (3, 1, "--ray-workers 3 with 1 GPU each need 3 GPUs; the cluster has 2"),
+    ],
+)
 def test_gpus_the_cluster_lacks_are_a_usage_error(workers, gpus, message):
     cluster = FakeRay(gpus=0 if workers is None else 2)
     with pytest.raises(UsageError, match=re.escape(message)):
@@ -68,10 +78,12 @@ def test_gpus_the_cluster_lacks_are_a_usage_error(workers, gpus, message):
 def test_a_model_the_worker_cannot_see_is_written_once_per_node(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime.tempfile, "tempdir", str(tmp_path / "node"))
     data = {"prototxt": b"layer {}", "caffemodel": bytes(range(256)) * 40, "points": b"\x93NUMPY"}
-    shipment = ModelShipment({
-        role: ShippedFile(f"{role}.bin", str(tmp_path / "driver-only" / role), len(content), f"{index:064x}", role)
-        for index, (role, content) in enumerate(data.items())
-    })
+    shipment = ModelShipment(
+        {
+            role: ShippedFile(f"{role}.bin", str(tmp_path / "driver-only" / role), len(content), f"{index:064x}", role)
+            for index, (role, content) in enumerate(data.items())
+        }
+    )
     cluster = FakeRay(objects=data)
     paths = model_paths_on_this_node(cluster, shipment)
     assert {role: path.read_bytes() for role, path in paths.items()} == data
@@ -92,8 +104,8 @@ def test_a_model_on_a_shared_filesystem_is_used_where_it_is(tmp_path):
 
 def test_ray_missing_is_one_line_naming_the_install(tmp_path, monkeypatch, capfd, dominant_model):
     from colorization.commands import batch
-    from tests.support.tiny_model import model_arguments
     from tests.support.batch_folders import put_picture
+    from tests.support.tiny_model import model_arguments
 
     monkeypatch.setitem(sys.modules, "ray", None)
     put_picture(tmp_path / "scans" / "photo.jpg")
@@ -109,7 +121,11 @@ def test_ray_that_cannot_start_here_is_one_line_not_its_traceback(monkeypatch):
         raise Exception("The current node timed out during startup.\nmore details")
 
     monkeypatch.setattr(ray, "init", timed_out)
-    with pytest.raises(UsageError, match=r"could not start Ray on this machine \(The current node timed out during startup\.\)") as caught:
-        with runtime.connected("local"):
-            pass
+    with (
+        pytest.raises(
+            UsageError, match=r"could not start Ray on this machine \(The current node timed out during startup\.\)"
+        ) as caught,
+        runtime.connected("local"),
+    ):
+        pass
     assert "\n" not in str(caught.value) and "--ray auto" in str(caught.value)

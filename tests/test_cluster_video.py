@@ -1,6 +1,7 @@
 """video_colorize.py --ray: a film cut at keyframes into segments colorized by model actors on the session's Ray head,
 joined without re-encoding. The output must be the one-machine run's film: the same frames (count, size, rate, and
 pixels within the encoder's noise), the same sound, and no trace of the joins."""
+
 import subprocess
 import sys
 from fractions import Fraction
@@ -8,11 +9,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from colorization.cluster import segments
 from colorization.cluster import video as cluster_video
 from colorization.cluster.pool import WorkerPool
 from colorization.commands import video as video_command
 from colorization.video.colorize import DEFAULT_SUFFIX
-from colorization.video.ffmpeg import keyframe_times, probe
+from colorization.video.ffmpeg import keyframe_times
 from tests.support import REPO
 from tests.support.tiny_model import model_arguments
 from tests.test_video_colorize import audio_seconds, lab_ab, make_clip, read_frames, run_video, stream_header
@@ -35,9 +37,22 @@ def film(tmp_path_factory):
     """6 s of a moving grey test pattern with a sine tone, keyframes forced every half second and nowhere else."""
     folder = tmp_path_factory.mktemp("ray-film")
     return make_clip(
-        folder / "reel.mp4", f"testsrc2=size={SIZE}:rate={RATE}", SECONDS, filters="format=gray,format=yuv420p",
-        video_codec=("-c:v", "libx264", "-threads", "1", "-g", "1000", "-x264-params", "scenecut=0",
-                     "-force_key_frames", f"expr:eq(mod(n,{KEYFRAME_EVERY}),0)"),
+        folder / "reel.mp4",
+        f"testsrc2=size={SIZE}:rate={RATE}",
+        SECONDS,
+        filters="format=gray,format=yuv420p",
+        video_codec=(
+            "-c:v",
+            "libx264",
+            "-threads",
+            "1",
+            "-g",
+            "1000",
+            "-x264-params",
+            "scenecut=0",
+            "-force_key_frames",
+            f"expr:eq(mod(n,{KEYFRAME_EVERY}),0)",
+        ),
     )
 
 
@@ -49,7 +64,9 @@ def small_segments(monkeypatch):
 
 def one_machine_and_ray(film, tmp_path, model, ray_address, *extra):
     plain, on_ray = tmp_path / "plain.mkv", tmp_path / "ray.mkv"
-    assert video_command.main(["-i", str(film), "-o", str(plain), "-q", *LOSSLESS, *extra, *model_arguments(model)]) == 0
+    assert (
+        video_command.main(["-i", str(film), "-o", str(plain), "-q", *LOSSLESS, *extra, *model_arguments(model)]) == 0
+    )
     arguments = ["-i", str(film), "-o", str(on_ray), "-v", *LOSSLESS, *extra, *model_arguments(model)]
     assert video_command.main([*arguments, "--ray", ray_address, "--ray-workers", "2"]) == 0
     return plain, on_ray
@@ -61,29 +78,6 @@ def largest_ab_difference(first, second) -> float:
 
 def test_keyframes_are_found_exactly(film):
     assert keyframe_times(film) == [Fraction(n * KEYFRAME_EVERY, RATE) for n in range(SECONDS * RATE // KEYFRAME_EVERY)]
-
-
-def test_segments_cover_the_span_frame_by_frame(film):
-    info = probe(film)
-    keyframes = keyframe_times(film)
-    segments = cluster_video.plan_segments(info, 0.0, None, SECONDS * RATE, keyframes, 6, 0.7, min_seconds=1.0)
-    assert len(segments) == 6 and [segment.first for segment in segments] == [0, 24, 48, 72, 96, 120]
-    assert all(s.first + s.frames == n.first for s, n in zip(segments, segments[1:])) and segments[-1].frames is None
-    warm_up = cluster_video.warm_up_frames(0.7)
-    for segment in segments[1:]:
-        # the decoder starts at a keyframe no later than the warm-up's first frame, and the warm-up ends at the cut
-        assert segment.warm_up == warm_up and (segment.first - warm_up - segment.skip) % KEYFRAME_EVERY == 0
-        assert segment.seek is None or segment.seek * RATE == segment.first - warm_up - segment.skip
-        assert segment.shift == 0
-    started_late = cluster_video.plan_segments(info, 1.3, 3.8, 92, keyframes, 4, 0.7, min_seconds=1.0)
-    assert len(started_late) == 3
-    for segment in started_late[1:]:
-        # --start 1.3 puts frame n at 1.3 + n/24: a keyframe is the frame nearest it, its timestamps moved onto them
-        anchor = segment.first - segment.warm_up - segment.skip
-        assert (segment.seek - Fraction("1.3")) * RATE == anchor + segment.shift * RATE
-        assert segment.seek in keyframes and abs(segment.shift * RATE) < Fraction(1, 2)
-        # ffmpeg ends a span 3.8 s after its first frame (1.333 s), wherever the decoder started
-        assert segment.seek + segment.duration == Fraction(32, 24) + Fraction("3.8")
 
 
 def test_same_film_as_one_machine(film, tmp_path, lightness_model, ray_address, small_segments, capsys):
@@ -98,9 +92,11 @@ def test_same_film_as_one_machine(film, tmp_path, lightness_model, ray_address, 
     assert not list(tmp_path.glob(".*")), "no piece or temporary is left"
 
 
-def test_without_warm_up_the_joins_would_show(film, tmp_path, lightness_model, ray_address, small_segments, monkeypatch):
+def test_without_warm_up_the_joins_would_show(
+    film, tmp_path, lightness_model, ray_address, small_segments, monkeypatch
+):
     """The tolerance above is tight enough to catch a join without warm-up."""
-    monkeypatch.setattr(cluster_video, "warm_up_frames", lambda strength: 0)
+    monkeypatch.setattr(segments, "warm_up_frames", lambda strength: 0)
     plain, on_ray = one_machine_and_ray(film, tmp_path, lightness_model, ray_address)
     assert largest_ab_difference(read_frames(plain)[1], read_frames(on_ray)[1]) > WARM_UP_TOLERANCE
 
@@ -116,8 +112,9 @@ def test_start_and_end_between_frames(film, tmp_path, lightness_model, ray_addre
     assert largest_ab_difference(plain_frames, ray_frames[1:]) > WARM_UP_TOLERANCE, "a frame off by one would show"
 
 
-def test_a_lost_worker_s_segment_is_done_by_another(film, tmp_path, lightness_model, ray_address, small_segments,
-                                                     monkeypatch, capsys):
+def test_a_lost_worker_s_segment_is_done_by_another(
+    film, tmp_path, lightness_model, ray_address, small_segments, monkeypatch, capsys
+):
     submit = WorkerPool.submit
     killed = []
 
@@ -142,12 +139,16 @@ def test_several_films_skip_existing_and_preview(film, tmp_path, dominant_model,
     kept.write_bytes(b"already done")
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a film")
-    result = run_video("-i", other, tmp_path / "kept.mp4", broken, "--ray", ray_address, *model_arguments(dominant_model))
+    result = run_video(
+        "-i", other, tmp_path / "kept.mp4", broken, "--ray", ray_address, *model_arguments(dominant_model)
+    )
     assert result.returncode == 1, result.stderr
     assert len(read_frames(tmp_path / f"other{DEFAULT_SUFFIX}.mp4")[1]) == SECONDS * RATE
     assert kept.read_bytes() == b"already done"
     assert "1 done (0 with problems), 1 skipped (output exists), 1 failed (Ray: 1 model worker" in result.stderr
-    preview = run_video("-i", other, "--preview", "2", "--ray", ray_address, "-o", tmp_path / "stills", *model_arguments(dominant_model))
+    preview = run_video(
+        "-i", other, "--preview", "2", "--ray", ray_address, "-o", tmp_path / "stills", *model_arguments(dominant_model)
+    )
     assert preview.returncode == 0 and len(list((tmp_path / "stills").glob("*.jpg"))) == 3
 
 
@@ -166,7 +167,11 @@ def test_without_ray_nothing_changes_and_ray_is_not_imported(film, tmp_path, dom
 def test_unreachable_cluster_is_one_line_and_exit_2(film, tmp_path, dominant_model):
     result = run_video("-i", film, "-o", tmp_path / "out.mp4", "--ray", "127.0.0.1:9", *model_arguments(dominant_model))
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "cannot connect to the Ray cluster at 127.0.0.1:9" in result.stderr
+    assert (
+        result.stderr.strip().count("\n") == 0 and "cannot connect to the Ray cluster at 127.0.0.1:9" in result.stderr
+    )
     assert not (tmp_path / "out.mp4").exists()
-    workers_alone = run_video("-i", film, "-o", tmp_path / "out.mp4", "--ray-workers", "2", *model_arguments(dominant_model))
+    workers_alone = run_video(
+        "-i", film, "-o", tmp_path / "out.mp4", "--ray-workers", "2", *model_arguments(dominant_model)
+    )
     assert workers_alone.returncode == 2 and "--ray-workers needs --ray" in workers_alone.stderr

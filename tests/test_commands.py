@@ -1,4 +1,5 @@
 """python -m colorization NAME: every command reachable by one name, named as the user ran it."""
+
 import pytest
 
 from colorization import __version__

@@ -1,4 +1,5 @@
 """colorization/commands/arguments.py: the options every command shares, and the one ColorizerSettings they give."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,39 @@ from colorization.errors import UsageError
 from colorization.upsampling import Upsampling
 
 EVERY_SETTING = [
-    "--model-dir", "/models", "--variant", "release", "--prototxt", "net.prototxt", "--caffemodel", "net.caffemodel",
-    "--points", "points.npy", "--no-download", "--verify", "--backend", "cpu", "--engine", "caffe",
-    "--precision", "fp32", "--temperature", "0.5", "--size", "160", "--conversion", "fast", "--upsample", "bilinear",
-    "--guided-spatial-sigma", "0.7", "--guided-range-sigma", "4", "--saturation", "1.3", "-q",
+    "--model-dir",
+    "/models",
+    "--variant",
+    "release",
+    "--prototxt",
+    "net.prototxt",
+    "--caffemodel",
+    "net.caffemodel",
+    "--points",
+    "points.npy",
+    "--no-download",
+    "--verify",
+    "--backend",
+    "cpu",
+    "--engine",
+    "caffe",
+    "--precision",
+    "fp32",
+    "--temperature",
+    "0.5",
+    "--size",
+    "160",
+    "--conversion",
+    "fast",
+    "--upsample",
+    "bilinear",
+    "--guided-spatial-sigma",
+    "0.7",
+    "--guided-range-sigma",
+    "4",
+    "--saturation",
+    "1.3",
+    "-q",
 ]
 
 
@@ -30,13 +60,31 @@ def model_parser() -> argparse.ArgumentParser:
 def test_every_setting_comes_from_its_option():
     settings = arguments.colorizer_settings(model_parser().parse_args(EVERY_SETTING))
     assert settings == ColorizerSettings(
-        model_dir="/models", prototxt="net.prototxt", caffemodel="net.caffemodel", points="points.npy",
-        download=False, verify=True, quiet=True, engine="caffe", backend="cpu", precision="fp32", temperature=0.5,
-        size=160, upsample=Upsampling("bilinear", 0.7, 4.0), saturation=1.3, conversion="fast",
+        model_dir="/models",
+        prototxt="net.prototxt",
+        caffemodel="net.caffemodel",
+        points="points.npy",
+        download=False,
+        verify=True,
+        quiet=True,
+        engine="caffe",
+        backend="cpu",
+        precision="fp32",
+        temperature=0.5,
+        size=160,
+        upsample=Upsampling("bilinear", 0.7, 4.0),
+        saturation=1.3,
+        conversion="fast",
     )
     defaults = ColorizerSettings()
-    changed = {field.name for field in dataclasses.fields(settings) if getattr(settings, field.name) != getattr(defaults, field.name)}
-    assert changed == {field.name for field in dataclasses.fields(settings)} - {"variant"}, "no option is dropped on the way"
+    changed = {
+        field.name
+        for field in dataclasses.fields(settings)
+        if getattr(settings, field.name) != getattr(defaults, field.name)
+    }
+    assert changed == {field.name for field in dataclasses.fields(settings)} - {"variant"}, (
+        "no option is dropped on the way"
+    )
 
 
 def test_the_defaults_are_the_settings_defaults():
@@ -86,4 +134,8 @@ def test_file_options_take_several_inputs_and_keep_the_output_text():
     parser = arguments.new_parser("test", "")
     arguments.add_file_options(parser, "IMAGE", "inputs", "output", "_colour")
     args = parser.parse_args(["-i", "a.jpg", "b.jpg", "-i", "c.jpg", "-o", "out/"])
-    assert args.input == [Path("a.jpg"), Path("b.jpg"), Path("c.jpg")] and args.output == "out/" and args.suffix == "_colour"
+    assert (
+        args.input == [Path("a.jpg"), Path("b.jpg"), Path("c.jpg")]
+        and args.output == "out/"
+        and args.suffix == "_colour"
+    )

@@ -1,5 +1,6 @@
 """colorization/commands/batch.py: batch_colorize.py's options (folders, --ext families, --shard) and its exit
 codes for usage and model errors."""
+
 import argparse
 
 import pytest

@@ -1,4 +1,5 @@
 """colorize.py as a user runs it: a subprocess, its files, its messages and its exit codes."""
+
 import re
 import subprocess
 import sys
@@ -9,10 +10,8 @@ import numpy as np
 import pytest
 
 from tests.support import REPO
-
-from tests.support.tiny_model import model_arguments
 from tests.support.checks import mean_chroma
-
+from tests.support.tiny_model import model_arguments
 
 
 def run_colorize(*arguments, cwd=None):
@@ -50,7 +49,16 @@ def test_several_inputs_into_a_folder_with_suffix_and_compare(picture, dominant_
     second = tmp_path / "other.png"
     cv2.imwrite(str(second), np.full((50, 70), 120, np.uint8))
     result = run_colorize(
-        "-i", picture, "-i", second, "-o", tmp_path / "out", "--suffix", "_c", "--compare", *model_arguments(dominant_model)
+        "-i",
+        picture,
+        "-i",
+        second,
+        "-o",
+        tmp_path / "out",
+        "--suffix",
+        "_c",
+        "--compare",
+        *model_arguments(dominant_model),
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -158,16 +166,23 @@ def test_existing_output_is_kept_unless_overwrite(picture, dominant_model):
 def test_output_folder_that_cannot_be_created_fails_before_the_model_loads(picture, tmp_path, output):
     (tmp_path / "file.png").write_bytes(b"a file")
     # No model files at all: the impossible output must be reported without loading one.
-    result = run_colorize("-i", picture, "-o", f"{tmp_path}/{output}", "--model-dir", tmp_path / "no-models", cwd=tmp_path)
+    result = run_colorize(
+        "-i", picture, "-o", f"{tmp_path}/{output}", "--model-dir", tmp_path / "no-models", cwd=tmp_path
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     shown = output if output.endswith(".png") else output + "grandpa_colorized.jpg"
-    assert result.stderr.splitlines() == [f"error: {shown}: cannot create its folder, file.png is a file", "0 colorized, 1 failed"]
+    assert result.stderr.splitlines() == [
+        f"error: {shown}: cannot create its folder, file.png is a file",
+        "0 colorized, 1 failed",
+    ]
 
 
-def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done(picture, dominant_model, tmp_path, monkeypatch):
+def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done(
+    picture, dominant_model, tmp_path, monkeypatch
+):
     from colorization import image_files
-    from colorization.commands import colorize as colorize_command
     from colorization.commands import arguments as command_arguments
+    from colorization.commands import colorize as colorize_command
 
     real_mkdir = Path.mkdir
 
@@ -179,8 +194,12 @@ def test_output_folder_failing_at_write_time_is_one_line_and_the_others_are_done
     monkeypatch.setattr(Path, "mkdir", refuse)
     second = put_grey(tmp_path / "b.png")
     pairs = [(picture, tmp_path / "refused" / "a.jpg"), (second, tmp_path / "fine" / "b.png")]
-    results = image_files.colorize_files(command_arguments.colorizer_from_args(
-        colorize_command.build_parser().parse_args(["-i", str(picture), *model_arguments(dominant_model)])), pairs)
+    results = image_files.colorize_files(
+        command_arguments.colorizer_from_args(
+            colorize_command.build_parser().parse_args(["-i", str(picture), *model_arguments(dominant_model)])
+        ),
+        pairs,
+    )
     assert [result.status for result in results] == ["failed", "done"]
     assert results[0].reason.endswith("a.jpg: cannot create its folder (Permission denied)")
 
@@ -233,7 +252,15 @@ def test_hints_on_the_command_line_give_the_python_apis_pixels(two_tone, dominan
     hints_file.write_text('[{"x": 0.9, "y": 0.1, "colour": "steelblue", "radius": 0.2}]')
     settings = ("--temperature", "0.5", "--saturation", "1.5")
     result = run_colorize(
-        "-i", two_tone, "-o", tmp_path / "hinted.png", "--hint", "40,120,#2e8b57", "--hints", hints_file, *settings,
+        "-i",
+        two_tone,
+        "-o",
+        tmp_path / "hinted.png",
+        "--hint",
+        "40,120,#2e8b57",
+        "--hints",
+        hints_file,
+        *settings,
         *model_arguments(dominant_model),
     )
     assert result.returncode == 0, result.stderr
@@ -265,7 +292,7 @@ def test_fractions_and_pixels_on_the_command_line_are_the_same_place(two_tone, d
 )
 def test_every_bad_hint_is_one_line_and_exit_2_before_the_model_loads(two_tone, tmp_path, arguments, message):
     (tmp_path / "malformed.json").write_text('[{"x": 1, "y": 2, "colour": "red"')
-    (tmp_path / "many.json").write_text('[' + ", ".join(['{"x": 1, "y": 1, "colour": "red"}'] * 10_000) + "]")
+    (tmp_path / "many.json").write_text("[" + ", ".join(['{"x": 1, "y": 1, "colour": "red"}'] * 10_000) + "]")
     # No model files at all: had the model been loaded first, the error would be about them.
     result = run_colorize("-i", two_tone, *arguments, "--model-dir", tmp_path / "no-models", cwd=tmp_path)
     assert result.returncode == 2

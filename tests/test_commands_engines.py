@@ -1,5 +1,6 @@
 """python -m colorization engines: the table of this machine's engines, the fastest stored for --engine auto and
 honoured by later runs, measuring one engine at a time in the memory of one."""
+
 import os
 import re
 import subprocess
@@ -33,15 +34,24 @@ def slowed(monkeypatch, *names: str, seconds: float = 0.05):
         monkeypatch.setattr(engine_class, "forward", slow_forward)
 
 
-def test_the_table_names_each_engine_and_the_fastest_is_kept_for_auto(dominant_model, monkeypatch, capsys, no_gpu, simulated_bf16):
+def test_the_table_names_each_engine_and_the_fastest_is_kept_for_auto(
+    dominant_model, monkeypatch, capsys, no_gpu, simulated_bf16
+):
     slowed(monkeypatch, "openvino", "onnx")
     assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert re.match(r".+, \d+ cores, \d+ threads; native bf16: ", lines[0])
     assert lines[1].split() == ["engine", "precision", "device", "load", "first", "forward", "memory", "chosen", "for"]
-    assert [line.split()[:2] for line in lines[2:6]] == [["openvino", "bf16"], ["openvino", "fp32"], ["onnxruntime", "fp32"], ["onnx", "fp32"]]
+    assert [line.split()[:2] for line in lines[2:6]] == [
+        ["openvino", "bf16"],
+        ["openvino", "fp32"],
+        ["onnxruntime", "fp32"],
+        ["onnx", "fp32"],
+    ]
     assert lines[4].endswith("--precision auto, --precision fp32")
-    assert lines[-1].startswith("--engine auto --backend auto runs from now on: --precision auto: onnxruntime; --precision fp32: onnxruntime; --precision bf16: openvino")
+    assert lines[-1].startswith(
+        "--engine auto --backend auto runs from now on: --precision auto: onnxruntime; --precision fp32: onnxruntime; --precision bf16: openvino"
+    )
     assert Colorizer.load(**dominant_model).engine.name == "onnxruntime", "later runs honour the measurement"
     assert Colorizer.load(**dominant_model, precision="bf16").engine.name == "openvino"
 
@@ -71,9 +81,24 @@ def test_a_broken_runtime_is_said_and_the_others_measured(dominant_model, monkey
 
 def test_measuring_the_release_architecture_holds_one_engine_at_a_time(release_architecture, tmp_path):
     """The process's peak is about the largest engine's own (cv2.dnn's Winograd weights), far from their sum."""
-    command = [sys.executable, "-m", "colorization", "engines", "--runs", "1", "--no-store", *model_arguments(release_architecture)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "COLORIZE_CACHE_DIR": str(tmp_path)})
+    command = [
+        sys.executable,
+        "-m",
+        "colorization",
+        "engines",
+        "--runs",
+        "1",
+        "--no-store",
+        *model_arguments(release_architecture),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLORIZE_CACHE_DIR": str(tmp_path)},
+    )
     _, status, usage = os.wait4(process.pid, 0)
     output = process.stdout.read()
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
@@ -91,4 +116,6 @@ def test_a_choice_that_cannot_be_stored_is_one_line_and_exit_2(dominant_model, t
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the user cache folder cannot be made
     assert running.run(engines.main, [*model_arguments(dominant_model), "--runs", "1"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
-    assert line.startswith("error: cannot write the engine choice ") and line.endswith("set COLORIZE_CACHE_DIR to a writable folder")
+    assert line.startswith("error: cannot write the engine choice ") and line.endswith(
+        "set COLORIZE_CACHE_DIR to a writable folder"
+    )

@@ -1,4 +1,5 @@
 """python -m colorization eval DIR as a user runs it: the table, the CSV, the skipped and the failed."""
+
 import csv
 import math
 import re
@@ -10,16 +11,14 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support import REPO
-
 from colorization import metrics
 from colorization.commands import arguments as command_arguments
 from colorization.commands import evaluate, running
 from colorization.engines import openvino
 from colorization.evaluation import grey_of
-from tests.support.tiny_model import model_arguments
+from tests.support import REPO
 from tests.support.checks import mean_chroma
-
+from tests.support.tiny_model import model_arguments
 
 
 def run_evaluate(*arguments):
@@ -43,7 +42,14 @@ def folder(tmp_path, photos):
 
 def test_scores_each_colour_photo_against_its_original(folder, lightness_model, tmp_path):
     result = run_evaluate(
-        folder, "--csv", tmp_path / "scores.csv", "--save-to", tmp_path / "out", "--saturation", "1.2", *model_arguments(lightness_model)
+        folder,
+        "--csv",
+        tmp_path / "scores.csv",
+        "--save-to",
+        tmp_path / "out",
+        "--saturation",
+        "1.2",
+        *model_arguments(lightness_model),
     )
     assert result.returncode == 1, "the broken file failed, the rest was scored"
     assert "Traceback" not in result.stderr
@@ -89,7 +95,9 @@ def test_folder_without_pictures_is_a_usage_error(tmp_path, dominant_model):
     assert result.stderr.strip().startswith("error: no pictures in") and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, lightness_model, tmp_path, monkeypatch, capsys, simulated_bf16):
+def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(
+    folder, lightness_model, tmp_path, monkeypatch, capsys, simulated_bf16
+):
     loaded = []
     load = command_arguments.colorizer_from_args
 
@@ -105,7 +113,21 @@ def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("settings:") and lines[0].endswith("precision fp32")
     assert "fp32 on OpenVINO" in lines[1] and "bf16 on OpenVINO" in lines[1] and "precision: bf16" in lines[1]
-    assert lines[2].split() == ["photo", "fp32", "PSNR", "fp32", "SSIM", "bf16", "PSNR", "bf16", "SSIM", "bf16", "vs", "fp32", "dB"]
+    assert lines[2].split() == [
+        "photo",
+        "fp32",
+        "PSNR",
+        "fp32",
+        "SSIM",
+        "bf16",
+        "PSNR",
+        "bf16",
+        "SSIM",
+        "bf16",
+        "vs",
+        "fp32",
+        "dB",
+    ]
     assert [line.split()[0] for line in lines[3:5]] == ["a.png", "b.jpg"]
     assert lines[5].startswith("mean of 2") and lines[6].startswith("grey (no colour)")
 
@@ -127,9 +149,19 @@ def test_compare_precision_scores_fp32_and_the_reduced_one_side_by_side(folder, 
 
 
 @pytest.mark.parametrize("verbosity", [[], ["-q"]])
-def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(folder, lightness_model, monkeypatch, capsys, verbosity):
+def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(
+    folder, lightness_model, monkeypatch, capsys, verbosity
+):
     monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
-    arguments = [str(folder), "--compare-precision", "fp16", "--engine", "openvino", *verbosity, *model_arguments(lightness_model)]
+    arguments = [
+        str(folder),
+        "--compare-precision",
+        "fp16",
+        "--engine",
+        "openvino",
+        *verbosity,
+        *model_arguments(lightness_model),
+    ]
     assert running.run(evaluate.main, arguments) == 2
     captured = capsys.readouterr()
     assert captured.out == "", "no fp32-against-fp32 table"
@@ -138,18 +170,34 @@ def test_a_compare_precision_that_cannot_run_is_one_line_and_exit_2(folder, ligh
     assert line.endswith("nothing was scored (leave it out to score fp32 alone)")
 
 
-def test_precision_is_honoured_and_the_one_that_ran_is_reported(folder, lightness_model, capsys, monkeypatch, simulated_bf16):
-    assert running.run(evaluate.main, [str(folder), "--precision", "bf16", "-q", *model_arguments(lightness_model)]) == 1
+def test_precision_is_honoured_and_the_one_that_ran_is_reported(
+    folder, lightness_model, capsys, monkeypatch, simulated_bf16
+):
+    assert (
+        running.run(evaluate.main, [str(folder), "--precision", "bf16", "-q", *model_arguments(lightness_model)]) == 1
+    )
     assert capsys.readouterr().out.splitlines()[0].endswith("precision bf16")
     monkeypatch.setattr(openvino, "has_intel_gpu", lambda: False)
-    assert running.run(evaluate.main, [str(folder), "--precision", "fp16", "--engine", "openvino", *model_arguments(lightness_model)]) == 1
+    assert (
+        running.run(
+            evaluate.main,
+            [str(folder), "--precision", "fp16", "--engine", "openvino", *model_arguments(lightness_model)],
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0].endswith("precision fp32"), "fp16 fell back to fp32, and the table says so"
     warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: --precision fp16 asked for") and warnings[0].endswith("running fp32")
+    assert (
+        len(warnings) == 1
+        and warnings[0].startswith("warning: --precision fp16 asked for")
+        and warnings[0].endswith("running fp32")
+    )
 
 
 def test_compare_precision_is_against_fp32_only(folder, lightness_model, capsys):
     arguments = [str(folder), "--compare-precision", "bf16", "--precision", "fp16", *model_arguments(lightness_model)]
     assert running.run(evaluate.main, arguments) == 2
-    assert capsys.readouterr().err.strip() == "error: --compare-precision compares with fp32: leave out --precision fp16"
+    assert (
+        capsys.readouterr().err.strip() == "error: --compare-precision compares with fp32: leave out --precision fp16"
+    )

@@ -3,6 +3,7 @@
 In-process tests pin the registry to the tiny model's files (a test manifest under the release names) so every
 path can succeed offline; subprocess tests use the real registry with the authentic prototxt and points.
 """
+
 import hashlib
 import logging
 import os
@@ -14,17 +15,16 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support import REPO
-
-from colorization.commands import fetch as fetch_command
 from colorization import fetch, model_files
 from colorization.commands import arguments as command_arguments
+from colorization.commands import fetch as fetch_command
 from colorization.commands import running
 from colorization.errors import ModelFileError
 from colorization.model_files import CAFFEMODELS, POINTS, PROTOTXT, ReleaseFile
+from tests.support import REPO
+from tests.support.checks import mean_chroma
 from tests.support.fixture_server import FixtureServer
 from tests.support.tiny_model import model_arguments
-from tests.support.checks import mean_chroma
 
 RELEASE_NAMES = [PROTOTXT.name, CAFFEMODELS["release"].name, POINTS.name]
 
@@ -60,7 +60,10 @@ def run_main(*argv) -> int:
 
 def run_script(script, *arguments, env=None):
     return subprocess.run(
-        [sys.executable, str(REPO / script), *map(str, arguments)], capture_output=True, text=True, env={**os.environ, **(env or {})}
+        [sys.executable, str(REPO / script), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -123,7 +126,9 @@ def test_failure_exit_1_with_every_source_and_advice(tiny_registry, tmp_path, ca
     err = capsys.readouterr().err
     assert f"{PROTOTXT.name}: FAILED, no source served the release file:" in err
     assert f"    {server.base}/dead/{PROTOTXT.name}: HTTP 404 (not found)" in err
-    assert "3 of 3 files could not be fetched" in err and "--from PATH/TO/FILE" in err and "--mirror URL_OR_FOLDER" in err
+    assert (
+        "3 of 3 files could not be fetched" in err and "--from PATH/TO/FILE" in err and "--mirror URL_OR_FOLDER" in err
+    )
     assert not any((tmp_path / "models").iterdir())
 
 
@@ -149,13 +154,19 @@ def test_real_registry_from_the_reference_folder(tmp_path, reference_files):
     assert check.returncode == 1 and check.stdout.count("ok   ") == 2
     assert "colorization_release_v2.caffemodel is missing" in check.stderr
     norebal = run_script("fetch_models.py", "--dest", dest, "--check", "--variant", "norebal")
-    assert "colorization_release_v2_norebal.caffemodel is missing" in norebal.stderr and "--variant norebal" in norebal.stderr
+    assert (
+        "colorization_release_v2_norebal.caffemodel is missing" in norebal.stderr
+        and "--variant norebal" in norebal.stderr
+    )
 
 
 def test_real_registry_from_import(tmp_path, reference_files):
     prototxt = reference_files["prototxt"]
     result = run_script("fetch_models.py", "--dest", tmp_path, "--from", prototxt, "--mirrors-only")
-    assert result.stdout.startswith(f"{PROTOTXT.name} ") and f" copied from {prototxt} (9.7 KiB, SHA-256 verified)" in result.stdout
+    assert (
+        result.stdout.startswith(f"{PROTOTXT.name} ")
+        and f" copied from {prototxt} (9.7 KiB, SHA-256 verified)" in result.stdout
+    )
     assert (tmp_path / PROTOTXT.name).read_bytes() == prototxt.read_bytes()
 
 
@@ -189,7 +200,9 @@ def test_first_use_repairs_a_damaged_release_file(tiny_registry, tmp_path, monke
     (dest / CAFFEMODELS["release"].name).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
     allow_downloads(monkeypatch, str(tiny_registry))
     command_arguments.colorizer_from_args(colorize_args("--model-dir", dest, "-q"))
-    assert (dest / CAFFEMODELS["release"].name).read_bytes() == (tiny_registry / CAFFEMODELS["release"].name).read_bytes()
+    assert (dest / CAFFEMODELS["release"].name).read_bytes() == (
+        tiny_registry / CAFFEMODELS["release"].name
+    ).read_bytes()
 
 
 def test_verify_checks_the_hash_of_the_weights_only_when_asked(tiny_registry, tmp_path, monkeypatch):
@@ -227,7 +240,9 @@ def test_small_release_files_are_always_hash_checked(tiny_registry, tmp_path):
 
 def test_explicit_files_are_never_hash_checked_nor_fetched(tiny_registry, dominant_model, tmp_path, monkeypatch):
     allow_downloads(monkeypatch, str(tiny_registry))
-    command_arguments.colorizer_from_args(colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model)))
+    command_arguments.colorizer_from_args(
+        colorize_args("--model-dir", tmp_path / "models", "--verify", *model_arguments(dominant_model))
+    )
     assert not (tmp_path / "models").exists()
 
 
@@ -262,5 +277,8 @@ def test_colorize_first_use_fetches_from_a_mirror_named_in_the_environment(tmp_p
     assert "is missing: downloading the release files" in lines[0]
     assert lines[-1].startswith("error: could not download colorization_release_v2.caffemodel from any source")
     assert sorted(os.listdir(dest)) == [PROTOTXT.name, POINTS.name], "what could be fetched is in place, verified"
-    assert fetch.check_release_files([PROTOTXT, POINTS], dest) == [(PROTOTXT, dest / PROTOTXT.name, None), (POINTS, dest / POINTS.name, None)]
+    assert fetch.check_release_files([PROTOTXT, POINTS], dest) == [
+        (PROTOTXT, dest / PROTOTXT.name, None),
+        (POINTS, dest / POINTS.name, None),
+    ]
     assert not picture.with_name("grandpa_colorized.png").exists()

@@ -1,6 +1,7 @@
 """The rule behind every command: whatever it is fed, it ends with its own one-line messages and a documented exit
 code (0 ok, 1 some inputs failed, 2 usage or model error), never a Python traceback, and the good inputs beside a
 bad one are still done. Each bad-input class goes to every command that takes that kind of input."""
+
 import os
 import struct
 import subprocess
@@ -33,8 +34,10 @@ BAD_PICTURES = {
     "empty": lambda path: path.write_bytes(b""),
     "garbage": lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n not really"),
     "bomb": lambda path: path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 20001)) + png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 20001))
+        + png_chunk(b"IEND", b"")
     ),
     "animated_gif": animated_gif,
 }
@@ -49,13 +52,19 @@ def scene(tmp_path, dominant_model):
         folder = tmp_path / name
         folder.mkdir()
         writer(folder / f"{name}{'.gif' if name == 'animated_gif' else '.png'}")
-        cv2.imwrite(str(folder / "good.jpg"), np.dstack([np.full((30, 40), value, np.uint8) for value in (40, 90, 160)]))
+        cv2.imwrite(
+            str(folder / "good.jpg"), np.dstack([np.full((30, 40), value, np.uint8) for value in (40, 90, 160)])
+        )
     (tmp_path / "afile").write_bytes(b"a file, not a folder")
     return tmp_path, model_arguments(dominant_model)
 
 
 def bad_picture(root: Path, name: str) -> Path:
-    return next(path for path in (root / name).iterdir() if path.name != "good.jpg") if name != "missing" else root / name / "missing.png"
+    return (
+        next(path for path in (root / name).iterdir() if path.name != "good.jpg")
+        if name != "missing"
+        else root / name / "missing.png"
+    )
 
 
 def run_command(capfd, *arguments) -> tuple[int, str]:
@@ -72,7 +81,9 @@ def error_lines(err: str) -> list[str]:
 @pytest.mark.parametrize("name", BAD_PICTURES)
 def test_photo_reports_each_bad_picture_once_and_does_the_good_one(scene, capfd, name):
     root, model = scene
-    code, err = run_command(capfd, "photo", "-i", bad_picture(root, name), root / name / "good.jpg", "-o", f"{root}/out/", *model)
+    code, err = run_command(
+        capfd, "photo", "-i", bad_picture(root, name), root / name / "good.jpg", "-o", f"{root}/out/", *model
+    )
     assert code == 1 and len(error_lines(err)) == 1 and name in error_lines(err)[0]
     assert (root / "out" / "good_colorized.jpg").is_file()
 
@@ -127,7 +138,9 @@ def test_an_output_that_cannot_be_written_is_one_line(scene, capfd, command):
 
 
 BAD_MODEL_FILES = {
-    "--prototxt": lambda files, path: path.write_text(files["prototxt"].read_text().replace("Convolution", "Convolutoin")),
+    "--prototxt": lambda files, path: path.write_text(
+        files["prototxt"].read_text().replace("Convolution", "Convolutoin")
+    ),
     "--points": lambda files, path: path.write_bytes(b""),
     "--caffemodel": lambda files, path: path.write_bytes(b"\x00" * 4096),
 }
@@ -143,24 +156,29 @@ def test_a_bad_model_file_is_one_line_and_exit_2(scene, capfd, dominant_model, f
     model[model.index(flag) + 1] = str(damaged)
     good = root / "self_link" / "good.jpg"
     inputs = {
-        "photo": ["-i", good, "-o", root / "o.png"], "batch": [root / "self_link", root / "out"],
-        "video": ["-i", good, "-o", root / "o.mp4"], "eval": [root / "self_link"],
+        "photo": ["-i", good, "-o", root / "o.png"],
+        "batch": [root / "self_link", root / "out"],
+        "video": ["-i", good, "-o", root / "o.mp4"],
+        "eval": [root / "self_link"],
     }[command]
     code, err = run_command(capfd, command, *inputs, *model)
     assert code == 2 and error_lines(err) == [err.strip()] and "damaged" in err
 
 
-@pytest.mark.parametrize("arguments, expected", [
-    (["fetch", "--check", "--dest", "afile"], 2),
-    (["fetch", "--check", "--dest", "self_link"], 1),
-    (["fetch", "--dest", "models", "--from", "self_link/good.jpg"], 1),
-    (["fetch", "--dest", "models", "--from", "self_link/self_link.png"], 1),
-    (["photo", "--size", "abc", "-i", "x.png"], 2),
-    (["batch", "--shard", "3/2", "a", "b"], 2),
-    (["video", "--start", "1:75", "-i", "x.mp4"], 2),
-    (["eval"], 2),
-    (["nonsense"], 2),
-])
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["fetch", "--check", "--dest", "afile"], 2),
+        (["fetch", "--check", "--dest", "self_link"], 1),
+        (["fetch", "--dest", "models", "--from", "self_link/good.jpg"], 1),
+        (["fetch", "--dest", "models", "--from", "self_link/self_link.png"], 1),
+        (["photo", "--size", "abc", "-i", "x.png"], 2),
+        (["batch", "--shard", "3/2", "a", "b"], 2),
+        (["video", "--start", "1:75", "-i", "x.mp4"], 2),
+        (["eval"], 2),
+        (["nonsense"], 2),
+    ],
+)
 def test_fetch_and_usage_errors(scene, capfd, monkeypatch, arguments, expected):
     root, _ = scene
     monkeypatch.chdir(root)
@@ -171,12 +189,21 @@ def test_fetch_and_usage_errors(scene, capfd, monkeypatch, arguments, expected):
     assert code == expected and "Traceback" not in err
 
 
-SCRIPTS = {"photo": "colorize.py", "batch": "batch_colorize.py", "video": "video_colorize.py", "fetch": "fetch_models.py"}
+SCRIPTS = {
+    "photo": "colorize.py",
+    "batch": "batch_colorize.py",
+    "video": "video_colorize.py",
+    "fetch": "fetch_models.py",
+}
 
 
-@pytest.mark.parametrize("command, way", [
-    *((command, way) for command in SCRIPTS for way in ("script", "module")), ("eval", "module"),  # eval has no script
-])
+@pytest.mark.parametrize(
+    "command, way",
+    [
+        *((command, way) for command in SCRIPTS for way in ("script", "module")),
+        ("eval", "module"),  # eval has no script
+    ],
+)
 def test_scripts_and_python_m_end_in_one_line_too(scene, command, way):
     root, model = scene
     arguments = {
@@ -188,7 +215,10 @@ def test_scripts_and_python_m_end_in_one_line_too(scene, command, way):
     }[command]
     start = [str(REPO / SCRIPTS[command])] if way == "script" else ["-m", "colorization", command]
     result = subprocess.run(
-        [sys.executable, *start, *map(str, arguments)], capture_output=True, text=True, cwd=root,
+        [sys.executable, *start, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=root,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert "Traceback" not in result.stderr, result.stderr

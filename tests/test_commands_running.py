@@ -1,5 +1,6 @@
 """colorization/commands/running.py: a command's failures and signals become its documented exit codes and one
 line, and -v's start-up timing."""
+
 from __future__ import annotations
 
 import os

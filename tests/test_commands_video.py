@@ -5,7 +5,9 @@ import pytest
 from colorization.commands.video import positive_seconds, time_position
 
 
-@pytest.mark.parametrize("text, seconds", [("90", 90), ("90.5", 90.5), ("1:30.5", 90.5), ("01:02:03.25", 3723.25), (".5", 0.5)])
+@pytest.mark.parametrize(
+    "text, seconds", [("90", 90), ("90.5", 90.5), ("1:30.5", 90.5), ("01:02:03.25", 3723.25), (".5", 0.5)]
+)
 def test_times_in_seconds_or_timecode(text, seconds):
     assert time_position(text) == pytest.approx(seconds)
 

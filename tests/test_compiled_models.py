@@ -1,9 +1,10 @@
 """The cache of compiled models: built once, reused, one per option set, the least recently used removed."""
+
 import numpy as np
 import onnx
 import pytest
 
-from colorization import Colorizer, ColorizationError, ModelFiles, compiled_models
+from colorization import ColorizationError, Colorizer, ModelFiles, compiled_models
 from tests.support.mini_model import ONNX_ENGINES, compiled_graph
 
 
@@ -99,7 +100,9 @@ def test_only_the_most_recently_used_compiled_models_are_kept(dominant_model, bu
 
 def compiled_graph_path(model: dict, temperature: float):
     files = ModelFiles.resolve(**model)
-    return files.caffemodel.path.parent / compiled_models.compiled_name(files, 224, compiled_models.cache_key(files, 1 / temperature, 224))
+    return files.caffemodel.path.parent / compiled_models.compiled_name(
+        files, 224, compiled_models.cache_key(files, 1 / temperature, 224)
+    )
 
 
 @pytest.fixture
@@ -153,7 +156,6 @@ def test_weights_replaced_by_another_file_of_the_same_size_and_time_are_compiled
     np.testing.assert_allclose(ab[0, :, 0, 0], [-30, 40], atol=1e-3)
 
 
-
 @pytest.fixture
 def onnxruntime_loads(monkeypatch) -> list:
     """The model file each ONNX Runtime engine on the CPU loads."""
@@ -188,7 +190,9 @@ def test_onnxruntime_copy_goes_with_its_compiled_model(dominant_model):
     assert len(compiled_files(dominant_model)) == compiled_models.KEEP_COMPILED and not copy.exists()
 
 
-def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(dominant_model, onnxruntime_loads, monkeypatch):
+def test_onnxruntime_runs_the_compiled_model_when_its_copy_cannot_be_made(
+    dominant_model, onnxruntime_loads, monkeypatch
+):
     from colorization.engines import onnxruntime
 
     def refuse(path):

@@ -1,5 +1,6 @@
 """The full-resolution colour work in bands: bit for bit the whole picture's result, in far less memory, with the
 photo's lightness kept in guided mode and the OpenCV sample's clipping kept in reference mode."""
+
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,9 @@ def whole_picture(prepared, ab, upsample, saturation=1.0, conversion="reference"
     a, b = np.ascontiguousarray(full[:, :, 0]), np.ascontiguousarray(full[:, :, 1])
     if upsample == "guided" or saturation != 1:
         a, b = fit_in_gamut(prepared.lightness, a, b, saturation)
-    bgr = from_unit_float(cv2.cvtColor(cv2.merge([prepared.lightness, a, b]), cv2.COLOR_Lab2BGR), prepared.dtype, conversion)
+    bgr = from_unit_float(
+        cv2.cvtColor(cv2.merge([prepared.lightness, a, b]), cv2.COLOR_Lab2BGR), prepared.dtype, conversion
+    )
     return bgr if prepared.alpha is None else cv2.merge([bgr, prepared.alpha])
 
 
@@ -46,7 +49,13 @@ def vivid_ab(seed=1, chroma=110.0):
 @pytest.mark.parametrize("conversion", ["reference", "fast"])
 @pytest.mark.parametrize(
     "shape, dtype",
-    [((333, 517, 3), np.uint8), ((97, 1001, 4), np.uint8), ((31, 7, 3), np.uint16), ((202, 151, 4), np.uint16), ((45, 67, 3), np.float32)],
+    [
+        ((333, 517, 3), np.uint8),
+        ((97, 1001, 4), np.uint8),
+        ((31, 7, 3), np.uint16),
+        ((202, 151, 4), np.uint16),
+        ((45, 67, 3), np.float32),
+    ],
 )
 def test_bands_give_the_whole_pictures_result_bit_for_bit(upsample, conversion, shape, dtype):
     image = picture(shape, dtype)
@@ -71,7 +80,9 @@ def test_bands_with_saturation_and_a_reduced_working_size(upsample, monkeypatch)
     ab = vivid_ab(seed=3)
     expected = whole_picture(prepared, ab, upsample, saturation=1.6)
     for band_pixels in (257, 5 * 257 + 1):
-        np.testing.assert_array_equal(compose(prepared, ab, upsample, saturation=1.6, band_pixels=band_pixels), expected)
+        np.testing.assert_array_equal(
+            compose(prepared, ab, upsample, saturation=1.6, band_pixels=band_pixels), expected
+        )
 
 
 def test_reference_mode_is_still_the_plain_resize_and_clip_of_opencvs_sample():
@@ -109,7 +120,9 @@ def hue_shift(upsample, prepared, ab):
     height, width = prepared.lightness.shape
     predicted = upsample_ab(ab, width, height, upsample, prepared.lightness)
     output = cv2.cvtColor(compose(prepared, ab, upsample), cv2.COLOR_BGR2Lab)[:, :, 1:]
-    shift = np.angle(np.exp(1j * (np.arctan2(output[..., 1], output[..., 0]) - np.arctan2(predicted[..., 1], predicted[..., 0]))))
+    shift = np.angle(
+        np.exp(1j * (np.arctan2(output[..., 1], output[..., 0]) - np.arctan2(predicted[..., 1], predicted[..., 0])))
+    )
     coloured = np.hypot(output[..., 0], output[..., 1]) > 10
     assert coloured.mean() > 0.5
     return np.degrees(np.abs(shift[coloured])), predicted, output

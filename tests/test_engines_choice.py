@@ -1,5 +1,6 @@
 """--engine auto: the fixed preference, the choice `python -m colorization engines` stores and later runs honour, a
 run's own timings never revising it, measuring one engine at a time, and a run importing only the runtime it runs."""
+
 from __future__ import annotations
 
 import logging
@@ -40,14 +41,18 @@ def slowed(engine_class, monkeypatch, seconds: float = 0.05):
     monkeypatch.setattr(engine_class, "forward", slow_forward)
 
 
-def row(engine: str, forward: float, precision: str = "fp32", asked: str = "auto", memory: float | None = 300.0) -> Measurement:
+def row(
+    engine: str, forward: float, precision: str = "fp32", asked: str = "auto", memory: float | None = 300.0
+) -> Measurement:
     return Measurement(engine, asked, precision, "CPU", 0.1, 0.1, forward, memory)
 
 
 @pytest.mark.parametrize(
     "absent, expected", [((), "openvino"), (("openvino",), "onnxruntime"), (("openvino", "onnxruntime"), "onnx")]
 )
-def test_auto_runs_the_first_installed_of_openvino_onnxruntime_and_cv2_dnn(dominant_model, monkeypatch, no_gpu, absent, expected):
+def test_auto_runs_the_first_installed_of_openvino_onnxruntime_and_cv2_dnn(
+    dominant_model, monkeypatch, no_gpu, absent, expected
+):
     for module in absent:
         monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     assert Colorizer.load(**dominant_model).engine.name == expected
@@ -66,7 +71,10 @@ def test_a_backend_no_engine_has_here_is_said_once_and_the_cpu_preference_runs(m
         chosen = choice.preferred("cuda")
     assert (chosen.engine, chosen.backend) == ("openvino", "cpu")
     (warning,) = [record.getMessage() for record in caplog.records]
-    assert warning.startswith("warning: --backend cuda asked for, but this OpenCV build has no CUDA") and "ONNX Runtime" in warning
+    assert (
+        warning.startswith("warning: --backend cuda asked for, but this OpenCV build has no CUDA")
+        and "ONNX Runtime" in warning
+    )
 
 
 def test_opencl_takes_openvino_on_an_intel_gpu_else_cv2_dnn(monkeypatch, no_gpu):
@@ -84,7 +92,9 @@ def test_the_stored_choice_is_honoured_per_precision(dominant_model, no_gpu, cap
         assert type(Colorizer.load(**dominant_model).engine) is OnnxRuntimeEngine
     assert "engine: onnxruntime for --engine auto: measured fastest here on " in caplog.text
     assert Colorizer.load(**dominant_model, precision="fp32").engine.name == "onnxruntime"
-    assert Colorizer.load(**dominant_model, precision="bf16", backend="cpu").engine.name == "openvino", "not measured: the preference"
+    assert Colorizer.load(**dominant_model, precision="bf16", backend="cpu").engine.name == "openvino", (
+        "not measured: the preference"
+    )
     assert Colorizer.load(**dominant_model, backend="cpu").engine.name == "openvino", "stored for --backend auto only"
 
 
@@ -94,12 +104,15 @@ def test_a_stored_engine_no_longer_installed_gives_way_to_the_preference(dominan
     assert Colorizer.load(**dominant_model).engine.name == "openvino"
 
 
-@pytest.mark.parametrize("damage", ["{not json", "[]", '{"x": 1}', "KEY-not-a-record", 'KEY{"engines": {"auto": "tensorrt"}}'])
+@pytest.mark.parametrize(
+    "damage", ["{not json", "[]", '{"x": 1}', "KEY-not-a-record", 'KEY{"engines": {"auto": "tensorrt"}}']
+)
 def test_a_damaged_choice_file_is_ignored(dominant_model, no_gpu, damage):
     path = choice.choice_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     if damage.startswith("KEY"):
-        damage = '{%s: %s}' % (choice.json.dumps(choice.machine_key("auto")), damage[3:] if "{" in damage else '"x"')
+        value = damage[3:] if "{" in damage else '"x"'
+        damage = "{" + choice.json.dumps(choice.machine_key("auto")) + ": " + value + "}"
     path.write_text(damage)
     assert Colorizer.load(**dominant_model).engine.name == "openvino"
 
@@ -154,6 +167,7 @@ def live_engines(monkeypatch) -> dict:
         counts["live"] -= 1
 
     for engine_class in registry.ENGINES.values():
+
         def tracked(self, *arguments, original=engine_class.__init__, **keywords):
             original(self, *arguments, **keywords)
             counts["made"] += 1
@@ -169,7 +183,10 @@ def test_measuring_holds_one_engine_at_a_time(dominant_model, no_gpu, simulated_
     files = ModelFiles.resolve(None, dominant_model["prototxt"], dominant_model["caffemodel"], dominant_model["points"])
     rows = choice.measure_engines(files, "auto", RELEASE_SCALE, 224, runs=2)
     assert [(r.engine, r.asked, r.precision) for r in rows] == [
-        ("openvino", "auto", "bf16"), ("openvino", "fp32", "fp32"), ("onnxruntime", "auto", "fp32"), ("onnx", "auto", "fp32"),
+        ("openvino", "auto", "bf16"),
+        ("openvino", "fp32", "fp32"),
+        ("onnxruntime", "auto", "fp32"),
+        ("onnx", "auto", "fp32"),
     ]
     assert live_engines["made"] == 4 and live_engines["most"] == 1 and live_engines["live"] == 0
     assert all(r.load > 0 and r.first > 0 and r.forward > 0 and (r.memory is None or r.memory >= 0) for r in rows)
@@ -215,7 +232,15 @@ def test_verbose_photo_run_says_which_engine_why_and_where_the_time_went(dominan
     for index in range(2):
         pictures += ["-i", str(tmp_path / f"photo{index}.png")]
         cv2.imwrite(pictures[-1], cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
-    command = [sys.executable, str(REPO / "colorize.py"), *pictures, "-o", str(tmp_path / "out"), "-v", *model_arguments(dominant_model)]
+    command = [
+        sys.executable,
+        str(REPO / "colorize.py"),
+        *pictures,
+        "-o",
+        str(tmp_path / "out"),
+        "-v",
+        *model_arguments(dominant_model),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if not line.startswith(("compiling", "compiled model"))]

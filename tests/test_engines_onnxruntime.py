@@ -1,5 +1,6 @@
 """The ONNX Runtime engine's own fallbacks: a backend it lacks is said once and the CPU runs; CUDA is looked for
 only where its GPU build is installed; its precision is fp32 whatever is asked."""
+
 import logging
 
 import pytest
@@ -25,7 +26,11 @@ def test_cuda_is_taken_when_its_provider_is_there(monkeypatch):
 def test_only_the_gpu_build_is_asked_for_cuda(monkeypatch):
     """The CPU build has no CUDA provider: knowing that costs no import of ONNX Runtime."""
     monkeypatch.setattr(ort, "available_providers", lambda: pytest.fail("ONNX Runtime imported to look for CUDA"))
-    monkeypatch.setattr(ort.importlib.metadata, "version", lambda name: (_ for _ in ()).throw(ort.importlib.metadata.PackageNotFoundError(name)))
+    monkeypatch.setattr(
+        ort.importlib.metadata,
+        "version",
+        lambda name: (_ for _ in ()).throw(ort.importlib.metadata.PackageNotFoundError(name)),
+    )
     assert not ort.has_cuda()
 
 

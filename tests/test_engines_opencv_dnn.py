@@ -1,5 +1,6 @@
 """The engines themselves: every one gives the Caffe engine's colours and says what it is; cv2.dnn's backends and
 the precision `auto` gives it."""
+
 import logging
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from colorization.caffe_format import first, parse_prototxt, read_caffemodel
 from colorization.engines import opencv_dnn
 from colorization.engines.opencv_dnn import opencv_backend
@@ -62,17 +63,33 @@ def test_a_compiled_model_refuses_another_size_plainly(dominant_model):
 
 
 def test_engine_is_described(dominant_model):
-    assert Colorizer.load(**dominant_model, engine="caffe").engine.description.startswith("Caffe model in cv2.dnn (OpenCV ")
-    assert Colorizer.load(**dominant_model, engine="onnx").engine.description.startswith("ONNX model in cv2.dnn (OpenCV ")
+    assert Colorizer.load(**dominant_model, engine="caffe").engine.description.startswith(
+        "Caffe model in cv2.dnn (OpenCV "
+    )
+    assert Colorizer.load(**dominant_model, engine="onnx").engine.description.startswith(
+        "ONNX model in cv2.dnn (OpenCV "
+    )
     runtime = Colorizer.load(**dominant_model, engine="onnxruntime")
     assert runtime.engine.description.startswith("ONNX Runtime ") and runtime.device == "CPU, fp32"
 
 
-@pytest.mark.parametrize("engine, named", [("caffe", "Caffe model in cv2.dnn"), ("onnx", "ONNX model in cv2.dnn"), ("onnxruntime", "ONNX Runtime")])
+@pytest.mark.parametrize(
+    "engine, named",
+    [("caffe", "Caffe model in cv2.dnn"), ("onnx", "ONNX model in cv2.dnn"), ("onnxruntime", "ONNX Runtime")],
+)
 def test_colorize_script_runs_each_engine_and_names_it(tmp_path, dominant_model, photos, engine, named):
     picture = tmp_path / "old.png"
     cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
-    command = [sys.executable, str(REPO / "colorize.py"), "-i", str(picture), "--engine", engine, "-v", *model_arguments(dominant_model)]
+    command = [
+        sys.executable,
+        str(REPO / "colorize.py"),
+        "-i",
+        str(picture),
+        "--engine",
+        engine,
+        "-v",
+        *model_arguments(dominant_model),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"engine: {named}" in result.stderr and "backend: CPU" in result.stderr
@@ -89,9 +106,13 @@ def test_every_engine_gives_the_caffe_scores_and_they_decode_to_its_ab(mini_mode
     assert scores["caffe"].shape == (313, 16, 16) and scores["caffe"].std() > 0.1
     np.testing.assert_allclose(scores[engine], scores["caffe"], atol=1e-3)
     colorizer = colorizers[engine]
-    np.testing.assert_allclose(colorizer.decode(scores[engine]), colorizer.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3)
+    np.testing.assert_allclose(
+        colorizer.decode(scores[engine]), colorizer.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3
+    )
     cooler = Colorizer.load(**mini_model, engine="caffe", size=64, temperature=0.8)
-    np.testing.assert_allclose(colorizer.decode(scores[engine], 0.8), cooler.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3)
+    np.testing.assert_allclose(
+        colorizer.decode(scores[engine], 0.8), cooler.engine.forward(blob)[0].transpose(1, 2, 0), atol=1e-3
+    )
 
 
 def test_default_annealing_scale_is_exactly_the_release_value(dominant_model):
@@ -148,8 +169,14 @@ def test_opencl_falls_back_when_absent(monkeypatch, caplog):
 
 @pytest.mark.parametrize(
     "backend, precision, target",
-    [("cuda", "auto", "cuda-fp16"), ("cuda", "fp16", "cuda-fp16"), ("cuda", "fp32", "cuda"), ("cpu", "auto", "cpu"),
-     ("opencl", "auto", "opencl"), ("cuda-fp16", "fp32", "cuda-fp16")],
+    [
+        ("cuda", "auto", "cuda-fp16"),
+        ("cuda", "fp16", "cuda-fp16"),
+        ("cuda", "fp32", "cuda"),
+        ("cpu", "auto", "cpu"),
+        ("opencl", "auto", "opencl"),
+        ("cuda-fp16", "fp32", "cuda-fp16"),
+    ],
 )
 def test_auto_precision_is_fp16_on_cuda_and_fp32_elsewhere(backend, precision, target, caplog):
     with caplog.at_level(logging.WARNING, logger="colorization"):
@@ -165,6 +192,8 @@ def test_cv2_dnn_on_the_cpu_runs_fp32_under_auto_without_a_word(dominant_model, 
 
 
 def test_caffe_is_the_reference_fp32_under_auto_even_where_bf16_runs(dominant_model, simulated_bf16):
-    assert Colorizer.load(**dominant_model, backend="cpu").engine.precision == "bf16", "the default engine runs bf16 here"
+    assert Colorizer.load(**dominant_model, backend="cpu").engine.precision == "bf16", (
+        "the default engine runs bf16 here"
+    )
     reference = Colorizer.load(**dominant_model, engine="caffe", backend="cpu")
     assert reference.engine.precision == "fp32" and reference.device == "CPU, fp32"

@@ -1,12 +1,13 @@
 """The OpenVINO engine and --precision: fp32 the same colours as the other engines, a precision that cannot run here
 said once and run as fp32, and `auto` (the default): bf16 where the processor has it, else fp32 without a word."""
+
 import logging
 import sys
 
 import numpy as np
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from colorization.engines import openvino
 from tests.support.mini_model import lightness_blob
 
@@ -56,7 +57,9 @@ def test_an_unknown_precision_is_refused_before_loading(mini_model):
 def test_auto_precision_is_bf16_where_the_processor_has_it(mini_model, simulated_bf16, caplog):
     with caplog.at_level(logging.WARNING, logger="colorization"):
         colorizer = Colorizer.load(**mini_model, size=64, backend="cpu")
-    assert colorizer.engine.name == "openvino" and colorizer.engine.precision == "bf16" and colorizer.device == "CPU, bf16"
+    assert (
+        colorizer.engine.name == "openvino" and colorizer.engine.precision == "bf16" and colorizer.device == "CPU, bf16"
+    )
     assert not warnings_of(caplog)
     reference = Colorizer.load(**mini_model, size=64, backend="cpu", precision="fp32")
     assert reference.engine.name == "openvino" and reference.engine.precision == "fp32", "--precision fp32 opts out"
@@ -66,16 +69,22 @@ def test_auto_precision_is_fp32_without_a_word_where_the_processor_lacks_bf16(mi
     with caplog.at_level(logging.WARNING, logger="colorization"):
         colorizer = Colorizer.load(**mini_model, size=64, backend="cpu")
         assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == ("fp32", None)
-    assert colorizer.engine.precision == "fp32" and colorizer.engine.precision_fallback is None and not warnings_of(caplog)
+    assert (
+        colorizer.engine.precision == "fp32" and colorizer.engine.precision_fallback is None and not warnings_of(caplog)
+    )
     precision, reason = openvino.precision_for(openvino.CPU_DEVICE, "bf16")
     assert precision == "fp32" and "no native bf16 (AVX512-BF16 or AMX)" in reason
     with caplog.at_level(logging.WARNING, logger="colorization"):
         named = Colorizer.load(**mini_model, size=64, backend="cpu", precision="bf16")
-    assert named.engine.precision_fallback == reason and reason in warnings_of(caplog)[0], "asked for by name, it is said"
+    assert named.engine.precision_fallback == reason and reason in warnings_of(caplog)[0], (
+        "asked for by name, it is said"
+    )
 
 
 def test_fp16_under_auto_is_for_an_intel_gpu_only(monkeypatch):
-    monkeypatch.setattr(openvino, "device_precisions", lambda device: ("fp32", "fp16") if device == openvino.GPU_DEVICE else ("fp32",))
+    monkeypatch.setattr(
+        openvino, "device_precisions", lambda device: ("fp32", "fp16") if device == openvino.GPU_DEVICE else ("fp32",)
+    )
     assert openvino.precision_for(openvino.GPU_DEVICE, "auto") == ("fp16", None)
     assert openvino.precision_for(openvino.CPU_DEVICE, "auto") == ("fp32", None)
 

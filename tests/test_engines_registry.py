@@ -1,10 +1,11 @@
 """The engine registry: every engine by its name, unknown names refused, a runtime that is not installed said in one
 line with the command that installs it, found without importing anything."""
+
 import sys
 
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from colorization.engines import registry
 from colorization.engines.onnxruntime import OnnxRuntimeEngine
 from colorization.engines.opencv_dnn import CaffeEngine, OnnxEngine
@@ -12,7 +13,12 @@ from colorization.engines.openvino import OpenVinoEngine
 
 
 def test_registry_names_every_engine():
-    assert registry.ENGINES == {"caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": OnnxRuntimeEngine, "openvino": OpenVinoEngine}
+    assert {
+        "caffe": CaffeEngine,
+        "onnx": OnnxEngine,
+        "onnxruntime": OnnxRuntimeEngine,
+        "openvino": OpenVinoEngine,
+    } == registry.ENGINES
     assert all(name == engine.name for name, engine in registry.ENGINES.items())
 
 
@@ -23,7 +29,9 @@ def test_unknown_engine_or_backend_is_refused(dominant_model):
         Colorizer.load(**dominant_model, engine="onnxruntime", backend="tpu")
 
 
-@pytest.mark.parametrize("engine, install", [("onnxruntime", "pip install onnxruntime"), ("openvino", "pip install openvino")])
+@pytest.mark.parametrize(
+    "engine, install", [("onnxruntime", "pip install onnxruntime"), ("openvino", "pip install openvino")]
+)
 def test_a_missing_runtime_is_one_clear_line(dominant_model, monkeypatch, engine, install):
     monkeypatch.setitem(sys.modules, engine, None)  # as if not installed: importing it fails
     assert not registry.installed(engine)

@@ -1,10 +1,11 @@
 """The `fast` conversion (batch_colorize.py's default) against reference mode: outputs within 1 grey level of
 reference mode on real photos (tests/test_preparation.py: the same L and network input for grey 8-bit pictures)."""
+
 import cv2
 import numpy as np
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from colorization.preparation import prepare, prepare_fast
 from tests.support.checks import grey_variants
 

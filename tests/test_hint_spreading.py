@@ -1,5 +1,6 @@
 """How far a hint's colour goes: over its region up to the edges, nowhere else, the same from a preview as at full
 size, and nothing at all without hints."""
+
 import cv2
 import numpy as np
 import pytest
@@ -74,7 +75,8 @@ def test_pixels_and_fractions_give_the_same_colour():
     lightness = prepare(two_regions()).lightness
     in_pixels = apply_hints(grid(), [Hint(63, 119, TARGET), Hint(250, 10, "navy")], lightness)
     in_fractions = apply_hints(
-        grid(), [Hint(63.5 / 320, 119.5 / 240, TARGET, fraction=True), Hint(250.5 / 320, 10.5 / 240, "navy", fraction=True)],
+        grid(),
+        [Hint(63.5 / 320, 119.5 / 240, TARGET, fraction=True), Hint(250.5 / 320, 10.5 / 240, "navy", fraction=True)],
         lightness,
     )
     assert np.array_equal(in_pixels, in_fractions)
@@ -94,7 +96,9 @@ def test_a_preview_gives_the_full_size_colour():
 
 def test_two_hints_in_one_region_each_keep_their_side():
     lightness = np.full((240, 320), 50, np.float32)
-    result = apply_hints(grid(), [Hint(0.1, 0.5, "#2e8b57", fraction=True), Hint(0.9, 0.5, "#b22222", fraction=True)], lightness)
+    result = apply_hints(
+        grid(), [Hint(0.1, 0.5, "#2e8b57", fraction=True), Hint(0.9, 0.5, "#b22222", fraction=True)], lightness
+    )
     assert result[28, 3] == pytest.approx(Hint(0, 0, "#2e8b57").ab, abs=3)
     assert result[28, 52] == pytest.approx(Hint(0, 0, "#b22222").ab, abs=3)
 

@@ -1,16 +1,27 @@
 """Colour hints as users write them: the command line's X,Y,COLOUR, hints files, sidecars, colours, limits, and the
 one-line message every mistake gets."""
+
 import json
 
 import cv2
 import numpy as np
 import pytest
 
-from colorization.hints import (
-    MAX_HINTS, Hint, HintError, check_fits, check_inside, colour_ab, css_colours, hints_from_json, parse_colour,
-    parse_hint, read_hints, sidecar_path,
-)
 from colorization.errors import UsageError
+from colorization.hints import (
+    MAX_HINTS,
+    Hint,
+    HintError,
+    check_fits,
+    check_inside,
+    colour_ab,
+    css_colours,
+    hints_from_json,
+    parse_colour,
+    parse_hint,
+    read_hints,
+    sidecar_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,30 +84,36 @@ def test_a_colour_gives_the_ab_of_the_pipelines_own_conversion():
 
 def test_a_hints_file(tmp_path):
     path = tmp_path / "hints.json"
-    path.write_text(json.dumps([
-        {"x": 120, "y": 340, "colour": "#b22222"},
-        {"x": 0.5, "y": 0.25, "color": "skyblue", "radius": 0.1},
-        {"x": 0.5, "y": 1, "colour": "navy", "radius": 30},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {"x": 120, "y": 340, "colour": "#b22222"},
+                {"x": 0.5, "y": 0.25, "color": "skyblue", "radius": 0.1},
+                {"x": 0.5, "y": 1, "colour": "navy", "radius": 30},
+            ]
+        )
+    )
     assert read_hints(path) == [
-        Hint(120, 340, "#b22222"), Hint(0.5, 0.25, "skyblue", 0.1, fraction=True), Hint(0.5, 1, "navy", 30),
+        Hint(120, 340, "#b22222"),
+        Hint(0.5, 0.25, "skyblue", 0.1, fraction=True),
+        Hint(0.5, 1, "navy", 30),
     ]
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"#12]", "is not valid JSON (line 1 column"),
-        ("{\"x\": 1}", "must be a JSON list of hints"),
-        ("[{\"x\": 1, \"y\": 2}]", "hint 1: no 'colour'"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"red\", \"raduis\": 3}]", "hint 1: unknown key 'raduis'"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"red\"}, 5]", "hint 2: expected an object"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"#12345\"}]", "hint 1: '#12345' is not a colour"),
-        ("[{\"x\": -1, \"y\": 2, \"colour\": \"red\"}]", "hint 1: x must be a number of at least 0"),
-        ("[{\"x\": true, \"y\": 2, \"colour\": \"red\"}]", "hint 1: x must be a number"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"red\", \"radius\": 0}]", "hint 1: radius must be a number greater than 0"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": 7}]", "hint 1: colour must be text"),
-        ("[{\"x\": 1, \"y\": 2, \"colour\": \"red\", \"color\": \"blue\"}]", "give colour or color, not both"),
+        ('[{"x": 1, "y": 2, "colour": "#12]', "is not valid JSON (line 1 column"),
+        ('{"x": 1}', "must be a JSON list of hints"),
+        ('[{"x": 1, "y": 2}]', "hint 1: no 'colour'"),
+        ('[{"x": 1, "y": 2, "colour": "red", "raduis": 3}]', "hint 1: unknown key 'raduis'"),
+        ('[{"x": 1, "y": 2, "colour": "red"}, 5]', "hint 2: expected an object"),
+        ('[{"x": 1, "y": 2, "colour": "#12345"}]', "hint 1: '#12345' is not a colour"),
+        ('[{"x": -1, "y": 2, "colour": "red"}]', "hint 1: x must be a number of at least 0"),
+        ('[{"x": true, "y": 2, "colour": "red"}]', "hint 1: x must be a number"),
+        ('[{"x": 1, "y": 2, "colour": "red", "radius": 0}]', "hint 1: radius must be a number greater than 0"),
+        ('[{"x": 1, "y": 2, "colour": 7}]', "hint 1: colour must be text"),
+        ('[{"x": 1, "y": 2, "colour": "red", "color": "blue"}]', "give colour or color, not both"),
     ],
 )
 def test_bad_hints_files_name_the_file_and_the_hint(tmp_path, text, message):

@@ -8,8 +8,8 @@ from PIL import Image, ImageCms, ImageOps
 
 from colorization.errors import ImageError
 from colorization.image_io import DEFAULT_MAX_PIXELS, decode_picture, read_image, read_picture, write_image
-from colorization.picture_header import read_header
 from colorization.photo_metadata import apply_orientation, exif_orientation
+from colorization.picture_header import read_header
 from tests.support.bad_inputs import bomb_png
 
 
@@ -87,7 +87,14 @@ def test_unicode_path_with_spaces(tmp_path):
 
 @pytest.mark.parametrize(
     "extension, depth_kept, alpha_kept",
-    [(".png", True, True), (".tif", True, True), (".tiff", True, True), (".webp", False, True), (".bmp", False, True), (".jpg", False, False)],
+    [
+        (".png", True, True),
+        (".tif", True, True),
+        (".tiff", True, True),
+        (".webp", False, True),
+        (".bmp", False, True),
+        (".jpg", False, False),
+    ],
 )
 def test_formats_round_trip(tmp_path, extension, depth_kept, alpha_kept):
     image = np.zeros((20, 30, 4), np.uint16)
@@ -130,7 +137,11 @@ def test_failed_rename_leaves_no_partial_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"", "empty"), (b"\x89PNG\r\n\x1a\nthis is not really a png", "PNG header is damaged"), (b"hello", "not a picture")],
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\nthis is not really a png", "PNG header is damaged"),
+        (b"hello", "not a picture"),
+    ],
 )
 def test_unreadable_files_give_one_line(tmp_path, content, message):
     path = tmp_path / "bad.png"
@@ -164,7 +175,9 @@ def test_pixel_limit_refuses_a_bomb_from_its_header(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, "imdecode", lambda *args: pytest.fail("decoded despite the pixel limit"))
     with pytest.raises(ImageError) as raised:
         read_image(path)
-    assert str(raised.value).endswith("20000x20000 is 400 megapixels, above the limit of 100: pass --max-pixels N to allow more, 0 for no limit")
+    assert str(raised.value).endswith(
+        "20000x20000 is 400 megapixels, above the limit of 100: pass --max-pixels N to allow more, 0 for no limit"
+    )
 
 
 @pytest.mark.parametrize("limit, allowed", [(0, True), (50 * 40, True), (50 * 40 - 1, False)])
@@ -255,12 +268,25 @@ def test_tiff_output_keeps_the_dpi(tmp_path):
         assert tuple(round(value) for value in written.info["dpi"]) == (1200, 1200)
 
 
-@pytest.mark.parametrize("extension, kind", [
-    (".png", "PNG"), (".jpg", "JPEG"), (".webp", "WEBP"), (".bmp", "BMP"), (".tif", "TIFF"), (".ppm", "PPM"),
-    (".jp2", "JPEG2000"), (".avif", "AVIF"),
-])
+@pytest.mark.parametrize(
+    "extension, kind",
+    [
+        (".png", "PNG"),
+        (".jpg", "JPEG"),
+        (".webp", "WEBP"),
+        (".bmp", "BMP"),
+        (".tif", "TIFF"),
+        (".ppm", "PPM"),
+        (".jp2", "JPEG2000"),
+        (".avif", "AVIF"),
+    ],
+)
 def test_the_header_gives_each_formats_size_before_decoding(extension, kind):
     data = cv2.imencode(extension, asymmetric_image())[1].tobytes()
     header = read_header("x", io.BytesIO(data), DEFAULT_MAX_PIXELS)
-    assert (header.kind, header.width, header.height) == (kind, asymmetric_image().shape[1], asymmetric_image().shape[0])
+    assert (header.kind, header.width, header.height) == (
+        kind,
+        asymmetric_image().shape[1],
+        asymmetric_image().shape[0],
+    )
     assert decode_picture(data, "x").image.shape[:2] == asymmetric_image().shape[:2]

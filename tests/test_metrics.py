@@ -1,4 +1,5 @@
 """The evaluation numbers against values worked out by hand on tiny arrays."""
+
 import math
 
 import numpy as np

@@ -1,12 +1,18 @@
 """The model's constants and decoding, exactly: the L - 50 input, the annealing scale and the annealed mean, checked
 as numbers rather than through a tolerance on whole pictures, so an off-by-one constant fails here without the
 release files."""
+
 import numpy as np
 import pytest
 
 from colorization import ColorizationError
 from colorization.model import (
-    CLUSTER_COUNT, RELEASE_SCALE, LightnessNormalisation, annealed_mean, annealing_scale, check_size,
+    CLUSTER_COUNT,
+    RELEASE_SCALE,
+    LightnessNormalisation,
+    annealed_mean,
+    annealing_scale,
+    check_size,
 )
 from colorization.preparation import prepare, prepare_fast
 

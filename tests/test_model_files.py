@@ -6,12 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support.release_model import write_release_files
-
-from colorization import Colorizer, ModelFileError, ModelFiles
+from colorization import Colorizer, ModelFileError, ModelFiles, model_files
 from colorization.errors import ColorizationError
-from colorization import model_files
-from colorization.model_files import CAFFEMODELS, default_model_dir, MODEL_DIR_ENV, POINTS, PROTOTXT, sha256_of
+from colorization.model_files import CAFFEMODELS, MODEL_DIR_ENV, POINTS, PROTOTXT, default_model_dir, sha256_of
+from tests.support.release_model import write_release_files
 
 
 @pytest.fixture
@@ -19,7 +17,9 @@ def release_prototxt(tmp_path, monkeypatch):
     """The release-shaped prototxt, registered as the release file (its own size and SHA-256): the checks of the
     release files then run on it as they would on the authentic one, in any clone."""
     prototxt = write_release_files(tmp_path / "release-shaped")["prototxt"]
-    monkeypatch.setattr(model_files, "PROTOTXT", replace(PROTOTXT, size=prototxt.stat().st_size, sha256=sha256_of(prototxt)))
+    monkeypatch.setattr(
+        model_files, "PROTOTXT", replace(PROTOTXT, size=prototxt.stat().st_size, sha256=sha256_of(prototxt))
+    )
     return prototxt
 
 
@@ -50,11 +50,16 @@ def test_missing_files_say_to_fetch(tmp_path):
 def test_git_lfs_pointer_is_named(tmp_path, release_prototxt):
     pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 128946764\n"
     message = load_error(model_dir=release_dir_with(tmp_path, pointer, release_prototxt))
-    assert "colorization_release_v2.caffemodel (and 1 more) is a Git LFS pointer, not the model: run python fetch_models.py" in message
+    assert (
+        "colorization_release_v2.caffemodel (and 1 more) is a Git LFS pointer, not the model: run python fetch_models.py"
+        in message
+    )
 
 
 def test_html_page_is_named(tmp_path, release_prototxt):
-    message = load_error(model_dir=release_dir_with(tmp_path, b"\n<!DOCTYPE html><html><body>Not found</body></html>", release_prototxt))
+    message = load_error(
+        model_dir=release_dir_with(tmp_path, b"\n<!DOCTYPE html><html><body>Not found</body></html>", release_prototxt)
+    )
     assert "web page (HTML)" in message and "fetch_models.py" in message
 
 
@@ -79,7 +84,9 @@ def test_pickled_points_are_refused(tmp_path, dominant_model):
     assert "holds object values" in message
 
 
-@pytest.mark.parametrize("engine, expected", [("caffe", "OpenCV could not read"), ("auto", "is not a valid caffemodel")])
+@pytest.mark.parametrize(
+    "engine, expected", [("caffe", "OpenCV could not read"), ("auto", "is not a valid caffemodel")]
+)
 def test_explicit_caffemodel_is_not_size_checked_but_must_parse(tmp_path, dominant_model, engine, expected):
     garbage = tmp_path / "garbage.caffemodel"
     garbage.write_bytes(b"\x0a" + np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
@@ -123,7 +130,10 @@ def test_models_live_in_the_clone_or_in_the_user_cache_once_installed(tmp_path, 
 
     monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
     assert model_files.running_from_clone()
-    assert default_model_dir() == model_files.SOURCE_TREE / "models" and model_files.fetch_command() == "python fetch_models.py"
+    assert (
+        default_model_dir() == model_files.SOURCE_TREE / "models"
+        and model_files.fetch_command() == "python fetch_models.py"
+    )
     monkeypatch.setattr(model_files, "SOURCE_TREE", tmp_path / "site-packages")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert default_model_dir() == tmp_path / "cache" / "colorization" / "models"

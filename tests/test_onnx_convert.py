@@ -1,12 +1,13 @@
 """The Caffe -> ONNX converter: every translated net gives the Caffe engine's colours and the graph has the shape
 the runtimes' fast kernels want."""
+
 import logging
 
 import numpy as np
 import onnx
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from colorization.engines.opencv_dnn import CaffeEngine
 from tests.support import DOMINANT_AB
 from tests.support.caffe_writer import write_random_caffemodel
@@ -67,13 +68,19 @@ def test_softmax_feeding_another_layer_is_normalised_there(tmp_path, release_poi
     """A custom net that scales the probabilities before the decoding gets a complete softmax first."""
     folder = tmp_path / "custom"
     folder.mkdir()
-    model = {"prototxt": folder / "custom.prototxt", "caffemodel": folder / "custom.caffemodel", "points": folder / "points.npy"}
+    model = {
+        "prototxt": folder / "custom.prototxt",
+        "caffemodel": folder / "custom.caffemodel",
+        "points": folder / "points.npy",
+    }
     decoding = 'layer { name: "class8_ab" type: "Convolution" bottom: "class8_313_rh"'
-    model["prototxt"].write_text(MINI_PROTOTXT.replace(
-        decoding,
-        'layer { name: "probability_scale" type: "Scale" bottom: "class8_313_rh" top: "class8_313_scaled" scale_param { } }\n'
-        + decoding.replace('bottom: "class8_313_rh"', 'bottom: "class8_313_scaled"'),
-    ))
+    model["prototxt"].write_text(
+        MINI_PROTOTXT.replace(
+            decoding,
+            'layer { name: "probability_scale" type: "Scale" bottom: "class8_313_rh" top: "class8_313_scaled" scale_param { } }\n'
+            + decoding.replace('bottom: "class8_313_rh"', 'bottom: "class8_313_scaled"'),
+        )
+    )
     write_random_caffemodel(model["prototxt"], model["caffemodel"], seed=5)
     np.save(model["points"], release_points)
     ops = [node.op_type for node in compiled_graph(model, 64).node]
@@ -84,7 +91,11 @@ def test_softmax_feeding_another_layer_is_normalised_there(tmp_path, release_poi
 
 def test_release_architecture_compiles_its_six_dilated_convolutions_to_phase_form(release_architecture):
     graph = compiled_graph(release_architecture, 224)
-    dilated = [n.name for n in graph.node if n.op_type == "Conv" and any(a.name == "dilations" and list(a.ints) != [1, 1] for a in n.attribute)]
+    dilated = [
+        n.name
+        for n in graph.node
+        if n.op_type == "Conv" and any(a.name == "dilations" and list(a.ints) != [1, 1] for a in n.attribute)
+    ]
     assert dilated == []
     convolutions = [n.name for n in graph.node if n.op_type == "Conv"]
     phase = convolutions[convolutions.index("conv5_1") : convolutions.index("conv6_3") + 1]
@@ -140,5 +151,7 @@ def test_explicit_onnx_says_to_use_caffe_for_what_it_cannot_translate(untranslat
 def test_the_graph_gives_the_ab_and_the_raw_scores_under_the_caffe_names(mini_model):
     graph = compiled_graph(mini_model, 64)
     assert [output.name for output in graph.output] == ["class8_ab", "conv8_313"]
-    assert [[d.dim_value for d in output.type.tensor_type.shape.dim[1:]] for output in graph.output] == [[2, 16, 16], [313, 16, 16]]
-
+    assert [[d.dim_value for d in output.type.tensor_type.shape.dim[1:]] for output in graph.output] == [
+        [2, 16, 16],
+        [313, 16, 16],
+    ]

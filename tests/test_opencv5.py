@@ -3,6 +3,7 @@
 These tests hold for any OpenCV. In the main suite (OpenCV 4.x) the importer is removed by monkeypatching;
 CI also runs this file in a second environment with a real OpenCV 5 (.ci/run).
 """
+
 import cv2
 import numpy as np
 import pytest
@@ -32,7 +33,9 @@ def test_onnx_in_this_opencv_colorizes(without_caffe_importer, dominant_model, p
     np.testing.assert_allclose(ab, np.broadcast_to(np.float32(DOMINANT_AB), ab.shape), atol=1e-3)
 
 
-def test_colorize_script_works_and_caffe_engine_says_what_to_do(without_caffe_importer, dominant_model, photos, tmp_path, capsys):
+def test_colorize_script_works_and_caffe_engine_says_what_to_do(
+    without_caffe_importer, dominant_model, photos, tmp_path, capsys
+):
     picture = tmp_path / "old.png"
     cv2.imwrite(str(picture), cv2.cvtColor(photos[0], cv2.COLOR_BGR2GRAY))
     assert running.run(colorize.main, ["-i", str(picture), "-q", *model_arguments(dominant_model)]) == running.EXIT_OK

@@ -1,4 +1,5 @@
 """Where outputs go, decided before any model loads: beside each input or in -o, never over an input."""
+
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,15 @@ from colorization.outputs import compare_path, plan_outputs
 def test_beside_each_input_with_the_suffix(tmp_path):
     sources = [tmp_path / "a.jpg", tmp_path / "sub" / "b.png"]
     assert plan_outputs(sources, None, "_colorized") == [
-        (sources[0], tmp_path / "a_colorized.jpg"), (sources[1], tmp_path / "sub" / "b_colorized.png"),
+        (sources[0], tmp_path / "a_colorized.jpg"),
+        (sources[1], tmp_path / "sub" / "b_colorized.png"),
     ]
 
 
 def test_one_input_one_output_file_several_inputs_a_folder(tmp_path):
-    assert plan_outputs([tmp_path / "a.jpg"], tmp_path / "colour.png", "_c") == [(tmp_path / "a.jpg", tmp_path / "colour.png")]
+    assert plan_outputs([tmp_path / "a.jpg"], tmp_path / "colour.png", "_c") == [
+        (tmp_path / "a.jpg", tmp_path / "colour.png")
+    ]
     folder = tmp_path / "out"
     pairs = plan_outputs([tmp_path / "a.jpg", tmp_path / "b.jpg"], folder, "_c")
     assert [destination for _, destination in pairs] == [folder / "a_c.jpg", folder / "b_c.jpg"]

@@ -170,3 +170,40 @@ def test_no_assert_checks_anything_in_the_package():
         if isinstance(node, ast.Assert)
     ]
     assert asserts == []
+
+
+MAX_MODULE_LINES = 350
+MAX_FUNCTION_LINES = 80
+"""Rooms a newcomer can hold in their head: a module that grows past this is doing two jobs."""
+
+
+def test_no_module_or_function_is_too_long_to_hold_in_the_head():
+    long_modules = {
+        name: lines
+        for name, path in MODULES.items()
+        if (lines := path.read_text(encoding="utf-8").count("\n")) > MAX_MODULE_LINES
+    }
+    long_functions = [
+        f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for name, tree in syntax_trees().items()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long_modules == {} and long_functions == [], "split it by what it does"
+
+
+def test_the_architecture_page_names_every_module_and_no_other():
+    """docs/architecture.md is the newcomer's map: a module it does not name, or names but is gone, makes it wrong."""
+    import re
+
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = {name for name in re.findall(r"`((?:[a-z_]+/)?[a-z_]+\.py)`", page) if not name.startswith("tests/")}
+    present = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in MODULES.values()
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert sorted(present - named) == [], "name these modules in docs/architecture.md"
+    gone = [name for name in named - present if not (PACKAGE / name).exists() and not (REPO / name).exists()]
+    assert gone == [], "docs/architecture.md names modules that do not exist"

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import Colorizer, ColorizationError
+from colorization import ColorizationError, Colorizer
 from tests.support import DOMINANT_AB
 
 
@@ -108,7 +108,9 @@ def test_temperature_one_is_the_plain_mean_and_low_temperature_the_mode(bimodal_
     plain_mean = probabilities @ release_points
     grey = np.full((224, 224), 128, np.uint8)
     for temperature, expected in ((1.0, plain_mean), (0.02, (40, 40))):
-        colorizer = Colorizer.load(**bimodal_model, temperature=temperature, precision="fp32")  # to 0.01: the reference arithmetic
+        colorizer = Colorizer.load(
+            **bimodal_model, temperature=temperature, precision="fp32"
+        )  # to 0.01: the reference arithmetic
         (ab,) = colorizer.predict_ab([colorizer.prepare(grey)])
         np.testing.assert_allclose(ab, np.broadcast_to(np.float32(expected), ab.shape), atol=0.01)
 
@@ -181,38 +183,44 @@ def test_hints_keep_their_colour_at_any_temperature_and_saturation_still_applies
     assert np.abs(lab_of(grey)[:, :, 1:]).max() < 1
 
 
-def test_forwards_run_one_at_a_time_and_take_turns_in_order():
-    """A film forwarding in a tight loop cannot keep the engine from a photo that asked for it meanwhile (a plain
-    Lock lets the loop take it again before the photo's thread wakes, now and then for the whole film)."""
+def film_and_photo_turns() -> list[str]:
+    """A film forwarding 50 times in a tight loop and a photo asking once meanwhile: the order they got the lock in."""
     import threading
     import time
 
     from colorization.pipeline import TurnLock
 
-    for _ in range(5):
-        turns, inside, order = TurnLock(), [], []
-        film_in = threading.Event()
+    turns, inside, order = TurnLock(), [], []
+    film_in = threading.Event()
 
-        def film() -> None:
-            for _ in range(50):
-                with turns:
-                    inside.append("film")
-                    order.append("film")
-                    film_in.set()
-                    time.sleep(0.005)
-                    assert inside == ["film"], inside
-                    inside.clear()
-
-        def photo() -> None:
+    def film() -> None:
+        for _ in range(50):
             with turns:
-                assert inside == [], inside
-                order.append("photo")
+                inside.append("film")
+                order.append("film")
+                film_in.set()
+                time.sleep(0.005)
+                assert inside == ["film"], inside
+                inside.clear()
 
-        film_thread = threading.Thread(target=film)
-        film_thread.start()
-        film_in.wait(5)
-        photo_thread = threading.Thread(target=photo)
-        photo_thread.start()
-        photo_thread.join(5)
-        film_thread.join(10)
+    def photo() -> None:
+        with turns:
+            assert inside == [], inside
+            order.append("photo")
+
+    film_thread = threading.Thread(target=film)
+    film_thread.start()
+    film_in.wait(5)
+    photo_thread = threading.Thread(target=photo)
+    photo_thread.start()
+    photo_thread.join(5)
+    film_thread.join(10)
+    return order
+
+
+def test_forwards_run_one_at_a_time_and_take_turns_in_order():
+    """A film forwarding in a tight loop cannot keep the engine from a photo that asked for it meanwhile (a plain
+    Lock lets the loop take it again before the photo's thread wakes, now and then for the whole film)."""
+    for _ in range(5):
+        order = film_and_photo_turns()
         assert order.count("film") == 50 and order.index("photo") <= 2, order.index("photo")

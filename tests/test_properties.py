@@ -2,6 +2,7 @@
 every command, the web API's query values, multipart bodies and ZIP requests, and picture headers (random bytes
 after a real signature) through the one picture reader. Whatever the input, the only way out is the documented
 error: a usage error (exit 2, one line), a WebError with its status, or an ImageError / ModelFileError."""
+
 from __future__ import annotations
 
 import io
@@ -22,14 +23,16 @@ from colorization.image_io import decode_picture
 from colorization.model_files import load_points
 from colorization.outputs import check_suffix
 from colorization.photo_metadata import exif_orientation, repaired_exif, with_orientation
-from colorization.web.uploads import picture_from_body, upload_label
 from colorization.web.photos import RenderSettings, WebError, display_name, parse_format
+from colorization.web.uploads import picture_from_body, upload_label
 
 REQUIRED = {"photo": ["-i", "x.png"], "video": ["-i", "x.mp4"], "eval": ["folder"]}
 """What each command needs besides the option under test for its arguments to parse."""
 TEXT = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["nan", "inf", "-inf", "1e400", "-0", "0x10", "1_000", "9" * 400, "1/0", "0/0", "3/2", "１２", "²", " 7 "]),
+    st.sampled_from(
+        ["nan", "inf", "-inf", "1e400", "-0", "0x10", "1_000", "9" * 400, "1/0", "0/0", "3/2", "１２", "²", " 7 "]
+    ),
     st.integers().map(str),
     st.floats().map(repr),
 )
@@ -43,7 +46,9 @@ def typed_options():
     found = []
     for name, (module, _) in COMMANDS.items():
         parser = importlib.import_module(f"colorization.commands.{module}").build_parser()
-        found += [(name, action.option_strings[-1]) for action in parser._actions if action.option_strings and action.type]
+        found += [
+            (name, action.option_strings[-1]) for action in parser._actions if action.option_strings and action.type
+        ]
     return found
 
 
@@ -82,8 +87,11 @@ JSON_VALUES = st.recursive(
 
 HINT_VALUES = st.lists(
     st.fixed_dictionaries(
-        {"x": st.integers(-5, 5000) | st.floats(), "y": st.integers(-5, 5000) | st.floats(),
-         "colour": st.sampled_from(["red", "#b22222", "#12345", "notacolour", "#fff", ""]) | st.text(max_size=8)},
+        {
+            "x": st.integers(-5, 5000) | st.floats(),
+            "y": st.integers(-5, 5000) | st.floats(),
+            "colour": st.sampled_from(["red", "#b22222", "#12345", "notacolour", "#fff", ""]) | st.text(max_size=8),
+        },
         optional={"radius": JSON_VALUES, "color": st.just("red"), "z": st.just(1)},
     ),
     max_size=4,
@@ -93,8 +101,14 @@ HINTS = HINT_VALUES | HINT_VALUES.map(json.dumps) | JSON_VALUES | TEXT
 
 
 @settings(max_examples=300)
-@given(temperature=JSON_VALUES | TEXT, saturation=JSON_VALUES | TEXT, upsample=JSON_VALUES | TEXT,
-       format_name=JSON_VALUES | TEXT, quality=JSON_VALUES | TEXT, hints=HINTS)
+@given(
+    temperature=JSON_VALUES | TEXT,
+    saturation=JSON_VALUES | TEXT,
+    upsample=JSON_VALUES | TEXT,
+    format_name=JSON_VALUES | TEXT,
+    quality=JSON_VALUES | TEXT,
+    hints=HINTS,
+)
 def test_web_settings_are_parsed_or_refused_with_400(temperature, saturation, upsample, format_name, quality, hints):
     try:
         parsed = RenderSettings.parse(temperature, saturation, upsample, hints)
@@ -110,30 +124,48 @@ def test_web_settings_are_parsed_or_refused_with_400(temperature, saturation, up
 
 
 @settings(max_examples=300)
-@given(name=st.one_of(st.none(), st.text(max_size=100), st.sampled_from(["../../etc/passwd", "..", "a\\b\\c.png", "\0x"])))
+@given(
+    name=st.one_of(st.none(), st.text(max_size=100), st.sampled_from(["../../etc/passwd", "..", "a\\b\\c.png", "\0x"]))
+)
 def test_a_clients_file_name_is_only_ever_a_label(name):
     for label in (display_name(name), upload_label(name)):
         assert label and "/" not in label and "\\" not in label and "\0" not in label and not label.startswith("..")
 
 
 MULTIPART_TYPES = st.one_of(
-    st.text(max_size=60), st.just("multipart/form-data"), st.text(max_size=20).map(lambda b: f"multipart/form-data; boundary={b}"),
+    st.text(max_size=60),
+    st.just("multipart/form-data"),
+    st.text(max_size=20).map(lambda b: f"multipart/form-data; boundary={b}"),
 )
 
 
 def hints_form(boundary: str, hints: bytes, filename: bool) -> bytes:
     """A form with a small picture field and a `hints` field (a file part when `filename`)."""
     named = '; filename="h.json"' if filename else ""
-    return (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n\r\nPNG\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="hints"{named}\r\n\r\n').encode() + hints + f"\r\n--{boundary}--\r\n".encode()
+    return (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n\r\nPNG\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="hints"{named}\r\n\r\n'
+        ).encode()
+        + hints
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
 
 @settings(max_examples=300)
-@given(content_type=MULTIPART_TYPES, body=st.binary(max_size=300), boundary=st.sampled_from(["b", "zz", "--"]),
-       hints=st.binary(max_size=60) | HINT_VALUES.map(lambda value: json.dumps(value).encode()), filename=st.booleans())
+@given(
+    content_type=MULTIPART_TYPES,
+    body=st.binary(max_size=300),
+    boundary=st.sampled_from(["b", "zz", "--"]),
+    hints=st.binary(max_size=60) | HINT_VALUES.map(lambda value: json.dumps(value).encode()),
+    filename=st.booleans(),
+)
 def test_request_bodies_give_a_picture_or_a_4xx(content_type, body, boundary, hints, filename):
-    forms = [(content_type, body), (f"multipart/form-data; boundary={boundary}", f"--{boundary}\r\n".encode() + body),
-             (f"multipart/form-data; boundary={boundary}", hints_form(boundary, hints, filename))]
+    forms = [
+        (content_type, body),
+        (f"multipart/form-data; boundary={boundary}", f"--{boundary}\r\n".encode() + body),
+        (f"multipart/form-data; boundary={boundary}", hints_form(boundary, hints, filename)),
+    ]
     for kind, data in forms:
         try:
             picture, name, fields = picture_from_body(kind, data, 1000)
@@ -145,7 +177,12 @@ def test_request_bodies_give_a_picture_or_a_4xx(content_type, body, boundary, hi
 
 
 @settings(max_examples=300)
-@given(text=TEXT | st.builds(lambda *parts: ",".join(parts), TEXT, TEXT, TEXT | st.sampled_from(["red", "#b22222", "#fff", "skyblue"])))
+@given(
+    text=TEXT
+    | st.builds(
+        lambda *parts: ",".join(parts), TEXT, TEXT, TEXT | st.sampled_from(["red", "#b22222", "#fff", "skyblue"])
+    )
+)
 def test_a_hint_is_parsed_or_one_hint_error(text):
     try:
         hint = parse_hint(text)
@@ -156,7 +193,11 @@ def test_a_hint_is_parsed_or_one_hint_error(text):
 
 
 @settings(max_examples=200)
-@given(data=JSON_VALUES.map(json.dumps) | st.binary(max_size=60) | st.sampled_from(["[" * 5000, '[{"x": 1e999, "y": 0, "colour": "red"}]']))
+@given(
+    data=JSON_VALUES.map(json.dumps)
+    | st.binary(max_size=60)
+    | st.sampled_from(["[" * 5000, '[{"x": 1e999, "y": 0, "colour": "red"}]'])
+)
 def test_a_hints_file_is_hints_or_one_hint_error(data):
     try:
         hints = hints_from_json(data, "h.json")
@@ -181,7 +222,12 @@ SIGNED = signature_files()
 
 
 @settings(max_examples=400, deadline=None)
-@given(kind=st.sampled_from(sorted(SIGNED)), keep=st.integers(0, 64), tail=st.binary(max_size=400), flips=st.lists(st.integers(0, 10**6), max_size=4))
+@given(
+    kind=st.sampled_from(sorted(SIGNED)),
+    keep=st.integers(0, 64),
+    tail=st.binary(max_size=400),
+    flips=st.lists(st.integers(0, 10**6), max_size=4),
+)
 def test_random_bytes_after_a_real_signature_are_a_picture_or_one_image_error(kind, keep, tail, flips):
     """Headers kept in part and the rest random, or a real file with bytes flipped: a Picture, or an ImageError;
     never another exception, never more than the (small) pixel limit decoded."""
@@ -192,7 +238,9 @@ def test_random_bytes_after_a_real_signature_are_a_picture_or_one_image_error(ki
         except ImageError as error:
             assert "\n" not in str(error) and str(error).startswith(f"x{kind}")
             continue
-        assert picture.image.dtype in (np.uint8, np.uint16) and picture.image.shape[0] * picture.image.shape[1] <= 100_000
+        assert (
+            picture.image.dtype in (np.uint8, np.uint16) and picture.image.shape[0] * picture.image.shape[1] <= 100_000
+        )
 
 
 def flipped(data: bytes, positions: list[int]) -> bytes:
@@ -214,8 +262,12 @@ def test_any_exif_block_is_repaired_or_dropped_never_an_error(order, rest):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=st.dictionaries(st.sampled_from(["descr", "fortran_order", "shape"]), JSON_VALUES | st.sampled_from(["<f4", "|O", "<U3", "<c8"])),
-       data=st.binary(max_size=64))
+@given(
+    header=st.dictionaries(
+        st.sampled_from(["descr", "fortran_order", "shape"]), JSON_VALUES | st.sampled_from(["<f4", "|O", "<U3", "<c8"])
+    ),
+    data=st.binary(max_size=64),
+)
 def test_points_files_load_or_are_one_model_error(tmp_path_factory, header, data):
     path = tmp_path_factory.mktemp("points") / "points.npy"
     text = repr(header).encode()

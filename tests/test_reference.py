@@ -1,12 +1,11 @@
 """Reference mode (upsample="bilinear", saturation 1) against OpenCV's own sample, on the full release architecture
 with random weights, with every engine."""
-import cv2
+
 import numpy as np
 
-from colorization import Colorizer
 from benchmarks.opencv_sample import load_sample_network, sample_colorize, to_uint8
+from colorization import Colorizer
 from tests.support.checks import mean_chroma
-
 
 ENGINES = ["caffe", "onnx", "onnxruntime"]
 

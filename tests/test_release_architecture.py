@@ -1,5 +1,6 @@
 """The release-shaped model files the test support writes (tests/support/release_model.py) are the release's: the
 full-architecture tests run on them in any clone, so they must be what the authentic files describe."""
+
 import numpy as np
 
 from colorization import Colorizer
@@ -24,7 +25,9 @@ def architecture(prototxt_text: str) -> list[tuple]:
         shape = first(layer, "input_param")
         if shape is not None:
             parameters = {"shape": first(shape, "shape")["dim"]}
-        layers.append((first(layer, "name"), first(layer, "type"), layer.get("bottom", []), layer.get("top", []), parameters))
+        layers.append(
+            (first(layer, "name"), first(layer, "type"), layer.get("bottom", []), layer.get("top", []), parameters)
+        )
     return layers
 
 

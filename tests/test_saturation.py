@@ -1,4 +1,5 @@
 """--saturation: more or less colour, each pixel held inside sRGB so no channel clips hard."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -7,9 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from colorization import ColorizationError, Colorizer
+from colorization import ColorizationError, Colorizer, saturation
 from colorization.commands import arguments
-from colorization import saturation
 from colorization.saturation import compute_max_chroma_table, fit_in_gamut, linear_rgb, max_chroma_table
 from tests.support.tiny_model import model_arguments
 
@@ -38,7 +38,9 @@ def round_trip_error(lightness, ab):
 @pytest.mark.parametrize("factor", [0.5, 1.5, 3.0])
 def test_no_pixel_clips_whatever_the_factor(factor):
     lightness, ab = random_lab()
-    assert round_trip_error(lightness, ab * factor).max() > 20, "plain scaling does clip: the check below means something"
+    assert round_trip_error(lightness, ab * factor).max() > 20, (
+        "plain scaling does clip: the check below means something"
+    )
     assert round_trip_error(lightness, saturate(lightness, ab, factor)).max() <= OPENCV_ROUND_TRIP
 
 
@@ -87,7 +89,9 @@ def test_the_shipped_gamut_table_is_the_computed_one():
 
 
 def test_colorizing_reads_the_table_and_never_computes_it(dominant_model, photos, monkeypatch):
-    monkeypatch.setattr(saturation, "compute_max_chroma_table", lambda: pytest.fail("the table was computed at run time"))
+    monkeypatch.setattr(
+        saturation, "compute_max_chroma_table", lambda: pytest.fail("the table was computed at run time")
+    )
     for cached in (saturation.max_chroma_table, saturation.signed_hue_table, saturation.safe_chroma_table):
         cached.cache_clear()
     colour = Colorizer.load(**dominant_model, saturation=1.5).colorize(photos[0])
@@ -134,7 +138,10 @@ def test_saturation_option_in_a_script(tmp_path, dominant_model, photos):
     colorize = Path(__file__).resolve().parent.parent / "colorize.py"
     result = subprocess.run(
         [sys.executable, str(colorize), "-i", str(picture), "--saturation", "-1", *model_arguments(dominant_model)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["colorize.py: error: argument --saturation: '-1': give a number from 0 to 4 (see colorize.py --help)"]
+    assert result.stderr.strip().splitlines() == [
+        "colorize.py: error: argument --saturation: '-1': give a number from 0 to 4 (see colorize.py --help)"
+    ]

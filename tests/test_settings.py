@@ -1,5 +1,6 @@
 """colorization/settings.py: one frozen, checked value for everything a Colorizer is made from, which travels as
 it is (pickled) and which Colorizer.load takes."""
+
 import dataclasses
 import pickle
 from pathlib import Path
@@ -11,15 +12,27 @@ from colorization.errors import ColorizationError, ModelFileError
 from colorization.upsampling import Upsampling
 
 CHOSEN = dict(
-    model_dir=Path("/models"), variant="release", download=False, verify=True, quiet=True, engine="caffe",
-    backend="cpu", precision="fp32", temperature=0.5, size=160, upsample=Upsampling("bilinear", 0.7, 4.0),
-    saturation=1.3, conversion="fast",
+    model_dir=Path("/models"),
+    variant="release",
+    download=False,
+    verify=True,
+    quiet=True,
+    engine="caffe",
+    backend="cpu",
+    precision="fp32",
+    temperature=0.5,
+    size=160,
+    upsample=Upsampling("bilinear", 0.7, 4.0),
+    saturation=1.3,
+    conversion="fast",
 )
 """A value other than the default for every field but the explicit files."""
 
 
 def test_every_field_is_covered_by_the_chosen_values():
-    assert set(CHOSEN) | {"prototxt", "caffemodel", "points"} == {field.name for field in dataclasses.fields(ColorizerSettings)}
+    assert set(CHOSEN) | {"prototxt", "caffemodel", "points"} == {
+        field.name for field in dataclasses.fields(ColorizerSettings)
+    }
     assert all(getattr(ColorizerSettings(), name) != value for name, value in CHOSEN.items() if name != "variant")
 
 
@@ -42,14 +55,17 @@ def test_an_unknown_field_is_a_type_error_where_the_settings_are_made():
         Colorizer.load(ColorizerSettings(), vividness=2.0)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("size", 100, "--size must be a multiple of 8"),
-    ("temperature", 50.0, "--temperature must be from"),
-    ("precision", "fp8", "unknown precision 'fp8'"),
-    ("conversion", "approximate", "unknown conversion 'approximate'"),
-    ("saturation", -1.0, "--saturation must be from"),
-    ("upsample", "bicubic", "unknown upsampling method 'bicubic'"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("size", 100, "--size must be a multiple of 8"),
+        ("temperature", 50.0, "--temperature must be from"),
+        ("precision", "fp8", "unknown precision 'fp8'"),
+        ("conversion", "approximate", "unknown conversion 'approximate'"),
+        ("saturation", -1.0, "--saturation must be from"),
+        ("upsample", "bicubic", "unknown upsampling method 'bicubic'"),
+    ],
+)
 def test_a_bad_value_is_refused_when_made_before_anything_loads(field, value, message):
     with pytest.raises(ColorizationError, match=message):
         ColorizerSettings(**{field: value})

@@ -1,4 +1,5 @@
 """The read -> predict -> write threads of colorization.stream: order, batches, errors, interruption, bounded memory."""
+
 import threading
 import time
 
@@ -43,9 +44,17 @@ def test_a_predict_that_returns_fewer_results_than_items_is_an_error_not_a_wrong
     def partial(batch):
         return [item * 10 for item in batch if item != 5]  # 5 left out without saying so
 
-    with pytest.raises(ValueError, match=r"predict returned \d results for a batch of \d items: it must return one per item"):
-        run_stages(range(10), lambda item: item, partial, lambda item, result: written.append((item, result)), batch_size=2,
-                   depth=2)
+    with pytest.raises(
+        ValueError, match=r"predict returned \d results for a batch of \d items: it must return one per item"
+    ):
+        run_stages(
+            range(10),
+            lambda item: item,
+            partial,
+            lambda item, result: written.append((item, result)),
+            batch_size=2,
+            depth=2,
+        )
     assert all(result == item * 10 for item, result in written), "no result reached another item"
     assert 5 not in [item for item, _ in written]
     assert not [thread for thread in stage_threads() if thread.is_alive()]

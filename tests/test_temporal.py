@@ -1,4 +1,5 @@
 """The temporal smoothing on its own: what it averages, what it leaves alone, and where it starts afresh."""
+
 import numpy as np
 import pytest
 

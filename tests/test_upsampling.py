@@ -1,4 +1,5 @@
 """ab upsampling: bilinear stays the exact reference, guided keeps colour edges where the lightness has them."""
+
 import cv2
 import numpy as np
 import pytest
@@ -32,11 +33,15 @@ def test_guided_keeps_a_colour_edge_much_sharper_than_bilinear():
     lightness, truth, coarse = sharp_edge()
     bilinear = upsample_ab(coarse, WIDTH, HEIGHT, "bilinear", lightness)
     guided = upsample_ab(coarse, WIDTH, HEIGHT, "guided", lightness)
-    widths = {name: transition_width(out[HEIGHT // 2, :, 0]) for name, out in (("bilinear", bilinear), ("guided", guided))}
+    widths = {
+        name: transition_width(out[HEIGHT // 2, :, 0]) for name, out in (("bilinear", bilinear), ("guided", guided))
+    }
     assert widths["bilinear"] >= 8
     assert widths["guided"] <= 2, "the colour should change within a pixel or two of the lightness edge"
     near_edge = np.abs(np.arange(WIDTH) - EDGE + 0.5) < 4
-    errors = {name: np.abs(out - truth)[:, near_edge].mean() for name, out in (("bilinear", bilinear), ("guided", guided))}
+    errors = {
+        name: np.abs(out - truth)[:, near_edge].mean() for name, out in (("bilinear", bilinear), ("guided", guided))
+    }
     assert errors["guided"] < 0.3 * errors["bilinear"]
     # The jump itself sits exactly where L jumps.
     step = np.abs(np.diff(guided[HEIGHT // 2, :, 0]))
@@ -102,7 +107,10 @@ def test_guided_beats_bilinear_on_the_true_colour_of_real_photos(photos):
         lightness, truth = np.ascontiguousarray(lab[:, :, 0]), np.ascontiguousarray(lab[:, :, 1:])
         coarse = cv2.resize(truth, (56, 56), interpolation=cv2.INTER_AREA)
         height, width = lightness.shape
-        psnr = {m: metrics.psnr(upsample_ab(coarse, width, height, m, lightness), truth, metrics.AB_PEAK) for m in ("bilinear", "guided")}
+        psnr = {
+            m: metrics.psnr(upsample_ab(coarse, width, height, m, lightness), truth, metrics.AB_PEAK)
+            for m in ("bilinear", "guided")
+        }
         assert psnr["guided"] > psnr["bilinear"] + 0.3
     assert colour_photos >= 3
 
@@ -114,7 +122,11 @@ def test_guided_needs_the_lightness():
 
 @pytest.mark.parametrize(
     "settings, message",
-    [({"method": "nearest"}, "unknown upsampling method"), ({"spatial_sigma": 0}, "--guided-spatial-sigma"), ({"range_sigma": -1}, "--guided-range-sigma")],
+    [
+        ({"method": "nearest"}, "unknown upsampling method"),
+        ({"spatial_sigma": 0}, "--guided-spatial-sigma"),
+        ({"range_sigma": -1}, "--guided-range-sigma"),
+    ],
 )
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(ColorizationError, match=message):
@@ -128,5 +140,7 @@ def test_guided_is_the_default_for_the_api_and_every_script(dominant_model):
     command_arguments.add_model_options(parser)
     arguments = [f"--{key}={path}" for key, path in dominant_model.items()]
     assert command_arguments.colorizer_from_args(parser.parse_args(arguments)).upsample == Upsampling("guided")
-    chosen = parser.parse_args(arguments + ["--upsample", "bilinear", "--guided-spatial-sigma", "0.7", "--guided-range-sigma", "4"])
+    chosen = parser.parse_args(
+        arguments + ["--upsample", "bilinear", "--guided-spatial-sigma", "0.7", "--guided-range-sigma", "4"]
+    )
     assert command_arguments.colorizer_from_args(chosen).upsample == Upsampling("bilinear", 0.7, 4.0)

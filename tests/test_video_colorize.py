@@ -1,5 +1,6 @@
 """video_colorize.py on small generated clips: the same film back (frames, rate, size, sound), L kept, spans, failures
 that leave nothing behind, and the temporal smoothing. Clips are made by the ffmpeg imageio-ffmpeg ships."""
+
 import itertools
 import random
 import re
@@ -15,17 +16,15 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from tests.support import REPO
-
 from colorization import Colorizer
+from colorization.atomic import PARTIAL_MARKER
 from colorization.commands import running
 from colorization.commands import video as video_command
-from colorization.atomic import PARTIAL_MARKER
 from colorization.errors import VideoError
-from colorization.video.ffmpeg import format_time, probe
 from colorization.temporal import mean_ab_change
 from colorization.video import VideoOptions, colorize_video
-from tests.support import DOMINANT_AB
+from colorization.video.ffmpeg import format_time, probe
+from tests.support import DOMINANT_AB, REPO
 from tests.support.failing_engine import OUT_OF_MEMORY, fail_forward_when
 from tests.support.tiny_model import model_arguments, write_tiny_model
 
@@ -34,10 +33,19 @@ NTSC = Fraction(30000, 1001)
 
 
 def ffmpeg(*arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, arguments)], capture_output=True, check=True)
+    return subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, arguments)], capture_output=True, check=True
+    )
 
 
-def make_clip(path: Path, video: str, seconds: float, audio: str | None = "aac", video_codec=("-c:v", "libx264", "-threads", "1"), filters=None) -> Path:
+def make_clip(
+    path: Path,
+    video: str,
+    seconds: float,
+    audio: str | None = "aac",
+    video_codec=("-c:v", "libx264", "-threads", "1"),
+    filters=None,
+) -> Path:
     """`video` is a lavfi source such as 'testsrc2=size=322x182:rate=30000/1001'; the sound is a sine tone."""
     arguments = ["-f", "lavfi", "-i", f"{video}:duration={seconds}"]
     if audio:
@@ -107,7 +115,9 @@ def unclipped_lightness_difference(source: np.ndarray, output: np.ndarray) -> np
 
 
 def run_video(*arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "video_colorize.py"), *map(str, arguments)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(REPO / "video_colorize.py"), *map(str, arguments)], capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +128,21 @@ def clips(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ntsc_clip(clips) -> Path:
     """1.5 s of a moving grey test pattern at 29.97 fps, 322x182 (not a multiple of 16), with an AAC sound track."""
-    return make_clip(clips / "ntsc.mp4", "testsrc2=size=322x182:rate=30000/1001", 1.5, filters="format=gray,format=yuv420p")
+    return make_clip(
+        clips / "ntsc.mp4", "testsrc2=size=322x182:rate=30000/1001", 1.5, filters="format=gray,format=yuv420p"
+    )
 
 
 @pytest.fixture(scope="module")
 def silent_clip(clips) -> Path:
     """Grey-encoded (ffv1 gray, a true monochrome stream), no sound, 25 fps."""
-    return make_clip(clips / "silent.mkv", "testsrc2=size=160x96:rate=25", 1.0, audio=None, video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"))
+    return make_clip(
+        clips / "silent.mkv",
+        "testsrc2=size=160x96:rate=25",
+        1.0,
+        audio=None,
+        video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"),
+    )
 
 
 def test_probe_reads_exact_rate_size_and_sound(ntsc_clip, silent_clip):
@@ -153,7 +171,9 @@ def test_same_film_back_frames_rate_size_sound_and_lightness(ntsc_clip, tmp_path
     assert mid_tones.mean() > 0.5
     differences = np.abs(output_lightness - source_lightness)[mid_tones]
     assert np.median(differences) < 1.2 and differences.mean() < 1.5, "L within what 4:2:0 H.264 at CRF 18 changes"
-    assert np.abs(np.array([lab_ab(frame) for frame in frames])[mid_tones] - DOMINANT_AB).mean() < 3, "the model's colour"
+    assert np.abs(np.array([lab_ab(frame) for frame in frames])[mid_tones] - DOMINANT_AB).mean() < 3, (
+        "the model's colour"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["colour.mp4", "dominant"], "no temporary file left"
 
 
@@ -173,7 +193,9 @@ def test_the_written_file_carries_the_encoder_settings(ntsc_clip, tmp_path, domi
 
 def test_lightness_is_untouched_with_a_lossless_codec(ntsc_clip, tmp_path, lightness_model):
     output = tmp_path / "lossless.mkv"
-    result = run_video("-i", ntsc_clip, "-o", output, "--codec", "ffv1", "--pix-fmt", "bgr0", *model_arguments(lightness_model))
+    result = run_video(
+        "-i", ntsc_clip, "-o", output, "--codec", "ffv1", "--pix-fmt", "bgr0", *model_arguments(lightness_model)
+    )
     assert result.returncode == 0, result.stderr
     pairs = zip(read_frames(ntsc_clip)[1], read_frames(output)[1])
     differences = np.concatenate([unclipped_lightness_difference(s, o) for s, o in pairs])
@@ -193,7 +215,9 @@ def test_grey_encoded_input_without_sound(silent_clip, tmp_path, dominant_model)
 
 def test_start_and_end_cut_picture_and_sound_alike(ntsc_clip, tmp_path, lightness_model):
     output = tmp_path / "cut.mp4"
-    result = run_video("-i", ntsc_clip, "-o", output, "--start", "0.5", "--end", "0:01.2", *model_arguments(lightness_model))
+    result = run_video(
+        "-i", ntsc_clip, "-o", output, "--start", "0.5", "--end", "0:01.2", *model_arguments(lightness_model)
+    )
     assert result.returncode == 0, result.stderr
     source = read_frames(ntsc_clip)[1]
     frames = read_frames(output)[1]
@@ -214,7 +238,9 @@ def test_no_audio_drops_the_sound(ntsc_clip, tmp_path, dominant_model):
 
 def test_sound_the_container_refuses_is_re_encoded(clips, tmp_path, dominant_model):
     """Old AVI captures carry 8-bit PCM, which MP4 cannot hold: it becomes AAC, the same length."""
-    source = make_clip(clips / "capture.avi", "testsrc2=size=160x120:rate=15", 1.0, audio="pcm_u8", video_codec=("-c:v", "mjpeg"))
+    source = make_clip(
+        clips / "capture.avi", "testsrc2=size=160x120:rate=15", 1.0, audio="pcm_u8", video_codec=("-c:v", "mjpeg")
+    )
     output = tmp_path / "capture.mp4"
     result = run_video("-i", source, "-o", output, "-v", *model_arguments(dominant_model))
     assert result.returncode == 0, result.stderr
@@ -224,7 +250,13 @@ def test_sound_the_container_refuses_is_re_encoded(clips, tmp_path, dominant_mod
 
 
 def test_default_output_name_and_odd_size_kept(clips, dominant_model):
-    source = make_clip(clips / "odd.mp4", "testsrc=size=161x91:rate=10", 0.5, audio=None, video_codec=("-c:v", "libx264", "-pix_fmt", "yuv444p"))
+    source = make_clip(
+        clips / "odd.mp4",
+        "testsrc=size=161x91:rate=10",
+        0.5,
+        audio=None,
+        video_codec=("-c:v", "libx264", "-pix_fmt", "yuv444p"),
+    )
     result = run_video("-i", source, *model_arguments(dominant_model))
     assert result.returncode == 0, result.stderr
     assert "odd side" in result.stderr
@@ -236,8 +268,23 @@ def test_pixel_aspect_and_variable_rate(clips, tmp_path, dominant_model):
     """Anamorphic DVD-style pixels stay anamorphic; a variable-rate film becomes constant-rate with the same length."""
     source = clips / "vfr.mkv"
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=20:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
-        "-vf", "setsar=32/27,setpts='if(lt(N,20),N,20+2*(N-20))/(20*TB)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", source,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=96x64:rate=20:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-vf",
+        "setsar=32/27,setpts='if(lt(N,20),N,20+2*(N-20))/(20*TB)'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        source,
     )
     output = tmp_path / "constant.mp4"
     result = run_video("-i", source, "-o", output, *model_arguments(dominant_model))
@@ -271,7 +318,9 @@ def test_a_sound_file_is_refused_and_the_other_inputs_done(clips, ntsc_clip, tmp
 
 
 def test_encoder_failure_leaves_no_output(ntsc_clip, tmp_path, dominant_model):
-    result = run_video("-i", ntsc_clip, "-o", tmp_path / "out.mp4", "--codec", "no-such-codec", *model_arguments(dominant_model))
+    result = run_video(
+        "-i", ntsc_clip, "-o", tmp_path / "out.mp4", "--codec", "no-such-codec", *model_arguments(dominant_model)
+    )
     assert result.returncode == 1
     assert "could not write" in result.stderr and "no-such-codec" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dominant"]
@@ -301,7 +350,9 @@ def process_state(pid: int) -> tuple[str, int] | None:
 
 
 def child_processes(pid: int) -> list[int]:
-    return [int(path.name) for path in Path("/proc").glob("[0-9]*") if (process_state(int(path.name)) or ("", 0))[1] == pid]
+    return [
+        int(path.name) for path in Path("/proc").glob("[0-9]*") if (process_state(int(path.name)) or ("", 0))[1] == pid
+    ]
 
 
 def test_sigterm_stops_like_ctrl_c_with_nothing_left_running_or_written(clips, tmp_path, dominant_model):
@@ -309,7 +360,16 @@ def test_sigterm_stops_like_ctrl_c_with_nothing_left_running_or_written(clips, t
     source = make_clip(clips / "long.mp4", "testsrc2=size=320x180:rate=30", 20.0)
     output = tmp_path / "out" / "film.mp4"
     output.parent.mkdir()
-    command = [sys.executable, str(REPO / "video_colorize.py"), "-i", str(source), "-o", str(output), "-q", *model_arguments(dominant_model)]
+    command = [
+        sys.executable,
+        str(REPO / "video_colorize.py"),
+        "-i",
+        str(source),
+        "-o",
+        str(output),
+        "-q",
+        *model_arguments(dominant_model),
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (list(output.parent.iterdir()) and len(child_processes(process.pid)) >= 2):
@@ -324,7 +384,12 @@ def test_sigterm_stops_like_ctrl_c_with_nothing_left_running_or_written(clips, t
 
 
 def test_damaged_frames_are_reported_and_the_rest_written(clips, tmp_path, dominant_model):
-    source = make_clip(clips / "damaged.mkv", "testsrc2=size=160x96:rate=25", 2.0, video_codec=("-c:v", "libx264", "-threads", "1", "-g", "10"))
+    source = make_clip(
+        clips / "damaged.mkv",
+        "testsrc2=size=160x96:rate=25",
+        2.0,
+        video_codec=("-c:v", "libx264", "-threads", "1", "-g", "10"),
+    )
     data = bytearray(source.read_bytes())
     noise = random.Random(2)
     for position in (len(data) // 3, len(data) // 2, 2 * len(data) // 3):
@@ -351,14 +416,19 @@ def test_a_film_whose_decoding_stops_early_is_written_as_far_as_it_goes_and_repo
     assert "1 done (1 with problems), 0 failed" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_network_failing_mid_film_fails_that_film_and_the_next_is_done(clips, tmp_path, dominant_model, monkeypatch, capsys):
+def test_the_network_failing_mid_film_fails_that_film_and_the_next_is_done(
+    clips, tmp_path, dominant_model, monkeypatch, capsys
+):
     """Out of GPU memory at the 5th frame of the first film: one line, nothing of it left, the second film written."""
     first = make_clip(clips / "first.mp4", "testsrc2=size=96x64:rate=10", 1.0, audio=None)
     second = make_clip(clips / "second.mp4", "testsrc2=size=96x64:rate=10", 0.5, audio=None)
     calls = itertools.count(1)
     fail_forward_when(monkeypatch, lambda blob: next(calls) == 5)
     output = tmp_path / "out"
-    code = running.run(video_command.main, ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))])
+    code = running.run(
+        video_command.main,
+        ["-i", str(first), "-i", str(second), "-o", str(output), *map(str, model_arguments(dominant_model))],
+    )
     stderr = capsys.readouterr().err
     assert code == 1 and "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -397,8 +467,12 @@ def flicker_of(path: Path) -> float:
 def test_smoothing_reduces_flicker_and_keeps_lightness(clips, tmp_path, flicker_model):
     """An old-film brightness flicker (L 49/51 on alternate frames) makes this model swap colours every frame."""
     source = make_clip(
-        clips / "flicker.mkv", "color=c=gray:size=96x64:rate=24", 1.0, audio=None,
-        video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"), filters="format=gray,geq=lum='116+7*mod(N\\,2)'",
+        clips / "flicker.mkv",
+        "color=c=gray:size=96x64:rate=24",
+        1.0,
+        audio=None,
+        video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"),
+        filters="format=gray,geq=lum='116+7*mod(N\\,2)'",
     )
     lossless = ("--codec", "libx264", "--crf", "0", "--pix-fmt", "yuv444p")
     independent, smoothed = tmp_path / "independent.mp4", tmp_path / "smoothed.mp4"
@@ -414,13 +488,22 @@ def test_smoothing_reduces_flicker_and_keeps_lightness(clips, tmp_path, flicker_
 
 def test_smoothing_leaves_a_static_clip_unchanged(clips, tmp_path, lightness_model):
     source = make_clip(
-        clips / "static.mkv", "color=c=gray:size=96x64:rate=24", 0.5, audio=None,
-        video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"), filters="format=gray,geq=lum='30+2*X+Y'",
+        clips / "static.mkv",
+        "color=c=gray:size=96x64:rate=24",
+        0.5,
+        audio=None,
+        video_codec=("-c:v", "ffv1", "-pix_fmt", "gray"),
+        filters="format=gray,geq=lum='30+2*X+Y'",
     )
     outputs = []
     for switch in ("--smooth", "--no-smooth"):
         outputs.append(tmp_path / f"{switch}.mkv")
-        assert run_video("-i", source, "-o", outputs[-1], switch, "--codec", "ffv1", *model_arguments(lightness_model)).returncode == 0
+        assert (
+            run_video(
+                "-i", source, "-o", outputs[-1], switch, "--codec", "ffv1", *model_arguments(lightness_model)
+            ).returncode
+            == 0
+        )
     smooth, independent = (read_frames(path)[1] for path in outputs)
     assert len(smooth) == 12 and all(np.array_equal(a, b) for a, b in zip(smooth, independent))
     assert np.abs(lab_ab(smooth[0])).mean() > 2
@@ -483,7 +566,9 @@ def test_existing_output_is_kept_unless_overwrite(ntsc_clip, tmp_path, dominant_
     assert result.returncode == 0 and output.stat().st_size > 1000
 
 
-def test_an_output_folder_that_cannot_be_made_is_one_line_and_the_other_film_is_done(ntsc_clip, silent_clip, tmp_path, dominant_model):
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_the_other_film_is_done(
+    ntsc_clip, silent_clip, tmp_path, dominant_model
+):
     (tmp_path / "taken").write_bytes(b"a file where a folder should be")
     result = run_video(
         "-i", ntsc_clip, silent_clip, "-o", f"{tmp_path / 'taken' / 'sub'}/", *model_arguments(dominant_model)
@@ -502,9 +587,9 @@ def test_a_read_only_folder_gives_the_reason_not_a_cleanup_traceback(tmp_path, m
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(atomic.Path, "unlink", refuse)
-    with pytest.raises(VideoError, match="ffmpeg says: Permission denied"):
-        with atomic.atomic_output(tmp_path / "x.mp4"):
-            raise VideoError("could not write x.mp4: ffmpeg says: Permission denied")
+    refused = pytest.raises(VideoError, match="ffmpeg says: Permission denied")
+    with refused, atomic.atomic_output(tmp_path / "x.mp4"):
+        raise VideoError("could not write x.mp4: ffmpeg says: Permission denied")
 
 
 def test_cancel_stops_a_film_between_frames_and_leaves_nothing(ntsc_clip, tmp_path, dominant_model):
@@ -525,6 +610,13 @@ def test_cancel_stops_a_film_between_frames_and_leaves_nothing(ntsc_clip, tmp_pa
 
     counter = Counter()
     with pytest.raises(Cancelled):
-        colorize_video(Colorizer.load(**dominant_model), ntsc_clip, tmp_path / "out.mp4", VideoOptions(), progress=counter, cancel=cancel)
+        colorize_video(
+            Colorizer.load(**dominant_model),
+            ntsc_clip,
+            tmp_path / "out.mp4",
+            VideoOptions(),
+            progress=counter,
+            cancel=cancel,
+        )
     assert 5 <= counter.done < 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dominant"]

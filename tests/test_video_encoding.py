@@ -1,6 +1,7 @@
 """The ffmpeg arguments of a run, asserted as arguments: codec, quality (CRF 18 for x264 by default), pixel format,
 the BT.709 colour tags, faststart and the pixel aspect. Decoding our own output with the same ffmpeg cannot tell a
 CRF of 18 from 33, or a file tagged bt709 from an untagged one; these can."""
+
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -9,8 +10,15 @@ import pytest
 
 from colorization.errors import UsageError
 from colorization.video.encoding import (
-    COLOUR_TAGS, AudioPlan, VideoOptions, check_options, choose_codec, decoder_arguments, encoder_arguments,
-    fitting_pixel_format, quality_arguments,
+    COLOUR_TAGS,
+    AudioPlan,
+    VideoOptions,
+    check_options,
+    choose_codec,
+    decoder_arguments,
+    encoder_arguments,
+    fitting_pixel_format,
+    quality_arguments,
 )
 from colorization.video.ffmpeg import VideoInfo
 
@@ -21,7 +29,9 @@ def film(width=640, height=480, sample_aspect=None, rate=NTSC) -> VideoInfo:
     return VideoInfo(Path("/films/reel.mkv"), width, height, rate, sample_aspect, 12.0, "h264", ("aac",), False)
 
 
-def encoder(destination="out.mp4", info=None, audio=AudioPlan("none in the input"), start=0.0, duration=None, **options):
+def encoder(
+    destination="out.mp4", info=None, audio=AudioPlan("none in the input"), start=0.0, duration=None, **options
+):
     return encoder_arguments(info or film(), Path(destination), VideoOptions(**options), audio, start, duration)
 
 
@@ -34,7 +44,7 @@ def value_of(arguments: list[str], option: str) -> str | None:
 
 def parts(arguments: list[str]) -> tuple[list[str], list[str]]:
     """The pipe input's options and the output's (from the video codec on)."""
-    return arguments[: arguments.index("pipe:0")], arguments[arguments.index("-c:v"):]
+    return arguments[: arguments.index("pipe:0")], arguments[arguments.index("-c:v") :]
 
 
 def test_default_mp4_is_x264_at_crf_18_yuv420p_tagged_bt709_with_faststart():
@@ -58,7 +68,10 @@ def test_default_mp4_is_x264_at_crf_18_yuv420p_tagged_bt709_with_faststart():
 
 def test_colour_tags_are_the_bt709_matrix_primaries_transfer_and_tv_range():
     assert dict(zip(COLOUR_TAGS[::2], COLOUR_TAGS[1::2])) == {
-        "-colorspace": "bt709", "-color_primaries": "bt709", "-color_trc": "bt709", "-color_range": "tv",
+        "-colorspace": "bt709",
+        "-color_primaries": "bt709",
+        "-color_trc": "bt709",
+        "-color_range": "tv",
     }
 
 

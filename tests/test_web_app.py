@@ -1,4 +1,5 @@
 """The REST API and page server with the tiny test model: options, errors, limits, token rule, queue, cache."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,6 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-
 from fastapi.testclient import TestClient
 
 from colorization import Colorizer
@@ -90,7 +90,10 @@ def test_colorize_multipart_and_raw_body_in_both_formats(client, tiny_colorizer,
         ("saturation=1.8", {"saturation": 1.8}),
         ("saturation=0", {"saturation": 0.0}),
         ("upsample=bilinear", {"upsample": "bilinear"}),
-        ("upsample=guided&temperature=0.5&saturation=1.3", {"upsample": "guided", "temperature": 0.5, "saturation": 1.3}),
+        (
+            "upsample=guided&temperature=0.5&saturation=1.3",
+            {"upsample": "guided", "temperature": 0.5, "saturation": 1.3},
+        ),
     ],
 )
 def test_each_option_gives_what_a_fresh_colorization_gives(client, lightness_model, photo, query, keywords):
@@ -113,11 +116,28 @@ def test_cached_scores_re_render_like_a_colorize_py_run(client, lightness_model,
     source, written = tmp_path / "grandpa.png", tmp_path / "colour.png"
     cv2.imwrite(str(source), photo)
     options = ["--temperature", "0.3", "--saturation", "1.4", "--upsample", "bilinear"]
-    assert colorize.main(["-i", str(source), "-o", str(written), "--engine", "caffe", "-q", *options, *model_arguments(lightness_model)]) == 0
+    assert (
+        colorize.main(
+            [
+                "-i",
+                str(source),
+                "-o",
+                str(written),
+                "--engine",
+                "caffe",
+                "-q",
+                *options,
+                *model_arguments(lightness_model),
+            ]
+        )
+        == 0
+    )
     photo_id = client.post("/api/photos", content=source.read_bytes()).json()["id"]
     for temperature in ("0.9", "0.15", "0.5"):
         assert client.get(f"/api/photos/{photo_id}/preview?temperature={temperature}").status_code == 200
-    downloaded = client.get(f"/api/photos/{photo_id}/download?format=png&temperature=0.3&saturation=1.4&upsample=bilinear")
+    downloaded = client.get(
+        f"/api/photos/{photo_id}/download?format=png&temperature=0.3&saturation=1.4&upsample=bilinear"
+    )
     difference = np.abs(decode(downloaded.content).astype(int) - cv2.imread(str(written)).astype(int))
     assert difference.max() <= 1
 
@@ -127,8 +147,11 @@ def test_options_change_the_picture(bimodal_model, photo):
     data = png_bytes(photo)
     colorizer = Colorizer.load(engine="caffe", **bimodal_model)
     with TestClient(create_app(colorizer), base_url=LOOPBACK) as client:
+
         def chroma(query):
-            lab = cv2.cvtColor(decode(client.post(f"/api/colorize?format=png&{query}", content=data).content), cv2.COLOR_BGR2Lab)
+            lab = cv2.cvtColor(
+                decode(client.post(f"/api/colorize?format=png&{query}", content=data).content), cv2.COLOR_BGR2Lab
+            )
             return np.abs(lab[:, :, 1:].astype(int) - 128).mean()
 
         assert chroma("saturation=0") < 1 < chroma("saturation=1")
@@ -194,7 +217,12 @@ def png_bomb(width: int, height: int) -> bytes:
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + chunk(b"IDAT", bytes(idat)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", bytes(idat))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_header_claiming(width: int, height: int) -> bytes:
@@ -314,7 +342,10 @@ def test_full_queue_answers_503_with_retry_after(tiny_colorizer, photo, monkeypa
     data = png_bytes(photo)
     results = []
     with TestClient(app_for(service), base_url=LOOPBACK) as client:
-        workers = [threading.Thread(target=lambda: results.append(client.post("/api/colorize", content=data).status_code)) for _ in range(2)]
+        workers = [
+            threading.Thread(target=lambda: results.append(client.post("/api/colorize", content=data).status_code))
+            for _ in range(2)
+        ]
         workers[0].start()
         assert started.wait(10)
         workers[1].start()
@@ -333,7 +364,9 @@ def test_full_queue_answers_503_with_retry_after(tiny_colorizer, photo, monkeypa
 
 def test_missing_model_is_shown_not_fatal():
     def loader():
-        raise ModelFileError("models/colorization_release_v2.caffemodel is missing: run python fetch_models.py (automatic download is off: --no-download)")
+        raise ModelFileError(
+            "models/colorization_release_v2.caffemodel is missing: run python fetch_models.py (automatic download is off: --no-download)"
+        )
 
     with TestClient(create_app(loader), base_url=LOOPBACK) as client:
         health = client.get("/api/health").json()
@@ -389,7 +422,13 @@ def test_command_access_rule_and_port(capsys):
     for argv in (("--token", "short"), ("--token", TOKEN, "--no-auth")):
         with pytest.raises(UsageError):
             settings(*argv)
-    for argv in (("--queue", "-1"), ("--max-upload-mb", "inf"), ("--max-pixels", "nan"), ("--max-megapixels", "nan"), ("--port", "70000")):
+    for argv in (
+        ("--queue", "-1"),
+        ("--max-upload-mb", "inf"),
+        ("--max-pixels", "nan"),
+        ("--max-megapixels", "nan"),
+        ("--port", "70000"),
+    ):
         with pytest.raises(SystemExit) as refused:
             settings(*argv)
         assert refused.value.code == 2 and argv[0] in capsys.readouterr().err
@@ -415,7 +454,10 @@ def test_pixel_limit_is_max_pixels_with_the_old_megapixels_kept_as_a_deprecated_
     assert settings("--max-pixels", "1200").max_pixels == 1200 and settings("--max-pixels", "0").max_pixels == 0
     assert capsys.readouterr().err == ""
     assert settings("--max-megapixels", "0.0012").max_pixels == 1200
-    assert capsys.readouterr().err == "warning: --max-megapixels is deprecated: use --max-pixels 1200 (the same limit, in pixels)\n"
+    assert (
+        capsys.readouterr().err
+        == "warning: --max-megapixels is deprecated: use --max-pixels 1200 (the same limit, in pixels)\n"
+    )
     assert settings("-q", "--max-megapixels", "2.5").max_pixels == 2_500_000 and capsys.readouterr().err == ""
 
 
@@ -432,7 +474,9 @@ def stalled_upload(address: str, path: str = "/api/colorize") -> socket.socket:
     connection = socket.create_connection((host, int(port)))
     connection.sendall(
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-        f"Content-Length: {10 << 20}\r\n\r\n".encode() + b"\x89PNG\r\n\x1a\n" + b"\0" * 1016
+        f"Content-Length: {10 << 20}\r\n\r\n".encode()
+        + b"\x89PNG\r\n\x1a\n"
+        + b"\0" * 1016
     )
     return connection
 

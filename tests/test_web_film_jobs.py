@@ -1,5 +1,6 @@
 """colorization/web/film_jobs.py: a film job's state, kept in job.json as the same words the REST API shows, and a
 job.json this server did not write refused."""
+
 import json
 
 import pytest

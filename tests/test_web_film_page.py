@@ -1,6 +1,7 @@
 """The film card in a real browser (Debian's headless Chromium driven by Playwright, as tests/test_web_page.py): drop
 a clip, see the colorized stills and move a control over them, start, see the progress bar move, reload the page
 and find the film still there, see the colour film play in a <video> beside the original, download it."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,8 @@ import pytest
 
 from colorization.pipeline import Colorizer as PipelineColorizer
 from tests.conftest import sample_photos
-from tests.test_video_colorize import ffmpeg, make_clip, read_frames
 from tests.support.web_server import serving
+from tests.test_video_colorize import ffmpeg, make_clip, read_frames
 from tests.test_web_page import browser_page, screenshot_path, sepia_model, shown_chroma
 
 SCREENSHOTS = {"running": "web_film.png", "done": "web_film_done.png"}
@@ -33,9 +34,30 @@ def film_of_a_photo(path: Path, seconds: float = 3) -> Path:
     if not found:
         return make_clip(path, "testsrc2=size=320x240:rate=30000/1001", seconds, filters="format=gray,format=yuv420p")
     frames = round(seconds * 30000 / 1001)
-    ffmpeg("-loop", "1", "-framerate", "30000/1001", "-i", found[0], "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}",
-           "-vf", f"scale=640:480,setsar=1,zoompan=z='1+0.15*on/{frames}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s=320x240:"
-           "fps=30000/1001,setsar=1,format=gray,format=yuv420p", "-frames:v", frames, "-c:v", "libx264", "-threads", "1", "-c:a", "aac", path)
+    ffmpeg(
+        "-loop",
+        "1",
+        "-framerate",
+        "30000/1001",
+        "-i",
+        found[0],
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=330:duration={seconds}",
+        "-vf",
+        f"scale=640:480,setsar=1,zoompan=z='1+0.15*on/{frames}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s=320x240:"
+        "fps=30000/1001,setsar=1,format=gray,format=yuv420p",
+        "-frames:v",
+        frames,
+        "-c:v",
+        "libx264",
+        "-threads",
+        "1",
+        "-c:a",
+        "aac",
+        path,
+    )
     return path
 
 
@@ -106,8 +128,10 @@ def test_film_drop_stills_start_progress_reload_play_download(film_server, tmp_p
         assert card.locator(".vividness").input_value() == "70", "the film's own settings come back with it"
 
         page.evaluate("document.querySelector('video.colour-video').currentTime = 2.2")
-        page.wait_for_function("() => [...document.querySelectorAll('video')].every((v) => v.hidden || v.readyState >= 3 && !v.seeking)",
-                               timeout=20_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('video')].every((v) => v.hidden || v.readyState >= 3 && !v.seeking)",
+            timeout=20_000,
+        )
         page.wait_for_timeout(1000)
         page.screenshot(path=str(screenshots["done"]), full_page=True)
         taken.add("done")

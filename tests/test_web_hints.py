@@ -1,5 +1,6 @@
 """Colour hints through the REST API and the page's photo endpoints: the `hints` JSON as a query parameter or a form
 field, the same pixels as colorize.py --hints and Colorizer.colorize, every bad form a 400 with HintError's line."""
+
 from __future__ import annotations
 
 import io
@@ -47,18 +48,42 @@ def test_page_cli_api_and_python_give_the_same_pixels(client, lightness_model, t
     cv2.imwrite(str(source), two_tone)
     hints_file.write_text(json.dumps(HINTS))
     options = ["--temperature", "0.5", "--saturation", "1.5", "--hints", str(hints_file)]
-    assert colorize.main(["-i", str(source), "-o", str(written), "--engine", "caffe", "-q", *options, *model_arguments(lightness_model)]) == 0
-    expected = Colorizer.load(engine="caffe", temperature=0.5, saturation=1.5, **lightness_model).colorize(two_tone, AS_HINTS)
+    assert (
+        colorize.main(
+            [
+                "-i",
+                str(source),
+                "-o",
+                str(written),
+                "--engine",
+                "caffe",
+                "-q",
+                *options,
+                *model_arguments(lightness_model),
+            ]
+        )
+        == 0
+    )
+    expected = Colorizer.load(engine="caffe", temperature=0.5, saturation=1.5, **lightness_model).colorize(
+        two_tone, AS_HINTS
+    )
     data, text = png_bytes(two_tone), json.dumps(HINTS)
     photo_id = client.post("/api/photos", content=data).json()["id"]
     client.get(f"/api/photos/{photo_id}/preview", params={"hints": json.dumps(HINTS[:1])})  # a slider move meanwhile
     results = {
         "colorize.py": cv2.imread(str(written)),
-        "page download": client.get(f"/api/photos/{photo_id}/download", params={**SETTINGS, "format": "png", "hints": text}),
+        "page download": client.get(
+            f"/api/photos/{photo_id}/download", params={**SETTINGS, "format": "png", "hints": text}
+        ),
         "API query": client.post("/api/colorize", params={**SETTINGS, "format": "png", "hints": text}, content=data),
-        "API form field": client.post("/api/colorize", params={**SETTINGS, "format": "png"}, files={"file": ("p.png", data)}, data={"hints": text}),
-        "API file part": client.post("/api/colorize", params={**SETTINGS, "format": "png"},
-                                     files={"file": ("p.png", data), "hints": ("hints.json", text.encode())}),
+        "API form field": client.post(
+            "/api/colorize", params={**SETTINGS, "format": "png"}, files={"file": ("p.png", data)}, data={"hints": text}
+        ),
+        "API file part": client.post(
+            "/api/colorize",
+            params={**SETTINGS, "format": "png"},
+            files={"file": ("p.png", data), "hints": ("hints.json", text.encode())},
+        ),
     }
     for name, result in results.items():
         image = result if isinstance(result, np.ndarray) else decode(result.content)
@@ -77,15 +102,21 @@ def test_hints_keep_their_colour_as_vividness_changes_and_saturation_scales_it(b
         photo_id = client.post("/api/photos", content=png_bytes(two_tone)).json()["id"]
 
         def preview(**settings):
-            return lab_of(client.get(f"/api/photos/{photo_id}/preview", params={"hints": json.dumps(HINTS[:1]), **settings}))
+            return lab_of(
+                client.get(f"/api/photos/{photo_id}/preview", params={"hints": json.dumps(HINTS[:1]), **settings})
+            )
 
         vivid, dull, faint = preview(temperature=0.1), preview(temperature=1), preview(temperature=0.1, saturation=0.5)
     hinted, elsewhere = (slice(60, 180), slice(20, 130)), (slice(60, 180), slice(190, 300))
     target = np.array(AS_HINTS[0].ab)
-    assert np.linalg.norm(vivid[hinted][:, :, 1:] - target, axis=2).mean() < 8, "the picked colour (as far as sRGB has it)"
+    assert np.linalg.norm(vivid[hinted][:, :, 1:] - target, axis=2).mean() < 8, (
+        "the picked colour (as far as sRGB has it)"
+    )
     assert np.abs(vivid[hinted][:, :, 1:] - dull[hinted][:, :, 1:]).mean() < 1
     assert np.abs(vivid[elsewhere][:, :, 1:] - dull[elsewhere][:, :, 1:]).mean() > 5
-    ratio = np.linalg.norm(faint[hinted][:, :, 1:], axis=2).mean() / np.linalg.norm(vivid[hinted][:, :, 1:], axis=2).mean()
+    ratio = (
+        np.linalg.norm(faint[hinted][:, :, 1:], axis=2).mean() / np.linalg.norm(vivid[hinted][:, :, 1:], axis=2).mean()
+    )
     assert 0.4 < ratio < 0.7, ratio  # half, and a little more where sRGB had clipped the full colour
 
 
@@ -127,7 +158,9 @@ def test_hints_once_and_zip_lists(client, two_tone):
     twice = client.post("/api/colorize", params={"hints": "[]"}, files={"file": ("p.png", data)}, data={"hints": "[]"})
     assert twice.status_code == 400 and "send them once" in twice.json()["error"]
     photo_id = client.post("/api/photos", content=data).json()["id"]
-    listed = client.post("/api/zip", json={"format": "png", "photos": [{"id": photo_id, "hints": HINTS}, {"id": photo_id}]})
+    listed = client.post(
+        "/api/zip", json={"format": "png", "photos": [{"id": photo_id, "hints": HINTS}, {"id": photo_id}]}
+    )
     with zipfile.ZipFile(io.BytesIO(listed.content)) as archive:
         hinted, plain = (decode(archive.read(name)) for name in sorted(archive.namelist()))
     download = client.get(f"/api/photos/{photo_id}/download", params={"format": "png", "hints": json.dumps(HINTS)})

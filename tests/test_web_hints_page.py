@@ -2,6 +2,7 @@
 region takes the picked colour, up to its edges (read from the after image's pixels); a dot is dragged, another is
 given a colour of the browser's own picker and removed with Delete, one is recoloured; the PNG download, the ZIP and
 POST /api/colorize with the page's hints give the same picture; Reset clears them."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,9 @@ class PageHints:
     def at(self, point: tuple[float, float]) -> tuple[float, float]:
         """Page coordinates of a point of the photo, given in fractions of it."""
         box = self.card.locator(".after").bounding_box()
-        width, height = self.page.evaluate("() => { const i = document.querySelector('.card .after'); return [i.naturalWidth, i.naturalHeight]; }")
+        width, height = self.page.evaluate(
+            "() => { const i = document.querySelector('.card .after'); return [i.naturalWidth, i.naturalHeight]; }"
+        )
         scale = min(box["width"] / width, box["height"] / height)
         left = box["x"] + (box["width"] - width * scale) / 2
         top = box["y"] + (box["height"] - height * scale) / 2
@@ -74,7 +77,8 @@ class PageHints:
     def rendered(self) -> np.ndarray:
         """The after image once the renders asked for so far have come back."""
         self.page.wait_for_function(
-            "n => Number(document.querySelector('.card .after').dataset.rendered) > n && !cards[0].rendering", arg=self.renders,
+            "n => Number(document.querySelector('.card .after').dataset.rendered) > n && !cards[0].rendering",
+            arg=self.renders,
             timeout=20_000,
         )
         self.renders = int(self.card.locator(".after").get_attribute("data-rendered"))
@@ -107,7 +111,9 @@ def test_hints_on_the_page(server, hint_photo, tmp_path):
         hints.place(HINTED, swatch="Sky")
         sky = hints.rendered()
         assert ab_at(sky, HINTED)[1] < ab_at(automatic, HINTED)[1] - 15, "the region turns blue"
-        assert np.abs(ab_at(sky, ELSEWHERE) - ab_at(automatic, ELSEWHERE)).max() < 2, "the other region keeps its colour"
+        assert np.abs(ab_at(sky, ELSEWHERE) - ab_at(automatic, ELSEWHERE)).max() < 2, (
+            "the other region keeps its colour"
+        )
         assert hints.card.locator(".hint-picker").is_hidden()
 
         dot = hints.dots().first
@@ -128,7 +134,9 @@ def test_hints_on_the_page(server, hint_photo, tmp_path):
         hints.dots().nth(1).focus()
         page.keyboard.press("Delete")
         assert hints.dots().count() == 1
-        assert np.abs(ab_at(hints.rendered(), ELSEWHERE) - ab_at(automatic, ELSEWHERE)).max() < 2, "removed, its colour goes"
+        assert np.abs(ab_at(hints.rendered(), ELSEWHERE) - ab_at(automatic, ELSEWHERE)).max() < 2, (
+            "removed, its colour goes"
+        )
 
         dot.click()
         hints.card.locator(".hint-picker").get_by_role("button", name="Brick").click()
@@ -153,14 +161,23 @@ def test_hints_on_the_page(server, hint_photo, tmp_path):
             page.locator("#zip").click()
         with zipfile.ZipFile(zip_download.value.path()) as archive:
             zipped = cv2.imdecode(np.frombuffer(archive.read("coffee_colorized.jpg"), np.uint8), cv2.IMREAD_COLOR)
-        query = {key: values[0] for key, values in parse_qs(urlsplit(hints.card.locator(".png").get_attribute("href")).query).items()}
+        query = {
+            key: values[0]
+            for key, values in parse_qs(urlsplit(hints.card.locator(".png").get_attribute("href")).query).items()
+        }
         assert len(json.loads(query["hints"])) == 5
         for download, format_name in ((downloaded, "png"), (zipped, "jpeg")):
-            answer = httpx.post(server + "/api/colorize", params={**query, "format": format_name},
-                                files={"file": ("coffee.png", hint_photo.read_bytes())}, timeout=60)
+            answer = httpx.post(
+                server + "/api/colorize",
+                params={**query, "format": format_name},
+                files={"file": ("coffee.png", hint_photo.read_bytes())},
+                timeout=60,
+            )
             assert answer.status_code == 200, answer.text
             expected = cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR)
-            assert np.abs(download.astype(int) - expected).max() <= 1, f"the {format_name} download is the API's picture"
+            assert np.abs(download.astype(int) - expected).max() <= 1, (
+                f"the {format_name} download is the API's picture"
+            )
 
         hints.card.locator(".reset").click()
         assert hints.dots().count() == 0

@@ -4,6 +4,7 @@ Upload a photo, wait for the before/after comparison, drag the divider, move the
 preview change, download the JPEG at full size; no request may go anywhere but this server. In CI (CI=true) a
 missing browser fails the test instead of skipping it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,15 @@ from tests.support.web_server import serving
 CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))
 UPDATE_SCREENSHOTS = "COLORIZE_UPDATE_SCREENSHOTS"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -72,8 +80,13 @@ def browser_page(tmp_path):
     sync_playwright = browser_or_skip()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
-            accept_downloads=True, viewport={"width": 1180, "height": 860}, device_scale_factor=1,
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            accept_downloads=True,
+            viewport={"width": 1180, "height": 860},
+            device_scale_factor=1,
         )
         try:
             yield context.pages[0] if context.pages else context.new_page()
@@ -175,8 +188,10 @@ def test_page_says_when_the_model_is_missing(tmp_path):
     from colorization.web import create_app
 
     def loader():
-        raise ModelFileError("models/colorization_release_v2.caffemodel is missing: run python fetch_models.py --dir models "
-                             "(automatic download is off: --no-download)")
+        raise ModelFileError(
+            "models/colorization_release_v2.caffemodel is missing: run python fetch_models.py --dir models "
+            "(automatic download is off: --no-download)"
+        )
 
     with serving(create_app(loader)) as address, browser_page(tmp_path) as page:
         page.goto(address + "/")

@@ -1,5 +1,6 @@
 """colorization/web/service.py: the server is started with the ColorizerSettings the command's options give, loads
 its model from them, and keeps a model problem to show instead of stopping."""
+
 from __future__ import annotations
 
 import logging
@@ -32,13 +33,27 @@ def test_the_command_starts_the_server_with_the_settings_of_its_options(lightnes
         raise Started
 
     monkeypatch.setattr(app, "create_app", start)
-    argv = ["--no-browser", "--engine", "caffe", "--temperature", "0.5", "--saturation", "1.4", "--upsample", "bilinear",
-            *model_arguments(lightness_model)]
+    argv = [
+        "--no-browser",
+        "--engine",
+        "caffe",
+        "--temperature",
+        "0.5",
+        "--saturation",
+        "1.4",
+        "--upsample",
+        "bilinear",
+        *model_arguments(lightness_model),
+    ]
     with pytest.raises(Started):
         web.main(argv)
-    (model, settings), = received
+    ((model, settings),) = received
     assert model == arguments.colorizer_settings(arguments.parse_arguments(web.build_parser(), argv))
-    assert isinstance(model, ColorizerSettings) and (model.engine, model.temperature, model.saturation) == ("caffe", 0.5, 1.4)
+    assert isinstance(model, ColorizerSettings) and (model.engine, model.temperature, model.saturation) == (
+        "caffe",
+        0.5,
+        1.4,
+    )
     assert isinstance(settings, WebSettings) and settings.default_temperature == 0.5
 
 

@@ -1,4 +1,5 @@
 """Which files of a folder tree are pictures to colorize, which are left out and why, and which shard each is in."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -17,7 +18,9 @@ HIDDEN_FILE, HIDDEN_FOLDER = "hidden file", "hidden folder"
 NOT_A_PICTURE = "not a picture type this tool reads"
 OUTPUT_FOLDER = "a link to the output folder: outputs are never read as inputs"
 ORPHAN_HINTS = "colour hints for a picture that is not here (PHOTO.hints.json goes beside PHOTO.jpg)"
-SPECIAL_FILE = "not a regular file (a pipe, device or socket): reading it could wait forever; pass it with colorize.py -i"
+SPECIAL_FILE = (
+    "not a regular file (a pipe, device or socket): reading it could wait forever; pass it with colorize.py -i"
+)
 
 
 @dataclass
@@ -41,7 +44,10 @@ def matches(relative: PurePosixPath, patterns: tuple[str, ...]) -> bool:
 
 
 def list_folder(
-    root: Path, recursive: bool = True, extensions: tuple[str, ...] = READ_EXTENSIONS, patterns: tuple[str, ...] = (),
+    root: Path,
+    recursive: bool = True,
+    extensions: tuple[str, ...] = READ_EXTENSIONS,
+    patterns: tuple[str, ...] = (),
     output_root: Path | None = None,
 ) -> Listing:
     """The pictures below `root`, walked in a fixed order (following links, never twice into the same folder);
@@ -66,7 +72,9 @@ def list_folder(
             subfolders[:] = []
             continue
         if recursive:
-            listing.ignored.extend((relative_folder / name, HIDDEN_FOLDER) for name in sorted(subfolders) if name.startswith("."))
+            listing.ignored.extend(
+                (relative_folder / name, HIDDEN_FOLDER) for name in sorted(subfolders) if name.startswith(".")
+            )
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         else:
             subfolders[:] = []
@@ -75,7 +83,11 @@ def list_folder(
 
 
 def sort_files(
-    listing: Listing, folder: Path, relative_folder: PurePosixPath, names: list[str], extensions: tuple[str, ...],
+    listing: Listing,
+    folder: Path,
+    relative_folder: PurePosixPath,
+    names: list[str],
+    extensions: tuple[str, ...],
     patterns: tuple[str, ...],
 ) -> None:
     """Each file of one folder into the listing: a picture to colorize, a hints sidecar, or left out and why."""

@@ -1,5 +1,6 @@
 """Before any model loads: where each picture's output goes, what is already settled (skipped, impossible), each
 picture's colour hints, and the temporaries of killed runs cleaned up."""
+
 from __future__ import annotations
 
 import logging
@@ -72,10 +73,14 @@ def output_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
 def plan_batch(settings: BatchSettings) -> Plan:
     """Pair each picture of this shard with its output; settle what needs no work; clean up after killed runs."""
     check_folders(settings)
-    listing = list_folder(settings.input_root, settings.recursive, settings.extensions, settings.patterns, settings.output_root)
+    listing = list_folder(
+        settings.input_root, settings.recursive, settings.extensions, settings.patterns, settings.output_root
+    )
     plan = Plan(filtered=listing.filtered)
     for folder, reason in listing.unlisted:
-        plan.settled.append(BatchRecord(folder, None, Status.FAILED, f"{display_path(folder)}: cannot list this folder ({reason})"))
+        plan.settled.append(
+            BatchRecord(folder, None, Status.FAILED, f"{display_path(folder)}: cannot list this folder ({reason})")
+        )
     for relative, reason in listing.ignored:
         if in_shard(relative, settings.shard):
             plan.settled.append(BatchRecord(settings.input_root / relative, None, Status.SKIPPED, reason))
@@ -90,20 +95,44 @@ def plan_batch(settings: BatchSettings) -> Plan:
         if exists and not real_inputs:  # only an existing file can be an input (through a link): look only then
             real_inputs = {os.path.realpath(settings.input_root / image) for image in listing.images}
         if destination in claimed:
-            hint = ": rename one, or keep each input's type with --output-ext auto" if settings.output_extension else ": rename one"
-            plan.settled.append(BatchRecord(source, destination, Status.FAILED, (
-                f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
-            )))
+            hint = (
+                ": rename one, or keep each input's type with --output-ext auto"
+                if settings.output_extension
+                else ": rename one"
+            )
+            plan.settled.append(
+                BatchRecord(
+                    source,
+                    destination,
+                    Status.FAILED,
+                    (
+                        f"{display_path(source)}: its output {display_path(destination)} is also {display_path(claimed[destination])}'s{hint}"
+                    ),
+                )
+            )
         elif exists and os.path.realpath(destination) in real_inputs:
-            plan.settled.append(BatchRecord(source, destination, Status.FAILED, f"{display_path(destination)} is an input: not overwriting it"))
+            plan.settled.append(
+                BatchRecord(
+                    source, destination, Status.FAILED, f"{display_path(destination)} is an input: not overwriting it"
+                )
+            )
         elif not is_inside(destination, real_output):
-            plan.settled.append(BatchRecord(source, destination, Status.FAILED, (
-                f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
-                "through a link: outputs are only written inside the output folder"
-            )))
+            plan.settled.append(
+                BatchRecord(
+                    source,
+                    destination,
+                    Status.FAILED,
+                    (
+                        f"{display_path(source)}: its output {display_path(destination)} leads out of {display_path(settings.output_root)} "
+                        "through a link: outputs are only written inside the output folder"
+                    ),
+                )
+            )
         elif exists and not settings.overwrite:
             claimed[destination] = source
-            plan.settled.append(BatchRecord(source, destination, Status.SKIPPED, OUTPUT_EXISTS, output_bytes=destination.stat().st_size))
+            plan.settled.append(
+                BatchRecord(source, destination, Status.SKIPPED, OUTPUT_EXISTS, output_bytes=destination.stat().st_size)
+            )
         else:
             claimed[destination] = source
             plan.jobs.append(Job(source, destination))

@@ -1,4 +1,5 @@
 """What a folder's run tells: one record per file, the summary line, and the CSV or JSON report (--report)."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,13 @@ from .settings import BatchSettings
 REPORT_FORMATS = (".csv", ".json")
 REPORT_COLUMNS = ("input", "output", "status", "reason", "width", "height", "output_bytes", "seconds")
 SKIP_LABELS = {
-    OUTPUT_EXISTS: "already done", HIDDEN_FILE: "hidden", HIDDEN_FOLDER: "hidden", NOT_A_PICTURE: "not pictures",
-    OUTPUT_FOLDER: "output folder", ORPHAN_HINTS: "not pictures", SPECIAL_FILE: "special files",
+    OUTPUT_EXISTS: "already done",
+    HIDDEN_FILE: "hidden",
+    HIDDEN_FOLDER: "hidden",
+    NOT_A_PICTURE: "not pictures",
+    OUTPUT_FOLDER: "output folder",
+    ORPHAN_HINTS: "not pictures",
+    SPECIAL_FILE: "special files",
 }
 """Why a file is skipped (the report's reason) and how the summary line counts it."""
 
@@ -84,7 +90,9 @@ class BatchSummary:
             f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s, backend: {self.backend})"
         )
         if self.count(Status.INTERRUPTED):
-            text += f", {self.count(Status.INTERRUPTED)} not reached (interrupted: run the same command again to finish)"
+            text += (
+                f", {self.count(Status.INTERRUPTED)} not reached (interrupted: run the same command again to finish)"
+            )
         if self.shard != (1, 1):
             text += f"; shard {self.shard[0]}/{self.shard[1]}"
         return text
@@ -111,11 +119,15 @@ def check_report_path(report: Path | None, input_root: Path) -> None:
     if report.suffix.lower() not in REPORT_FORMATS:
         raise UsageError(f"--report {display_path(report)}: name a .csv or .json file")
     if os.path.realpath(report) == os.path.realpath(input_root) or is_inside(report, os.path.realpath(input_root)):
-        raise UsageError(f"--report {display_path(report)} is inside the input folder, which is never written: put it elsewhere")
+        raise UsageError(
+            f"--report {display_path(report)} is inside the input folder, which is never written: put it elsewhere"
+        )
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UsageError(f"--report {display_path(report)}: cannot create its folder ({error.strerror or error})") from None
+        raise UsageError(
+            f"--report {display_path(report)}: cannot create its folder ({error.strerror or error})"
+        ) from None
 
 
 def write_report(path: Path, summary: BatchSummary, settings: BatchSettings) -> None:

@@ -1,5 +1,6 @@
 """A folder's run from start to end: the plan, the network loaded only if there is work, the middle (this
 machine's threads or a Ray cluster), and the summary and report, the same whatever ran the middle."""
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,9 @@ class ThreadedRun:
         colorize_jobs(self.colorizer, jobs, recorder, settings.workers, settings.batch_size, settings.max_pixels)
 
 
-def colorize_folder(settings: BatchSettings, load_colorizer: Callable[[], Colorizer], quiet: bool = False) -> BatchSummary:
+def colorize_folder(
+    settings: BatchSettings, load_colorizer: Callable[[], Colorizer], quiet: bool = False
+) -> BatchSummary:
     """Plan, load the network only if there is work, colorize in threads beside it, and write the report."""
     return run_folder(settings, lambda: ThreadedRun(load_colorizer(), settings), quiet)
 
@@ -61,7 +64,9 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
     try:
         settings.output_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UsageError(f"{display_path(settings.output_root)}: cannot create the output folder ({error.strerror or error})") from None
+        raise UsageError(
+            f"{display_path(settings.output_root)}: cannot create the output folder ({error.strerror or error})"
+        ) from None
     report_settled(plan, settings)
     run = start() if plan.jobs else None
     started = time.perf_counter()
@@ -73,11 +78,15 @@ def run_folder(settings: BatchSettings, start: Callable[[], FolderRun], quiet: b
                 run.colorize(plan.jobs, recorder)
         except KeyboardInterrupt as interruption:
             terminated = isinstance(interruption, Terminated)
-            log.warning("%s: writing what was done; run the same command again to finish", "terminated" if terminated else "interrupted")
+            log.warning(
+                "%s: writing what was done; run the same command again to finish",
+                "terminated" if terminated else "interrupted",
+            )
     finished = {record.source for record in recorder.records}
     not_reached = [
         BatchRecord(job.source, job.destination, Status.INTERRUPTED, "the run was stopped first")
-        for job in plan.jobs if job.source not in finished
+        for job in plan.jobs
+        if job.source not in finished
     ]
     summary = BatchSummary(
         sorted(plan.settled + recorder.records + not_reached, key=lambda record: str(record.source)),
@@ -104,4 +113,8 @@ def report_settled(plan: Plan, settings: BatchSettings) -> None:
         elif record.reason == SPECIAL_FILE:
             log.warning("skipped %s: %s", display_path(record.source), record.reason)
     if not plan.jobs and nothing_found(plan.settled):
-        log.error("error: no pictures in %s%s", display_path(settings.input_root), " matching the filters" if plan.filtered else "")
+        log.error(
+            "error: no pictures in %s%s",
+            display_path(settings.input_root),
+            " matching the filters" if plan.filtered else "",
+        )

@@ -1,4 +1,5 @@
 """What a folder's run is asked to do: the batch command fills it from its options, every other room reads it."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """What happens to each picture of a folder: read and prepared, through the network, composed and written; and
 the record of how it went, whichever stage it failed in (a bad file is a report line, never the end of the run)."""
+
 from __future__ import annotations
 
 import logging
@@ -54,7 +55,7 @@ class PictureWork:
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     @classmethod
-    def of(cls, colorizer: Colorizer, max_pixels: int = DEFAULT_MAX_PIXELS) -> "PictureWork":
+    def of(cls, colorizer: Colorizer, max_pixels: int = DEFAULT_MAX_PIXELS) -> PictureWork:
         return cls(colorizer.size, colorizer.colour, max_pixels)
 
 
@@ -87,14 +88,21 @@ def compose_and_write(item: InFlight, ab: np.ndarray, work: PictureWork) -> Batc
     del colour
     return_freed_memory(collect=False)
     return BatchRecord(
-        job.source, job.destination, Status.DONE, seconds=time.perf_counter() - item.started,
-        width=item.width, height=item.height, output_bytes=job.destination.stat().st_size,
+        job.source,
+        job.destination,
+        Status.DONE,
+        seconds=time.perf_counter() - item.started,
+        width=item.width,
+        height=item.height,
+        output_bytes=job.destination.stat().st_size,
     )
 
 
 def failed_record(job: Job, started: float, error: BaseException) -> BatchRecord:
     log.debug("%s failed", job.source, exc_info=error)
-    return BatchRecord(job.source, job.destination, Status.FAILED, failure_reason(job.source, error), time.perf_counter() - started)
+    return BatchRecord(
+        job.source, job.destination, Status.FAILED, failure_reason(job.source, error), time.perf_counter() - started
+    )
 
 
 class Recorder:
@@ -121,7 +129,11 @@ class Recorder:
 
 
 def colorize_jobs(
-    colorizer: Colorizer, jobs: list[Job], recorder: Recorder, workers: int = 1, batch_size: int = 1,
+    colorizer: Colorizer,
+    jobs: list[Job],
+    recorder: Recorder,
+    workers: int = 1,
+    batch_size: int = 1,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> None:
     """The three stages of colorization.stream over the jobs; a picture that fails is reported and the rest go on."""

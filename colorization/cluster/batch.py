@@ -8,6 +8,7 @@ goes to the next free one while the pool replaces the lost one; tasks lost with 
 by Ray. Outputs are written atomically, so a write repeated after a loss is harmless, and a killed driver's run is
 finished by running the same command again (the plan skips what exists).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -78,8 +79,16 @@ class Picture:
 class RayRun:
     """The middle of a folder's run on a connected cluster: the model workers started and loaded, then `colorize`."""
 
-    def __init__(self, ray, settings: ColorizerSettings, batch_size: int, max_pixels: int, tasks_per_worker: int | None,
-                 workers: int | None, gpus_per_worker: float | None):
+    def __init__(
+        self,
+        ray,
+        settings: ColorizerSettings,
+        batch_size: int,
+        max_pixels: int,
+        tasks_per_worker: int | None,
+        workers: int | None,
+        gpus_per_worker: float | None,
+    ):
         self.ray = ray
         self.work = PictureWork(settings.size, ColourSettings.from_settings(settings), max_pixels)
         plan = plan_workers(ray, workers, gpus_per_worker)
@@ -177,7 +186,9 @@ class Flight:
             self.ready.append(picture)
         else:
             job = picture.job
-            self.recorder.add(BatchRecord(job.source, job.destination, Status.FAILED, reason, time.perf_counter() - picture.started))
+            self.recorder.add(
+                BatchRecord(job.source, job.destination, Status.FAILED, reason, time.perf_counter() - picture.started)
+            )
 
     def predicted(self, reference) -> None:
         batch = self.predicting.pop(reference)
@@ -207,11 +218,15 @@ class Flight:
     def retry(self, picture: Picture, why: str, stage: deque) -> None:
         """Try a lost picture again (from `stage`), or fail it once it was lost too often."""
         if picture.attempts >= PICTURE_ATTEMPTS:
-            self.recorder.add(BatchRecord(
-                picture.job.source, picture.job.destination, Status.FAILED,
-                f"{display_path(picture.job.source)}: lost {picture.attempts} times on the cluster ({why})",
-                time.perf_counter() - picture.started,
-            ))
+            self.recorder.add(
+                BatchRecord(
+                    picture.job.source,
+                    picture.job.destination,
+                    Status.FAILED,
+                    f"{display_path(picture.job.source)}: lost {picture.attempts} times on the cluster ({why})",
+                    time.perf_counter() - picture.started,
+                )
+            )
         else:
             picture.attempts += 1
             stage.appendleft(picture)
@@ -229,9 +244,16 @@ class Flight:
             with contextlib.suppress(self.ray.exceptions.RayError):
                 self.recorder.add(replace(self.ray.get(reference), seconds=time.perf_counter() - picture.started))
 
+
 def colorize_folder_on_ray(
-    settings: BatchSettings, address: str, colorizer_settings: ColorizerSettings, *, tasks_per_worker: int | None = None,
-    workers: int | None = None, gpus_per_worker: float | None = None, quiet: bool = False,
+    settings: BatchSettings,
+    address: str,
+    colorizer_settings: ColorizerSettings,
+    *,
+    tasks_per_worker: int | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float | None = None,
+    quiet: bool = False,
 ) -> BatchSummary:
     """colorize_folder with the middle on Ray: connected, model shipped and actors loaded only if there is work."""
     with ExitStack() as stack:
@@ -239,7 +261,13 @@ def colorize_folder_on_ray(
         def start() -> RayRun:
             ray = stack.enter_context(connected(address))
             return RayRun(
-                ray, colorizer_settings, settings.batch_size, settings.max_pixels, tasks_per_worker, workers, gpus_per_worker,
+                ray,
+                colorizer_settings,
+                settings.batch_size,
+                settings.max_pixels,
+                tasks_per_worker,
+                workers,
+                gpus_per_worker,
             )
 
         return run_folder(settings, start, quiet)

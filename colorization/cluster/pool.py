@@ -8,6 +8,7 @@ on a cluster without room, takes nothing with it). The caller learns of the loss
 again; after REPLACEMENTS_PER_WORKER losses per worker the pool replaces no more, and once no worker is left it
 says so (NoWorkersLeft).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -74,7 +75,11 @@ class WorkerPool:
         self.ray = ray
         self.plan = plan
         self.actor_class = ray.remote(ModelWorker).options(
-            num_cpus=ACTOR_CPUS, num_gpus=plan.gpus, max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD",
+            num_cpus=ACTOR_CPUS,
+            num_gpus=plan.gpus,
+            max_restarts=0,
+            max_task_retries=0,
+            scheduling_strategy="SPREAD",
         )
         self.shipment = ray.put(shipment)
         self.replacements_left = plan.workers * REPLACEMENTS_PER_WORKER

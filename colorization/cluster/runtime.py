@@ -1,6 +1,7 @@
 """Connecting to Ray, and getting one model to every worker: the driver resolves (and if need be downloads) the
 files once and puts their bytes in Ray's object store; a worker uses the shared model folder when it sees the same
 files there, else writes the bytes once per node into a local folder. Never one download per worker."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,7 +46,7 @@ def check_address(text: str) -> str:
     text = text.strip()
     if text in ("local", "auto", DEFAULT_ADDRESS):
         return text
-    rest = text[len("ray://"):] if text.startswith("ray://") else text
+    rest = text[len("ray://") :] if text.startswith("ray://") else text
     host, _, port = rest.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"{text!r} is not a Ray address: use local, auto, ray://HOST:PORT or HOST:PORT")
@@ -61,7 +62,7 @@ def unreachable(address: str, reason: str) -> UsageError:
 
 def check_reachable(address: str) -> None:
     """Ray retries an address where nothing listens for minutes: a quick TCP connection first makes that one line."""
-    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    rest = address[len("ray://") :] if address.startswith("ray://") else address
     host, _, port = rest.rpartition(":")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS):
@@ -121,7 +122,11 @@ class WorkerPlan:
         if self.gpus:
             each = f"{self.gpus:g} GPU each"
         else:
-            threads = "all cores of its node" if self.threads is None else f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+            threads = (
+                "all cores of its node"
+                if self.threads is None
+                else f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+            )
             each = f"CPU, {threads} each"
         return f"{self.workers} model worker{'s' if self.workers != 1 else ''} ({each})"
 
@@ -180,7 +185,10 @@ def ship_model(ray, settings: ColorizerSettings) -> ModelShipment:
     for role, model_file in zip(("prototxt", "caffemodel", "points"), files):
         data = model_file.path.read_bytes()
         shipped[role] = ShippedFile(
-            model_file.path.name, str(model_file.path.resolve()), len(data), hashlib.sha256(data).hexdigest(),
+            model_file.path.name,
+            str(model_file.path.resolve()),
+            len(data),
+            hashlib.sha256(data).hexdigest(),
             ray.put(data),
         )
     return ModelShipment(shipped, settings)

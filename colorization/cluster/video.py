@@ -7,17 +7,16 @@ frames, so the pieces hold exactly the frames of a one-machine run. Seamless: a 
 frames of the one before it and runs them through the network and the temporal smoother without writing them, so
 the smoother's state at the join is what an unbroken run has there.
 """
+
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import shutil
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from fractions import Fraction
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -29,105 +28,20 @@ from ..progress import progress_bar
 from ..settings import ColorizerSettings
 from ..temporal import FlickerMeter, TemporalSmoother
 from ..video.colorize import VideoResult, colorize_each, colorize_span, prepare_destination, resolve_span
-from ..video.encoding import AudioPlan, VideoOptions, join_arguments, seconds_argument
+from ..video.encoding import AudioPlan, VideoOptions, join_arguments
 from ..video.ffmpeg import FfmpegProcess, VideoInfo, ffmpeg_reason, format_time, keyframe_times, probe
 from ..video.io import VideoReader, VideoWriter, plan_audio
 from .pool import WorkerLost, WorkerPool
 from .runtime import WorkerPlan, connected, plan_workers, ship_model
+from .segments import MIN_SEGMENT_SECONDS, SEGMENTS_PER_WORKER, Segment, plan_segments
 
 log = logging.getLogger(__name__)
 
-SEGMENTS_PER_WORKER = 3
-"""Segments per model worker: a worker that finishes early takes another, so the workers end close together."""
-MIN_SEGMENT_SECONDS = 2.0
-"""No segment shorter than this (the warm-up and each piece's start-up are paid per segment)."""
-WARM_UP_RESIDUAL = 1e-3
-"""Weight the smoother may still give to a frame before the warm-up (where an unbroken run and a segment differ)."""
 MAX_TRIES = 3
 """Attempts per segment when model workers are lost; a segment that fails on its own (a damaged file) fails at once."""
 SEGMENTS_FOLDER = ".{name}.segments-{pid}"
 SEGMENTS_FOLDER_PATTERN = re.compile(r"\.(?P<name>.+)\.segments-(?P<pid>\d+)")
 SILENT = AudioPlan("none in a piece: the sound is copied once when the pieces are joined")
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Frames `first` to `first + frames` of the span (frames None: to the span's end). The decoder starts at
-    `seek` (a keyframe's time; None: where the span starts) and reads `duration` seconds from there (None: to the
-    end), its timestamps moved by `shift` seconds; it drops `skip` frames, and the next `warm_up` frames only steady
-    the smoother."""
-
-    index: int
-    first: int
-    frames: int | None
-    seek: Fraction | None = None
-    shift: Fraction = Fraction(0)
-    duration: Fraction | None = None
-    skip: int = 0
-    warm_up: int = 0
-
-    @property
-    def decoded(self) -> int | None:
-        return None if self.frames is None else self.skip + self.warm_up + self.frames
-
-
-def warm_up_frames(strength: float) -> int:
-    """Frames after which the smoother's average holds less than WARM_UP_RESIDUAL of what came before them (one,
-    without smoothing: the change across the join is still measured)."""
-    if not strength:
-        return 1
-    return max(2, math.ceil(math.log(WARM_UP_RESIDUAL) / math.log(strength)))
-
-
-def microseconds_down(seconds: Fraction) -> Fraction:
-    """ffmpeg takes -ss in microseconds and keeps frames at or after it: rounding a keyframe's time up would lose
-    the keyframe."""
-    return Fraction(math.floor(seconds * 1_000_000), 1_000_000)
-
-
-def plan_segments(info: VideoInfo, start: float, duration: float | None, expected: int | None,
-                  keyframes: list[Fraction], pieces: int, strength: float,
-                  min_seconds: float = MIN_SEGMENT_SECONDS) -> list[Segment]:
-    """About `pieces` segments, cut at keyframes, none shorter than `min_seconds`.
-
-    Frame numbers follow the one-machine decoder, whose constant-rate output puts frame n at `start + n / rate`
-    and shows there the source frame nearest that time: a keyframe at time K is frame round((K - start) * rate).
-    A segment decoder started at K has its timestamps moved by the difference, so that its frames fall where the
-    one-machine decoder's do (the same frames kept, repeated or dropped). ffmpeg ends a span `duration` after its
-    first frame, so the segment that reaches the end reads to that same time. A film of variable
-    rate or unknown length is one segment (its frames are not where its timestamps alone would put them)."""
-    whole = [Segment(0, 0, None)]
-    if expected is None or info.variable_rate or not keyframes or pieces < 2:
-        return whole
-    rate, first_frame = info.rate, keyframes[0]
-    start_time = Fraction(seconds_argument(start)) if start else Fraction(0)
-    first_kept = first_frame + Fraction(max(0, math.ceil((start_time - first_frame) * rate))) / rate
-    end = None if duration is None else first_kept + Fraction(seconds_argument(duration))
-    anchors = {}
-    for time_ in keyframes:
-        number = round((time_ - start_time) * rate)
-        if number > 0:
-            anchors.setdefault(number, time_)
-    min_frames = max(1, math.ceil(min_seconds * rate))
-    target = max(min_frames, math.ceil(expected / pieces))
-    cuts = [0]
-    for number in sorted(anchors):
-        if number - cuts[-1] >= target and expected - number >= min_frames:
-            cuts.append(number)
-    warm_up = warm_up_frames(strength)
-    segments = []
-    for index, first in enumerate(cuts):
-        frames = cuts[index + 1] - first if index + 1 < len(cuts) else None
-        warm = min(warm_up, first)
-        anchor = max((number for number in anchors if number <= first - warm), default=0)
-        if not anchor:
-            segments.append(Segment(index, first, frames, skip=first - warm, warm_up=warm))
-            continue
-        seek = microseconds_down(anchors[anchor])
-        shift = (seek - start_time) - Fraction(anchor) / rate
-        reads = None if end is None else end - anchors[anchor]
-        segments.append(Segment(index, first, frames, seek, shift, reads, first - warm - anchor, warm))
-    return segments
 
 
 @dataclass
@@ -168,12 +82,18 @@ def colorize_segment(colorizer, job: SegmentJob) -> SegmentOutcome:
     outcome = SegmentOutcome(segment.index)
     start, duration = job.decoder_span()
     try:
-        with atomic_output(job.piece) as temporary, \
-                VideoReader(job.info, start, duration, frames=segment.decoded, shift=float(segment.shift)) as reader, \
-                VideoWriter(job.info, temporary, job.piece, job.options, SILENT, start, duration) as writer:
+        with (
+            atomic_output(job.piece) as temporary,
+            VideoReader(job.info, start, duration, frames=segment.decoded, shift=float(segment.shift)) as reader,
+            VideoWriter(job.info, temporary, job.piece, job.options, SILENT, start, duration) as writer,
+        ):
             span = colorize_span(
-                colorizer, job.info.path, islice(reader.frames(), segment.skip, None), writer,
-                TemporalSmoother(job.options.smoothing), warm_up=segment.warm_up,
+                colorizer,
+                job.info.path,
+                islice(reader.frames(), segment.skip, None),
+                writer,
+                TemporalSmoother(job.options.smoothing),
+                warm_up=segment.warm_up,
             )
             outcome.frames = writer.written
             outcome.problems = reader.problems(writer.written, None)
@@ -214,8 +134,11 @@ def colorize_segments(pool: WorkerPool, jobs: list[SegmentJob], finished) -> lis
                         f"{display_path(job.info.path)}: model workers were lost {job.tries} times on one segment "
                         f"({error}): is the cluster healthy?"
                     ) from None
-                log.warning("warning: a model worker was lost on segment %d of %s; it is done again by another",
-                            job.segment.index + 1, display_path(job.info.path))
+                log.warning(
+                    "warning: a model worker was lost on segment %d of %s; it is done again by another",
+                    job.segment.index + 1,
+                    display_path(job.info.path),
+                )
                 waiting.appendleft(job)
                 continue
             outcomes[outcome.index] = outcome
@@ -241,8 +164,15 @@ def concat_line(path: Path) -> str:
     return "file '" + str(path.resolve()).replace("'", "'\\''") + "'\n"
 
 
-def join_pieces(info: VideoInfo, pieces: list[Path], folder: Path, destination: Path, audio: AudioPlan,
-                start: float, duration: float | None) -> None:
+def join_pieces(
+    info: VideoInfo,
+    pieces: list[Path],
+    folder: Path,
+    destination: Path,
+    audio: AudioPlan,
+    start: float,
+    duration: float | None,
+) -> None:
     listing = folder / "segments.txt"
     listing.write_text("".join(concat_line(piece) for piece in pieces), encoding="utf-8")
     with atomic_output(destination) as temporary:
@@ -252,8 +182,9 @@ def join_pieces(info: VideoInfo, pieces: list[Path], folder: Path, destination: 
             raise VideoError(f"could not join the segments into {display_path(destination)}: ffmpeg says: {reason}")
 
 
-def colorize_video_on_ray(pool: WorkerPool, source: Path, destination: Path, options: VideoOptions,
-                          quiet: bool = False) -> VideoResult:
+def colorize_video_on_ray(
+    pool: WorkerPool, source: Path, destination: Path, options: VideoOptions, quiet: bool = False
+) -> VideoResult:
     """One film, its segments spread over the pool, into `destination`, which appears only once joined."""
     started = time.perf_counter()
     info = probe(source)
@@ -262,19 +193,33 @@ def colorize_video_on_ray(pool: WorkerPool, source: Path, destination: Path, opt
     start, duration, expected = resolve_span(info, options.start, options.end)
     audio = plan_audio(info, destination, options.audio)
     segments = plan_segments(
-        info, start, duration, expected, keyframe_times(source), pool.plan.workers * SEGMENTS_PER_WORKER, options.smoothing,
+        info,
+        start,
+        duration,
+        expected,
+        keyframe_times(source),
+        pool.plan.workers * SEGMENTS_PER_WORKER,
+        options.smoothing,
         MIN_SEGMENT_SECONDS,
     )
     if info.variable_rate:
-        log.info("%s has a variable frame rate: colorized in one piece, at a constant %.3f fps", shown, float(info.rate))
-    log.info("%s: %d segment(s), cut at %s", shown, len(segments),
-             ", ".join(format_time(segment.first / info.rate + start) for segment in segments))
+        log.info(
+            "%s has a variable frame rate: colorized in one piece, at a constant %.3f fps", shown, float(info.rate)
+        )
+    log.info(
+        "%s: %d segment(s), cut at %s",
+        shown,
+        len(segments),
+        ", ".join(format_time(segment.first / info.rate + start) for segment in segments),
+    )
     result = VideoResult(source, destination, audio=audio.description)
     prepare_destination(destination)
     folder = segments_folder(destination)
     try:
         jobs = [
-            SegmentJob(info, segment, options, start, duration, folder / f"segment-{segment.index:04d}{destination.suffix}")
+            SegmentJob(
+                info, segment, options, start, duration, folder / f"segment-{segment.index:04d}{destination.suffix}"
+            )
             for segment in segments
         ]
         with progress_bar(expected, "frame", shown, quiet) as progress:
@@ -298,15 +243,23 @@ def colorize_video_on_ray(pool: WorkerPool, source: Path, destination: Path, opt
     return result
 
 
-def colorize_videos_on_ray(address: str, workers: int | None, gpus_per_worker: float | None, settings: ColorizerSettings,
-                           pairs, options: VideoOptions, quiet: bool = False) -> tuple[list[VideoResult], WorkerPlan]:
+def colorize_videos_on_ray(
+    address: str,
+    workers: int | None,
+    gpus_per_worker: float | None,
+    settings: ColorizerSettings,
+    pairs,
+    options: VideoOptions,
+    quiet: bool = False,
+) -> tuple[list[VideoResult], WorkerPlan]:
     """Every (film, output) pair on the cluster at `address`, one after the other, each spread over all workers."""
     with connected(address) as ray:
         plan = plan_workers(ray, workers, gpus_per_worker)
         pool = WorkerPool(ray, plan, ship_model(ray, settings))
         log.info("Ray: %s", plan.describe())
         results = colorize_each(
-            pairs, lambda source, destination: colorize_video_on_ray(pool, source, destination, options, quiet),
+            pairs,
+            lambda source, destination: colorize_video_on_ray(pool, source, destination, options, quiet),
             VideoResult.failed,
         )
     return results, plan

@@ -3,6 +3,7 @@
 Each module has `main(argv, prog) -> exit code` and `entry()`, the installed command. `python -m colorization NAME`
 runs any of them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,11 @@ COMMANDS = {
     "engines": ("engines", "measure this machine's engines, keep the fastest for --engine auto (colorize-engines)"),
 }
 """Subcommand of `python -m colorization` -> (module in this package, what it does)."""
-USAGE = "usage: python -m colorization {" + ",".join(COMMANDS) + "} [options]   (NAME --help for each)\n\n" + "\n".join(
-    f"  {name:<7} {summary}" for name, (_, summary) in COMMANDS.items()
+USAGE = (
+    "usage: python -m colorization {"
+    + ",".join(COMMANDS)
+    + "} [options]   (NAME --help for each)\n\n"
+    + "\n".join(f"  {name:<7} {summary}" for name, (_, summary) in COMMANDS.items())
 )
 
 
@@ -32,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else EXIT_USAGE
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: no command {name!r}: choose one of {', '.join(COMMANDS)} (python -m colorization --help)", file=sys.stderr)
+        print(
+            f"error: no command {name!r}: choose one of {', '.join(COMMANDS)} (python -m colorization --help)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
     return run(lambda arguments: module.main(arguments, prog=f"python -m colorization {name}"), rest)

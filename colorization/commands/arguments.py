@@ -1,5 +1,6 @@
 """The options the commands share, defined once so that `--model-dir` or `--temperature` mean the same in every
 command: the parser, the option groups, and the ColorizerSettings they give."""
+
 from __future__ import annotations
 
 import argparse
@@ -66,17 +67,24 @@ def new_parser(prog: str | None, description: str, epilog: str = EXIT_CODES) -> 
     return parser
 
 
-def add_file_options(parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str) -> None:
+def add_file_options(
+    parser: argparse.ArgumentParser, inputs: str, input_help: str, output_help: str, suffix: str
+) -> None:
     """-i, -o and --suffix, the same in colorize and video: -i takes several files at once (`-i scans/*.jpg`) and
     is repeatable; -o stays text, so that a trailing / (a folder to create) is not lost."""
-    parser.add_argument("-i", "--input", nargs="+", action="extend", required=True, type=Path, metavar=inputs, help=input_help)
+    parser.add_argument(
+        "-i", "--input", nargs="+", action="extend", required=True, type=Path, metavar=inputs, help=input_help
+    )
     parser.add_argument("-o", "--output", metavar="FILE_OR_DIR/", help=output_help)
     parser.add_argument("--suffix", default=suffix, help="added to each input's name to name its output")
 
 
 def add_picture_limit_option(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
-        "--max-pixels", type=pixel_count, default=DEFAULT_MAX_PIXELS, metavar="N",
+        "--max-pixels",
+        type=pixel_count,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
         help="refuse pictures larger than N pixels, read from the file's header before decoding (0: no limit)",
     )
 
@@ -84,7 +92,12 @@ def add_picture_limit_option(parser: argparse._ActionsContainer) -> None:
 def add_existing_output_options(parser, redo: str = "colorize again inputs whose output exists") -> None:
     """The one rule for outputs that exist, in every command: kept and skipped, so a rerun finishes the rest."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--skip-existing", dest="overwrite", action="store_false", help="keep outputs that exist and skip their inputs (the default): a rerun does only what is missing")
+    group.add_argument(
+        "--skip-existing",
+        dest="overwrite",
+        action="store_false",
+        help="keep outputs that exist and skip their inputs (the default): a rerun does only what is missing",
+    )
     group.add_argument("--overwrite", dest="overwrite", action="store_true", help=f"{redo}, replacing the output")
     parser.set_defaults(overwrite=False)
 
@@ -92,21 +105,33 @@ def add_existing_output_options(parser, redo: str = "colorize again inputs whose
 def add_model_file_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model-dir", metavar="DIR", help=f"folder with the release model files (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)"
+        "--model-dir",
+        metavar="DIR",
+        help=f"folder with the release model files (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)",
     )
     model.add_argument("--variant", choices=VARIANTS, default="release", help="which published weights to use")
     model.add_argument("--prototxt", metavar="FILE", help="use this network definition instead of the release one")
-    model.add_argument("--caffemodel", metavar="FILE", help="use these weights instead of the release ones (custom or fine-tuned)")
+    model.add_argument(
+        "--caffemodel", metavar="FILE", help="use these weights instead of the release ones (custom or fine-tuned)"
+    )
     model.add_argument("--points", metavar="FILE", help="use these 313x2 ab cluster centres instead of pts_in_hull.npy")
     model.add_argument(
-        "--no-download", action="store_true", help=f"never download missing release files (also: {NO_DOWNLOAD_ENV}=1); say the command instead"
+        "--no-download",
+        action="store_true",
+        help=f"never download missing release files (also: {NO_DOWNLOAD_ENV}=1); say the command instead",
     )
-    model.add_argument("--verify", action="store_true", help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)")
+    model.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the release files' SHA-256 before loading (reads 129 MB; else size and content only)",
+    )
 
 
 def add_backend_option(group: argparse._ActionsContainer) -> None:
     group.add_argument(
-        "--backend", choices=BACKENDS, default="auto",
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
         help="where the network runs; auto takes CUDA when this OpenCV build or ONNX Runtime has it, an Intel GPU when OpenVINO sees one",
     )
 
@@ -140,7 +165,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         f"conservative, 1 is the plain mean (default: the release's 1/{RELEASE_SCALE}, about 0.38)",
     )
     inference.add_argument(
-        "--size", type=network_size, default=DEFAULT_SIZE,
+        "--size",
+        type=network_size,
+        default=DEFAULT_SIZE,
         help=f"network input size in pixels, a multiple of 8 from {MIN_SIZE} to {MAX_SIZE} (the net was trained at {DEFAULT_SIZE}; "
         "larger only costs time and memory)",
     )
@@ -185,7 +212,9 @@ def add_quality_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_verbosity_options(parser: argparse.ArgumentParser, verbose_help: str = "also say which backend runs and time each file") -> None:
+def add_verbosity_options(
+    parser: argparse.ArgumentParser, verbose_help: str = "also say which backend runs and time each file"
+) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     group.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -207,10 +236,12 @@ def colorizer_settings(args: argparse.Namespace) -> ColorizerSettings:
         "download": not args.no_download,
         "quiet": getattr(args, "quiet", False),
     }
-    return ColorizerSettings(**{
-        field.name: given[field.name] if field.name in given else getattr(args, field.name)
-        for field in fields(ColorizerSettings)
-    })
+    return ColorizerSettings(
+        **{
+            field.name: given[field.name] if field.name in given else getattr(args, field.name)
+            for field in fields(ColorizerSettings)
+        }
+    )
 
 
 def colorizer_from_args(args: argparse.Namespace, precision: str | None = None, engine: str | None = None) -> Colorizer:
@@ -241,23 +272,37 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         "mounted bucket) at the same path",
     )
     cluster.add_argument(
-        "--ray", nargs="?", const=DEFAULT_ADDRESS, type=ray_address, metavar="ADDRESS",
+        "--ray",
+        nargs="?",
+        const=DEFAULT_ADDRESS,
+        type=ray_address,
+        metavar="ADDRESS",
         help="run on Ray: local (a Ray instance on this machine), auto (the cluster this node belongs to), "
         "ray://HOST:PORT (a remote one); bare --ray follows Ray's own rule (RAY_ADDRESS, else a running local "
         "cluster, else a new one)",
     )
     cluster.add_argument(
-        "--ray-workers", type=count, metavar="N",
+        "--ray-workers",
+        type=count,
+        metavar="N",
         help="model workers, each loading the network once (default: one per GPU, else one per node)",
     )
     cluster.add_argument(
-        "--gpus-per-worker", type=non_negative, metavar="G",
+        "--gpus-per-worker",
+        type=non_negative,
+        metavar="G",
         help="GPUs each model worker reserves, fractions allowed (default: 1 when the cluster has GPUs, else 0: CPU workers)",
     )
 
 
 def check_cluster_options(args: argparse.Namespace) -> None:
     """--ray-workers and --gpus-per-worker shape a Ray run: without --ray they would silently do nothing."""
-    given = [name for name, value in (("--ray-workers", args.ray_workers), ("--gpus-per-worker", args.gpus_per_worker)) if value is not None]
+    given = [
+        name
+        for name, value in (("--ray-workers", args.ray_workers), ("--gpus-per-worker", args.gpus_per_worker))
+        if value is not None
+    ]
     if args.ray is None and given:
-        raise UsageError(f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --ray (a Ray cluster to run on)")
+        raise UsageError(
+            f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --ray (a Ray cluster to run on)"
+        )

@@ -1,4 +1,5 @@
 """colorize-batch: every picture in a folder tree, into a mirror of it; safe to stop and run again."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ def shard(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 2/8 (the 2nd of 8 slices)") from None
     if not 1 <= index <= count:
-        raise argparse.ArgumentTypeError(f"{text!r}: K must be between 1 and N (for a 0-based array index, pass $((ID+1))/N)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: K must be between 1 and N (for a 0-based array index, pass $((ID+1))/N)"
+        )
     return index, count
 
 
@@ -31,7 +34,9 @@ def extensions(text: str) -> tuple[str, ...]:
     for part in filter(None, (piece.strip().lower() for piece in text.split(","))):
         extension = "." + part.lstrip(".")
         if extension not in READ_EXTENSIONS:
-            raise argparse.ArgumentTypeError(f"{part!r} is not a picture type this tool reads ({', '.join(READ_EXTENSIONS)})")
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not a picture type this tool reads ({', '.join(READ_EXTENSIONS)})"
+            )
         family = next((family for family in EXTENSION_FAMILIES if extension in family), (extension,))
         chosen.extend(member for member in family if member not in chosen)
     if not chosen:
@@ -49,6 +54,53 @@ def output_extension(text: str) -> str | None:
     return extension
 
 
+def add_file_options(parser) -> None:
+    """Which files of INPUT_DIR are colorized, and how their outputs are named and reported."""
+    choice = parser.add_argument_group("which files")
+    choice.add_argument(
+        "--no-recursive",
+        dest="recursive",
+        action="store_false",
+        help="only the pictures directly in INPUT_DIR (default: its sub-folders too)",
+    )
+    choice.add_argument(
+        "--pattern",
+        action="append",
+        metavar="GLOB",
+        help="only files whose name or path below INPUT_DIR matches, e.g. '*_scan.tif' or '1950s/*' (repeatable)",
+    )
+    choice.add_argument(
+        "--ext",
+        type=extensions,
+        metavar="EXT[,EXT]",
+        help="only these picture types, e.g. jpg,tif (default: every type this tool reads)",
+    )
+    choice.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="only the K-th of N slices of the files, for a job array; each file's slice depends on its path alone (default: 1/1, all)",
+    )
+    arguments.add_picture_limit_option(choice)
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument(
+        "--output-ext",
+        type=output_extension,
+        metavar="EXT",
+        help="write every output as EXT, e.g. png (default: auto, each input's own type)",
+    )
+    outputs.add_argument(
+        "--suffix", default="", help="added to each output's name, e.g. _colour (default: none, the input's name)"
+    )
+    arguments.add_existing_output_options(outputs, "colorize again files whose output exists")
+    outputs.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.csv|FILE.json",
+        help="write one line per file: status, reason, output, size, time",
+    )
+
+
 def build_parser(prog: str | None = None):
     parser = arguments.new_parser(
         prog,
@@ -56,28 +108,34 @@ def build_parser(prog: str | None = None):
         "Safe to stop and run again: finished outputs are kept and skipped, half-written ones never appear.\n"
         "A PHOTO.hints.json beside a picture gives it colour hints (the format of colorize --hints).",
     )
-    parser.add_argument("input_dir", nargs="?", type=Path, metavar="INPUT_DIR", help="the folder of pictures to colorize")
-    parser.add_argument("output_dir", nargs="?", type=Path, metavar="OUTPUT_DIR", help="the folder to write the colour copies to, mirroring INPUT_DIR")
+    parser.add_argument(
+        "input_dir", nargs="?", type=Path, metavar="INPUT_DIR", help="the folder of pictures to colorize"
+    )
+    parser.add_argument(
+        "output_dir",
+        nargs="?",
+        type=Path,
+        metavar="OUTPUT_DIR",
+        help="the folder to write the colour copies to, mirroring INPUT_DIR",
+    )
     parser.add_argument("-i", "--input", type=Path, metavar="INPUT_DIR", help="INPUT_DIR as an option")
     parser.add_argument("-o", "--output", type=Path, metavar="OUTPUT_DIR", help="OUTPUT_DIR as an option")
-    choice = parser.add_argument_group("which files")
-    choice.add_argument("--no-recursive", dest="recursive", action="store_false", help="only the pictures directly in INPUT_DIR (default: its sub-folders too)")
-    choice.add_argument("--pattern", action="append", metavar="GLOB", help="only files whose name or path below INPUT_DIR matches, e.g. '*_scan.tif' or '1950s/*' (repeatable)")
-    choice.add_argument("--ext", type=extensions, metavar="EXT[,EXT]", help="only these picture types, e.g. jpg,tif (default: every type this tool reads)")
-    choice.add_argument("--shard", type=shard, metavar="K/N", help="only the K-th of N slices of the files, for a job array; each file's slice depends on its path alone (default: 1/1, all)")
-    outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("--output-ext", type=output_extension, metavar="EXT", help="write every output as EXT, e.g. png (default: auto, each input's own type)")
-    outputs.add_argument("--suffix", default="", help="added to each output's name, e.g. _colour (default: none, the input's name)")
-    arguments.add_existing_output_options(outputs, "colorize again files whose output exists")
-    outputs.add_argument("--report", type=Path, metavar="FILE.csv|FILE.json", help="write one line per file: status, reason, output, size, time")
-    arguments.add_picture_limit_option(choice)
+    add_file_options(parser)
     speed = parser.add_argument_group("speed")
     speed.add_argument(
-        "--workers", type=values.count, metavar="N",
+        "--workers",
+        type=values.count,
+        metavar="N",
         help="threads reading and threads writing beside the network, N of each (default: 1, or 2 from 4 cores); "
         "with --ray, reading and writing tasks per model worker (default: as many as the cluster's free CPUs hold)",
     )
-    speed.add_argument("--batch-size", type=values.number_from(1, values.MAX_BATCH, whole=True), default=1, metavar="N", help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)")
+    speed.add_argument(
+        "--batch-size",
+        type=values.number_from(1, values.MAX_BATCH, whole=True),
+        default=1,
+        metavar="N",
+        help="pictures per forward pass (helps on a GPU; on a CPU 1 is as fast)",
+    )
     arguments.add_cluster_options(parser)
     arguments.add_model_options(parser)
     parser.set_defaults(conversion="fast")
@@ -115,8 +173,13 @@ def main(argv=None, prog: str | None = None) -> int:
         from ..cluster.batch import colorize_folder_on_ray
 
         summary = colorize_folder_on_ray(
-            settings, args.ray, arguments.colorizer_settings(args), tasks_per_worker=args.workers,
-            workers=args.ray_workers, gpus_per_worker=args.gpus_per_worker, quiet=args.quiet,
+            settings,
+            args.ray,
+            arguments.colorizer_settings(args),
+            tasks_per_worker=args.workers,
+            workers=args.ray_workers,
+            gpus_per_worker=args.gpus_per_worker,
+            quiet=args.quiet,
         )
     if not args.quiet:
         print(summary.line(), file=sys.stderr)

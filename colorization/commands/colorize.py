@@ -1,4 +1,5 @@
 """colorize: one or a few black-and-white photos."""
+
 from __future__ import annotations
 
 import sys
@@ -24,12 +25,16 @@ def build_parser(prog: str | None = None):
         "unless --overwrite.",
     )
     arguments.add_file_options(
-        parser, "IMAGE", "images to colorize (several, and repeatable)",
+        parser,
+        "IMAGE",
+        "images to colorize (several, and repeatable)",
         "output file for one input, or folder for several; a trailing / makes it a folder (created if needed) "
         "(default: beside each input)",
         DEFAULT_SUFFIX,
     )
-    parser.add_argument("--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side")
+    parser.add_argument(
+        "--compare", action="store_true", help="also write NAME_compare.EXT with input and output side by side"
+    )
     arguments.add_existing_output_options(parser)
     arguments.add_picture_limit_option(parser)
     add_hint_options(parser)
@@ -39,15 +44,21 @@ def build_parser(prog: str | None = None):
 
 
 def add_hint_options(parser) -> None:
-    hints = parser.add_argument_group("colour hints", "colours you know, e.g. the dress was red: docs/quality.md#colour-hints")
+    hints = parser.add_argument_group(
+        "colour hints", "colours you know, e.g. the dress was red: docs/quality.md#colour-hints"
+    )
     hints.add_argument(
-        "--hint", action="append", metavar="X,Y,COLOUR",
+        "--hint",
+        action="append",
+        metavar="X,Y,COLOUR",
         help="the colour at a point: X,Y in pixels of the upright photo (120,340,#b22222) or as fractions of its width "
         "and height (0.5,0.1,skyblue); COLOUR as #rrggbb or a CSS colour name; it spreads over the region around the "
         "point, up to its edges (repeatable; every input gets the same hints)",
     )
     hints.add_argument(
-        "--hints", type=Path, metavar="FILE.json",
+        "--hints",
+        type=Path,
+        metavar="FILE.json",
         help='hints from a JSON list of {"x": 120, "y": 340, "colour": "#b22222"} objects, each optionally with a '
         '"radius" (pixels) that limits how far it spreads',
     )
@@ -78,12 +89,17 @@ def main(argv=None, prog: str | None = None) -> int:
     load = time.perf_counter() - started
     results = colorize_files(colorizer, plan.todo, args.compare, args.max_pixels, hints) if colorizer else []
     if colorizer:
-        running.log_start_up(imports, load, colorizer, [result.seconds for result in results if result.status == Status.DONE])
+        running.log_start_up(
+            imports, load, colorizer, [result.seconds for result in results if result.status == Status.DONE]
+        )
     failed = sum(result.status == Status.FAILED for result in results) + len(plan.impossible)
     if not args.quiet:
         backend = f" (backend: {colorizer.device})" if colorizer else ""
         skipped = f", {len(plan.existing)} skipped (output exists)" if plan.existing else ""
-        print(f"{len(results) + len(plan.impossible) - failed} colorized{skipped}, {failed} failed{backend}", file=sys.stderr)
+        print(
+            f"{len(results) + len(plan.impossible) - failed} colorized{skipped}, {failed} failed{backend}",
+            file=sys.stderr,
+        )
     return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 

@@ -1,4 +1,5 @@
 """engines: measure the engines installed here, print the table, and keep the fastest for `--engine auto`."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,21 @@ def build_parser(prog: str | None = None):
     arguments.add_model_file_options(parser)
     measurement = parser.add_argument_group("measurement")
     arguments.add_backend_option(measurement)
-    measurement.add_argument("--runs", type=values.count, default=5, metavar="N", help="timed forwards of each engine after its first (their median is its time)")
-    measurement.add_argument("--no-store", action="store_true", help="print the table only, keeping the choice there is")
-    measurement.add_argument("--forget", action="store_true", help="drop this machine's stored choice (auto takes the fixed preference again); measures nothing")
+    measurement.add_argument(
+        "--runs",
+        type=values.count,
+        default=5,
+        metavar="N",
+        help="timed forwards of each engine after its first (their median is its time)",
+    )
+    measurement.add_argument(
+        "--no-store", action="store_true", help="print the table only, keeping the choice there is"
+    )
+    measurement.add_argument(
+        "--forget",
+        action="store_true",
+        help="drop this machine's stored choice (auto takes the fixed preference again); measures nothing",
+    )
     arguments.add_verbosity_options(parser, "also name each engine as it is measured")
     return parser
 
@@ -36,13 +49,17 @@ def build_parser(prog: str | None = None):
 def print_table(rows: list[Measurement]) -> None:
     """One line per engine and precision, the fastest for `auto` and for fp32 marked."""
     features = bf16_features()
-    print(f"{processor_name()}, {os.cpu_count()} cores, {thread_count()} threads; native bf16: {', '.join(features) or 'none'}")
+    print(
+        f"{processor_name()}, {os.cpu_count()} cores, {thread_count()} threads; native bf16: {', '.join(features) or 'none'}"
+    )
     marks: dict[int, list[str]] = {}
     for precision in (AUTO, "fp32"):
         chosen = fastest(rows, precision)
         if chosen is not None:
             marks.setdefault(id(chosen), []).append(f"--precision {precision}")
-    print(f"{'engine':<12} {'precision':<9} {'device':<24} {'load':>7} {'first':>7} {'forward':>9} {'memory':>9}  chosen for")
+    print(
+        f"{'engine':<12} {'precision':<9} {'device':<24} {'load':>7} {'first':>7} {'forward':>9} {'memory':>9}  chosen for"
+    )
     for row in rows:
         memory = f"{row.memory:6.0f} MiB" if row.memory is not None else "        ?"
         print(
@@ -55,14 +72,18 @@ def main(argv=None, prog: str | None = None) -> int:
     args = arguments.parse_arguments(build_parser(prog), argv)
     if args.forget:
         dropped = forget_choice(args.backend)
-        print(f"{'dropped the' if dropped else 'no'} stored engine choice for --backend {args.backend} in {display_path(choice_path())}")
+        print(
+            f"{'dropped the' if dropped else 'no'} stored engine choice for --backend {args.backend} in {display_path(choice_path())}"
+        )
         return running.EXIT_OK
     files = ModelFiles.resolve(args.model_dir, args.prototxt, args.caffemodel, args.points, args.variant)
     ensure_release_files(files, download=not args.no_download, verify=args.verify, quiet=args.quiet)
     rows = measure_engines(files, args.backend, RELEASE_SCALE, DEFAULT_SIZE, args.runs)
     print_table(rows)
-    print("load: the compiled model into the engine; first: its first forward; forward: the median of the later ones, at "
-          f"{DEFAULT_SIZE}x{DEFAULT_SIZE}; memory: what the engine's load and forwards added at their peak")
+    print(
+        "load: the compiled model into the engine; first: its first forward; forward: the median of the later ones, at "
+        f"{DEFAULT_SIZE}x{DEFAULT_SIZE}; memory: what the engine's load and forwards added at their peak"
+    )
     if args.no_store:
         return running.EXIT_OK
     chosen = store_choice(args.backend, rows)

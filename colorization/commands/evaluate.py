@@ -6,25 +6,37 @@ same way: a setting that does not beat grey on PSNR adds wrong colour. Run it on
 --saturation, --upsample, --variant ...) on the same folder and compare the means. With --compare-precision bf16
 (or fp16) each photo is scored in fp32 and in that precision side by side, with the PSNR between the two results.
 """
+
 from __future__ import annotations
 
 import csv
 import functools
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import astuple, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..atomic import write_bytes_atomically
-from ..errors import ColorizationError, UsageError
 from ..engines.base import PRECISIONS
-from ..evaluation import PrecisionComparison, Score, compare_photo, find_photos, load_for_comparison, score_photo, settings_summary
+from ..errors import ColorizationError, UsageError
+from ..evaluation import (
+    PrecisionComparison,
+    Score,
+    compare_photo,
+    find_photos,
+    load_for_comparison,
+    score_photo,
+    settings_summary,
+)
 from ..outputs import output_problem
 from ..paths import display_path
 from ..progress import progress_bar
 from . import arguments, logs, running
+
 
 def print_table(scores: list[Score], settings: str) -> None:
     name_width = max(16, *(len(score.name) for score in scores))
@@ -84,10 +96,15 @@ def score_table(scores: list[Score], settings: str) -> tuple[list[str], list[lis
     return [field.name for field in fields(Score)] + ["settings"], [[*astuple(score), settings] for score in scores]
 
 
-def comparison_table(comparisons: list[PrecisionComparison], settings: str, precision: str) -> tuple[list[str], list[list]]:
+def comparison_table(
+    comparisons: list[PrecisionComparison], settings: str, precision: str
+) -> tuple[list[str], list[list]]:
     """fp32's columns as without the comparison, then the reduced precision's, named after it."""
     header = [field.name for field in fields(Score)]
-    header += [f"{precision}_{name}" for name in ("psnr", "ssim", "colourfulness")] + [f"{precision}_vs_fp32_psnr", "settings"]
+    header += [f"{precision}_{name}" for name in ("psnr", "ssim", "colourfulness")] + [
+        f"{precision}_vs_fp32_psnr",
+        "settings",
+    ]
     rows = [
         [*astuple(c.reference), c.compared.psnr, c.compared.ssim, c.compared.colourfulness, c.psnr_between, settings]
         for c in comparisons
@@ -102,14 +119,23 @@ EPILOG = (
 
 
 def build_parser(prog: str | None = None):
-    parser = arguments.new_parser(prog, "Score colorization settings on your own colour photos: {prog} DIR [options]", EPILOG)
+    parser = arguments.new_parser(
+        prog, "Score colorization settings on your own colour photos: {prog} DIR [options]", EPILOG
+    )
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of colour photos to use as ground truth")
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--limit", type=int, metavar="N", help="score only the first N pictures (sorted by name)")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write every photo's scores to this CSV file")
-    parser.add_argument("--save-to", type=Path, metavar="DIR", help="also write each colorized result there, as PNG (with --compare-precision P also NAME.P.png)")
     parser.add_argument(
-        "--compare-precision", choices=[p for p in PRECISIONS if p != "fp32"], metavar="PRECISION",
+        "--save-to",
+        type=Path,
+        metavar="DIR",
+        help="also write each colorized result there, as PNG (with --compare-precision P also NAME.P.png)",
+    )
+    parser.add_argument(
+        "--compare-precision",
+        choices=[p for p in PRECISIONS if p != "fp32"],
+        metavar="PRECISION",
         help="also score each photo in this reduced precision (bf16 or fp16), beside fp32 on the same engine, with the "
         "PSNR between the two results; exit code 2 if it cannot run here",
     )
@@ -130,13 +156,15 @@ def main(argv=None, prog: str | None = None) -> int:
         if problem:
             raise UsageError(f"{flag}: {problem}")
     load = functools.partial(arguments.colorizer_from_args, args)
+    score: Callable[[Path, Path, Path | None], Any]
     if args.compare_precision:
         colorizer, compared = load_for_comparison(load, args.compare_precision, args.engine)
         score = functools.partial(compare_photo, colorizer, compared)
     else:
         colorizer = load()
         score = functools.partial(score_photo, colorizer)
-    scores, failed = [], 0
+    scores: list[Any] = []
+    failed = 0
     with progress_bar(len(photos), "photo", "evaluating", args.quiet) as bar:
         for path in photos:
             try:
@@ -166,13 +194,18 @@ def main(argv=None, prog: str | None = None) -> int:
     return running.EXIT_SOME_FAILED if failed else running.EXIT_OK
 
 
-def log_score(scored: "Score | PrecisionComparison") -> None:
+def log_score(scored: Score | PrecisionComparison) -> None:
     """-v's line per photo."""
     if isinstance(scored, PrecisionComparison):
         reference, compared = scored.reference, scored.compared
         logs.log.info(
             "%s: PSNR %.2f dB, SSIM %.3f; reduced precision PSNR %.2f dB, SSIM %.3f, %.2f dB from fp32",
-            reference.name, reference.psnr, reference.ssim, compared.psnr, compared.ssim, scored.psnr_between,
+            reference.name,
+            reference.psnr,
+            reference.ssim,
+            compared.psnr,
+            compared.ssim,
+            scored.psnr_between,
         )
     else:
         logs.log.info("%s: PSNR %.2f dB, SSIM %.3f", scored.name, scored.psnr, scored.ssim)

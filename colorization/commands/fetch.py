@@ -1,4 +1,5 @@
 """colorize-fetch: the release model files, verified by size and SHA-256, every known source tried in turn."""
+
 from __future__ import annotations
 
 import sys
@@ -9,7 +10,9 @@ from ..model_files import MODEL_DIR_ENV, VARIANTS, release_files, resolve_model_
 from ..paths import display_path
 from . import arguments, running, values
 
-DESCRIPTION = """Fetch the release model files, verified by size and SHA-256, trying every known source in turn: {prog}"""
+DESCRIPTION = (
+    """Fetch the release model files, verified by size and SHA-256, trying every known source in turn: {prog}"""
+)
 EPILOG = f"""
 Sources, in order: --from files, --mirror URLs/folders, ${fetch.MIRRORS_ENV} (separated by '{fetch.MIRROR_SEPARATOR}'),
 then the public places each file has been published. A file is accepted only when its size and SHA-256 match.
@@ -20,14 +23,49 @@ exit codes: 0 all files in place and verified, 1 some files missing or damaged, 
 
 def build_parser(prog: str | None = None):
     parser = arguments.new_parser(prog, DESCRIPTION, EPILOG)
-    parser.add_argument("--dest", "--model-dir", dest="dest", metavar="DIR", help=f"where the files go (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)")
+    parser.add_argument(
+        "--dest",
+        "--model-dir",
+        dest="dest",
+        metavar="DIR",
+        help=f"where the files go (default: ${MODEL_DIR_ENV}, else models/ in a clone, the user cache folder when installed)",
+    )
     parser.add_argument("--variant", choices=VARIANTS, default="release", help="which published weights to fetch")
-    parser.add_argument("--mirror", action="append", metavar="URL_OR_DIR", help="a web server or folder holding the files as BASE/NAME, tried first (repeatable)")
-    parser.add_argument("--mirrors-only", action="store_true", help=f"never contact the public sources, only --from and mirrors (also: {fetch.MIRRORS_ONLY_ENV}=1)")
-    parser.add_argument("--from", dest="imports", action="append", metavar="FILE", help="a release file you already have (any name): verified, then copied in (repeatable)")
-    parser.add_argument("--check", action="store_true", help="only verify size and SHA-256 of the files present; download nothing")
-    parser.add_argument("--timeout", type=values.number_from(0.1, 3600), default=fetch_transfer.FetchSettings.timeout, metavar="SECONDS", help="give up on a connection after this long without data")
-    parser.add_argument("--retries", type=values.number_from(0, 100, whole=True), default=fetch_transfer.FetchSettings.retries, metavar="N", help="tries again after a timeout, a dropped connection or a server error, with growing pauses")
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        metavar="URL_OR_DIR",
+        help="a web server or folder holding the files as BASE/NAME, tried first (repeatable)",
+    )
+    parser.add_argument(
+        "--mirrors-only",
+        action="store_true",
+        help=f"never contact the public sources, only --from and mirrors (also: {fetch.MIRRORS_ONLY_ENV}=1)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="imports",
+        action="append",
+        metavar="FILE",
+        help="a release file you already have (any name): verified, then copied in (repeatable)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only verify size and SHA-256 of the files present; download nothing"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=values.number_from(0.1, 3600),
+        default=fetch_transfer.FetchSettings.timeout,
+        metavar="SECONDS",
+        help="give up on a connection after this long without data",
+    )
+    parser.add_argument(
+        "--retries",
+        type=values.number_from(0, 100, whole=True),
+        default=fetch_transfer.FetchSettings.retries,
+        metavar="N",
+        help="tries again after a timeout, a dropped connection or a server error, with growing pauses",
+    )
     arguments.add_verbosity_options(parser, verbose_help="also report each source tried, each retry and why")
     return parser
 
@@ -50,7 +88,13 @@ def main(argv=None, prog: str | None = None) -> int:
         parser.error("--mirrors-only needs at least one --mirror or --from")
     settings = fetch_transfer.FetchSettings(timeout=args.timeout, retries=args.retries)
     return fetch_and_report(
-        releases, directory, mirrors=mirrors, imports=args.imports, mirrors_only=mirrors_only, settings=settings, quiet=args.quiet
+        releases,
+        directory,
+        mirrors=mirrors,
+        imports=args.imports,
+        mirrors_only=mirrors_only,
+        settings=settings,
+        quiet=args.quiet,
     )
 
 
@@ -79,7 +123,10 @@ def check_and_report(releases, directory, quiet: bool = False) -> int:
             print(f"BAD  {display_path(path)} {problem}", file=sys.stderr)
     bad = [release for release, _, problem in checked if problem]
     if bad:
-        print(f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch_report.fetch_command_for(directory, bad)}", file=sys.stderr)
+        print(
+            f"{len(bad)} of {len(checked)} files are missing or damaged: run {fetch_report.fetch_command_for(directory, bad)}",
+            file=sys.stderr,
+        )
         return running.EXIT_SOME_FAILED
     return running.EXIT_OK
 

@@ -1,4 +1,5 @@
 """Logging set-up: the commands speak through the package's logger, at the level -v or -q ask for, one line each."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ def configure_logging(args: argparse.Namespace) -> None:
     log.setLevel(level)
     log.propagate = False
     # Unless -v, OpenCV stays quiet: its codec messages repeat, in its words, the one line we print per bad file.
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
+    cv2.utils.logging.setLogLevel(
+        cv2.utils.logging.LOG_LEVEL_WARNING if args.verbose else cv2.utils.logging.LOG_LEVEL_SILENT
+    )
 
 
 def report_output_plan(plan: OutputPlan) -> None:

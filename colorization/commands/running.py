@@ -1,5 +1,6 @@
 """Running a command: its exit codes, the wrapper that turns expected failures and signals into them, and -v's
 start-up timing."""
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,10 @@ def seconds_since_process_start() -> float | None:
 def log_start_up(imports: float | None, load: float, colorizer: Colorizer, picture_seconds: list[float]) -> None:
     """-v's breakdown of a run: imports, model load, first forward, then per picture (the network's share beside)."""
     times = colorizer.network_times
-    parts = [f"imports {imports:.2f} s" if imports is not None else "imports not measured here", f"model load {load:.2f} s"]
+    parts = [
+        f"imports {imports:.2f} s" if imports is not None else "imports not measured here",
+        f"model load {load:.2f} s",
+    ]
     if times.first is not None:
         parts.append(f"first forward {times.first:.2f} s")
     log.info("start-up: %s", ", ".join(parts))
@@ -67,5 +71,7 @@ def log_start_up(imports: float | None, load: float, colorizer: Colorizer, pictu
         network = f", network {statistics.median(times.per_picture):.2f} s" if times.per_picture else ""
         log.info(
             "per picture: %.2f s (median of %d, reading to writing%s)",
-            statistics.median(picture_seconds), len(picture_seconds), network,
+            statistics.median(picture_seconds),
+            len(picture_seconds),
+            network,
         )

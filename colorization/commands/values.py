@@ -1,17 +1,19 @@
 """argparse types for numbers: a finite value of the right kind within its range, or a usage error that names the
 range (exit 2, one line), before anything is loaded."""
+
 from __future__ import annotations
 
 import argparse
 import math
 
-from ..picture_header import OPENCV_MAX_PIXELS
 from ..model import MAX_SIZE, MIN_SIZE
+from ..picture_header import OPENCV_MAX_PIXELS
 
 
 def number_from(low: float, high: float, whole: bool = False, example: str = ""):
     """An argparse type for a finite number from `low` to `high` (a whole one when `whole`): words, NaN, infinity
     and numbers out of range are usage errors that name the range, before anything is loaded."""
+
     def parse(text: str):
         try:
             value = float(text)

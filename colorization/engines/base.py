@@ -1,4 +1,5 @@
 """What every engine is: the one contract the pipeline relies on, whichever runtime runs the network."""
+
 from __future__ import annotations
 
 import contextlib

@@ -7,6 +7,7 @@ alone runs fp16 there), else ONNX Runtime's CUDA provider (onnxruntime-gpu); els
 when it sees one, else the CPU: bf16 where the processor has AVX512-BF16 or AMX, else fp32 about as fast as ONNX
 Runtime's), then ONNX Runtime, then cv2.dnn, the first installed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,7 +66,9 @@ def preferred(backend: str) -> Choice:
         if ort.has_cuda():
             return Choice("onnxruntime", backend, "ONNX Runtime's CUDA provider")
         if backend != "auto":
-            backend = fall_back_to_cpu(backend, NO_OPENCV_CUDA, ort.NO_ORT_CUDA if ort.available() else "ONNX Runtime is not installed")
+            backend = fall_back_to_cpu(
+                backend, NO_OPENCV_CUDA, ort.NO_ORT_CUDA if ort.available() else "ONNX Runtime is not installed"
+            )
     if backend == "opencl":
         if openvino.available() and openvino.has_intel_gpu():
             return Choice("openvino", backend, "OpenVINO on the Intel GPU it sees")
@@ -73,7 +76,11 @@ def preferred(backend: str) -> Choice:
             return Choice("onnx", backend, "cv2.dnn on OpenCL")
         backend = fall_back_to_cpu(backend, "OpenCV finds no OpenCL device")
     name = next(name for name in CPU_PREFERENCE if installed(name))
-    return Choice(name, backend, "the first installed of " + ", ".join(CPU_PREFERENCE) + " (python -m colorization engines measures them)")
+    return Choice(
+        name,
+        backend,
+        "the first installed of " + ", ".join(CPU_PREFERENCE) + " (python -m colorization engines measures them)",
+    )
 
 
 def choice_path() -> Path:
@@ -83,7 +90,10 @@ def choice_path() -> Path:
 
 def machine_key(backend: str) -> str:
     """What a measurement holds for: this processor, its cores and threads, and the backend asked for."""
-    return json.dumps({"processor": processor_name(), "cores": os.cpu_count(), "threads": thread_count(), "backend": backend}, sort_keys=True)
+    return json.dumps(
+        {"processor": processor_name(), "cores": os.cpu_count(), "threads": thread_count(), "backend": backend},
+        sort_keys=True,
+    )
 
 
 def read_records(path: Path) -> dict:
@@ -162,7 +172,9 @@ def measure_one(load, engine: str, asked: str, size: int, runs: int) -> tuple[Me
         times.append((time.perf_counter() - started) * 1000)
     peak = resident_mib(peak=True)
     memory = None if before is None or peak is None else max(0.0, peak - before)
-    result = Measurement(engine, asked, loaded.precision, loaded.device, load_seconds, first, statistics.median(times), memory)
+    result = Measurement(
+        engine, asked, loaded.precision, loaded.device, load_seconds, first, statistics.median(times), memory
+    )
     description = loaded.description
     del loaded
     return result, description
@@ -209,7 +221,9 @@ def fastest(rows: list[Measurement], precision: str) -> Measurement | None:
 def store_choice(backend: str, rows: list[Measurement]) -> dict[str, str]:
     """Keep, for this machine and backend, the fastest engine for each precision (`auto` included) with the table
     it was chosen from; later runs with `--engine auto` honour it. Returns precision -> engine."""
-    engines = {precision: row.engine for precision in (AUTO, "fp32", "bf16", "fp16") if (row := fastest(rows, precision))}
+    engines = {
+        precision: row.engine for precision in (AUTO, "fp32", "bf16", "fp16") if (row := fastest(rows, precision))
+    }
     path = choice_path()
     records = read_records(path)
     records[machine_key(backend)] = {

@@ -1,4 +1,5 @@
 """The `onnxruntime` engine: the compiled model in ONNX Runtime, on its CUDA provider (onnxruntime-gpu) or the CPU."""
+
 from __future__ import annotations
 
 import hashlib
@@ -84,7 +85,9 @@ def optimized_model(path: Path) -> Path:
     graph optimisation that is most of ONNX Runtime's load. Its blocked layers suit this processor and this ONNX
     Runtime only, hence the key; where it cannot be made, the compiled model itself."""
     onnxruntime = import_onnxruntime()
-    key = hashlib.sha256(json.dumps([onnxruntime.__version__, processor_name(), platform.machine()]).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([onnxruntime.__version__, processor_name(), platform.machine()]).encode()
+    ).hexdigest()
     optimized = runtime_copy_path(path, "onnxruntime", key)
     if optimized.is_file():
         return optimized
@@ -110,7 +113,9 @@ class OnnxRuntimeEngine:
         onnxruntime = import_onnxruntime()
         if onnxruntime is None:
             raise ColorizationError(MISSING)
-        self.precision_fallback = precision_unavailable(precision, "ONNX Runtime runs this model in fp32 only (bf16: --engine openvino)")
+        self.precision_fallback = precision_unavailable(
+            precision, "ONNX Runtime runs this model in fp32 only (bf16: --engine openvino)"
+        )
         backend = onnxruntime_backend_for(backend)
         self.size = size
         self.version = onnxruntime.__version__
@@ -131,7 +136,9 @@ class OnnxRuntimeEngine:
         self.input_name = self.session.get_inputs()[0].name
         self.provider = self.session.get_providers()[0]
         if providers[0] == CUDA_PROVIDER and self.provider != CUDA_PROVIDER:
-            log.warning("warning: ONNX Runtime could not start its CUDA provider (check the CUDA libraries): running on the CPU")
+            log.warning(
+                "warning: ONNX Runtime could not start its CUDA provider (check the CUDA libraries): running on the CPU"
+            )
 
     @property
     def device(self) -> str:

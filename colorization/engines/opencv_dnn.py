@@ -1,5 +1,6 @@
 """The engines that run in cv2.dnn: the Caffe files as released (`caffe`, the reference) and their compiled ONNX form
 (`onnx`), on the CPU, CUDA or OpenCL; the only module that touches cv2.dnn."""
+
 from __future__ import annotations
 
 import logging
@@ -145,7 +146,9 @@ class CaffeEngine(OpenCVEngine):
             layer_names = set(net.getLayerNames())
             missing = [layer for layer in (OUTPUT_LAYER, SCALE_LAYER, SCORES_LAYER) if layer not in layer_names]
             if not missing:  # getLayer creates the layers: a misspelt type fails here
-                net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))]
+                net.getLayer(net.getLayerId(OUTPUT_LAYER)).blobs = [
+                    np.ascontiguousarray(points.T.reshape(2, points.shape[0], 1, 1))
+                ]
                 net.getLayer(net.getLayerId(SCALE_LAYER)).blobs = [np.full((1, points.shape[0]), scale, np.float32)]
         except cv2.error as error:
             raise ModelFileError(

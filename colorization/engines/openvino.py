@@ -1,5 +1,6 @@
 """The `openvino` engine: the compiled model in Intel's OpenVINO Runtime, on the CPU or an Intel GPU, in fp32 or a
 reduced precision the device has (bf16 on CPUs with AVX512-BF16 or AMX, fp16 on Intel GPUs)."""
+
 from __future__ import annotations
 
 import functools
@@ -78,7 +79,9 @@ def openvino_model(path: Path, precision: str) -> Path:
         with atomic_output(xml) as temporary_xml, atomic_output(weights):
             openvino.save_model(openvino_core().read_model(str(path)), str(temporary_xml), compress_to_fp16=half)
     except (OSError, RuntimeError) as error:
-        log.info("OpenVINO could not save its form of the compiled model (%s): loading the compiled one", error_reason(error))
+        log.info(
+            "OpenVINO could not save its form of the compiled model (%s): loading the compiled one", error_reason(error)
+        )
         return path
     finally:
         return_freed_memory()  # importing the ONNX file leaves a fragmented heap the size of the model
@@ -128,14 +131,18 @@ class OpenVinoEngine:
         if backend == "opencl" and self.device_name == CPU_DEVICE:
             log.warning("warning: --backend opencl asked for, but OpenVINO finds no Intel GPU: running on the CPU")
         elif backend in ("cuda", "cuda-fp16"):
-            log.warning("warning: OpenVINO has no CUDA backend (NVIDIA: --engine onnxruntime with onnxruntime-gpu): running on the CPU")
+            log.warning(
+                "warning: OpenVINO has no CUDA backend (NVIDIA: --engine onnxruntime with onnxruntime-gpu): running on the CPU"
+            )
         precision, self.precision_fallback = precision_for(self.device_name, precision)
         config = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
         if self.device_name == CPU_DEVICE:
             # Unpinned: batch and video work decode and write on other threads of the same cores meanwhile.
             config.update({"INFERENCE_NUM_THREADS": thread_count(), "ENABLE_CPU_PINNING": False})
         try:
-            self.compiled = openvino_core().compile_model(str(openvino_model(path, precision)), self.device_name, config)
+            self.compiled = openvino_core().compile_model(
+                str(openvino_model(path, precision)), self.device_name, config
+            )
         except RuntimeError as error:
             advice = "use --backend cpu" if self.device_name == GPU_DEVICE else "delete it to rebuild it"
             raise ColorizationError(

@@ -3,6 +3,7 @@
 Each engine owns its fallbacks (a backend or a precision it cannot run here is said once, and it runs what it can);
 which engine `auto` runs is engines.choice's.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,12 @@ from . import openvino
 from .base import Engine
 from .opencv_dnn import CaffeEngine, OnnxEngine
 
-ENGINES = {"caffe": CaffeEngine, "onnx": OnnxEngine, "onnxruntime": ort.OnnxRuntimeEngine, "openvino": openvino.OpenVinoEngine}
+ENGINES = {
+    "caffe": CaffeEngine,
+    "onnx": OnnxEngine,
+    "onnxruntime": ort.OnnxRuntimeEngine,
+    "openvino": openvino.OpenVinoEngine,
+}
 """Every engine by name; all but `caffe` run the compiled model."""
 ENGINE_CHOICES = ("auto", *ENGINES)
 BACKENDS = ("auto", "cuda", "cuda-fp16", "opencl", "cpu")

@@ -1,5 +1,6 @@
 """Colorizing films: frames stream from the decoder through the pipeline (colorization.stream) into the encoder a few
 at a time, so memory stays flat however long the film is; the colour is steadied over time before it is composed."""
+
 from __future__ import annotations
 
 import contextlib
@@ -52,7 +53,7 @@ class VideoResult:
     scene_cuts: int = 0
 
     @classmethod
-    def failed(cls, source: Path, destination: Path, reason: str) -> "VideoResult":
+    def failed(cls, source: Path, destination: Path, reason: str) -> VideoResult:
         return cls(source, destination, Status.FAILED, reason)
 
     @property
@@ -81,7 +82,7 @@ class PreviewResult:
     problems: list[str] = field(default_factory=list)
 
     @classmethod
-    def failed(cls, source: Path, folder: Path, reason: str) -> "PreviewResult":
+    def failed(cls, source: Path, folder: Path, reason: str) -> PreviewResult:
         return cls(source, folder, Status.FAILED, reason)
 
     def line(self) -> str:
@@ -112,8 +113,13 @@ class FrameColorizer(Protocol):
 
 
 def colorize_video(
-    colorizer: FrameColorizer, source: Path, destination: Path, options: VideoOptions, quiet: bool = False,
-    progress=None, cancel: threading.Event | None = None,
+    colorizer: FrameColorizer,
+    source: Path,
+    destination: Path,
+    options: VideoOptions,
+    quiet: bool = False,
+    progress=None,
+    cancel: threading.Event | None = None,
 ) -> VideoResult:
     """Colorize one film into `destination`, which appears only once the encoder has finished it. `progress` (an
     object with tqdm's update()) replaces the terminal's bar, for a caller that reports progress its own way;
@@ -124,15 +130,27 @@ def colorize_video(
     start, duration, expected = resolve_span(info, options.start, options.end)
     audio = plan_audio(info, destination, options.audio)
     if info.variable_rate:
-        log.info("%s has a variable frame rate: written at a constant %.3f fps, frames repeated or dropped to keep time",
-                 display_path(source), float(info.rate))
+        log.info(
+            "%s has a variable frame rate: written at a constant %.3f fps, frames repeated or dropped to keep time",
+            display_path(source),
+            float(info.rate),
+        )
     result = VideoResult(source, destination, audio=audio.description)
     prepare_destination(destination)
-    shown = progress_bar(expected, "frame", display_path(source), quiet) if progress is None else contextlib.nullcontext(progress)
-    with atomic_output(destination) as temporary, VideoReader(info, start, duration) as reader, \
-            VideoWriter(info, temporary, destination, options, audio, start, duration) as writer, shown as progress:
-        span = colorize_span(colorizer, source, reader.frames(), writer, TemporalSmoother(options.smoothing), progress,
-                             cancel=cancel)
+    shown = (
+        progress_bar(expected, "frame", display_path(source), quiet)
+        if progress is None
+        else contextlib.nullcontext(progress)
+    )
+    with (
+        atomic_output(destination) as temporary,
+        VideoReader(info, start, duration) as reader,
+        VideoWriter(info, temporary, destination, options, audio, start, duration) as writer,
+        shown as progress,
+    ):
+        span = colorize_span(
+            colorizer, source, reader.frames(), writer, TemporalSmoother(options.smoothing), progress, cancel=cancel
+        )
         result.frames = writer.written
         result.problems += reader.problems(result.frames, expected)
     result.flicker_independent, result.flicker_output = span.independent.value, span.output.value
@@ -157,8 +175,16 @@ class SpanResult:
     scene_cuts: int = 0
 
 
-def colorize_span(colorizer: FrameColorizer, source: Path, frames, writer: VideoWriter, smoother: TemporalSmoother,
-                  progress=None, warm_up: int = 0, cancel: threading.Event | None = None) -> SpanResult:
+def colorize_span(
+    colorizer: FrameColorizer,
+    source: Path,
+    frames,
+    writer: VideoWriter,
+    smoother: TemporalSmoother,
+    progress=None,
+    warm_up: int = 0,
+    cancel: threading.Event | None = None,
+) -> SpanResult:
     """Frames through prepare, the network and the smoother into `writer`, which is finished here. The first
     `warm_up` frames only steady the smoother (a segment of a film starts where the one before it ended) and are not
     written; the last of them starts the flicker meters, so the change across the join is measured too. `cancel`,
@@ -190,8 +216,11 @@ def colorize_span(colorizer: FrameColorizer, source: Path, frames, writer: Video
 
     try:
         run_stages(
-            frames, colorizer.prepare, predict_and_smooth,
-            lambda prepared, ab: writer.write(colorizer.compose(prepared, ab)), depth=QUEUE_DEPTH,
+            frames,
+            colorizer.prepare,
+            predict_and_smooth,
+            lambda prepared, ab: writer.write(colorizer.compose(prepared, ab)),
+            depth=QUEUE_DEPTH,
         )
     except WriteFailed:
         writer.finish()  # ffmpeg's reason for closing the pipe, when it gives one
@@ -223,8 +252,10 @@ def preview_video(
     result = PreviewResult(source, folder)
     create_parent(folder / still_name(source.stem, start))
     total = None if expected is None else int(expected / info.rate / every) + 1
-    with VideoReader(info, start, duration, still_every=every) as reader, \
-            progress_bar(total, "still", display_path(source), quiet) as progress:
+    with (
+        VideoReader(info, start, duration, still_every=every) as reader,
+        progress_bar(total, "still", display_path(source), quiet) as progress,
+    ):
         for index, frame in enumerate(reader.frames()):
             path = folder / still_name(source.stem, start + index * every)
             write_image(path, colorizer.colorize(frame))
@@ -235,8 +266,11 @@ def preview_video(
     return result
 
 
-def colorize_each(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], "VideoResult | PreviewResult"],
-                  failed: Callable[[Path, Path, str], "VideoResult | PreviewResult"]) -> list:
+def colorize_each(
+    pairs: list[tuple[Path, Path]],
+    work: Callable[[Path, Path], VideoResult | PreviewResult],
+    failed: Callable[[Path, Path, str], VideoResult | PreviewResult],
+) -> list:
     """Each (input, output) pair in turn; a film that fails is reported and the others are still done."""
     results = []
     for source, destination in pairs:
@@ -255,13 +289,17 @@ def colorize_each(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], "
 
 def colorize_videos(colorizer: Colorizer, pairs, options: VideoOptions, quiet: bool = False) -> list[VideoResult]:
     return colorize_each(
-        pairs, lambda source, destination: colorize_video(colorizer, source, destination, options, quiet),
+        pairs,
+        lambda source, destination: colorize_video(colorizer, source, destination, options, quiet),
         VideoResult.failed,
     )
 
 
-def preview_videos(colorizer: Colorizer, pairs, options: VideoOptions, every: float, quiet: bool = False) -> list[PreviewResult]:
+def preview_videos(
+    colorizer: Colorizer, pairs, options: VideoOptions, every: float, quiet: bool = False
+) -> list[PreviewResult]:
     return colorize_each(
-        pairs, lambda source, folder: preview_video(colorizer, source, folder, options, every, quiet),
+        pairs,
+        lambda source, folder: preview_video(colorizer, source, folder, options, every, quiet),
         PreviewResult.failed,
     )

@@ -1,5 +1,6 @@
 """The ffmpeg arguments of a colorization run, as pure functions of the options and the probed film: which codec,
 quality, pixel format, colour tags, span and streams. Nothing here runs a process, so every rule is testable alone."""
+
 from __future__ import annotations
 
 import logging
@@ -72,10 +73,14 @@ def check_options(options: VideoOptions, destinations: list[Path]) -> None:
         raise UsageError(f"--smooth-strength goes from 0 (off) to below 1, got {options.smoothing:g}")
     for destination in destinations:
         if not destination.suffix:
-            raise UsageError(f"-o {destination}: name the film with an extension (.mp4, .mkv, .webm, .gif...): it sets the container")
+            raise UsageError(
+                f"-o {destination}: name the film with an extension (.mp4, .mkv, .webm, .gif...): it sets the container"
+            )
         codec = choose_codec(options, destination)
         if destination.suffix.lower() == ".gif" and codec != GIF_CODEC:
-            raise UsageError(f"{destination} is a GIF, which holds only the {GIF_CODEC} codec: leave out --codec {codec}")
+            raise UsageError(
+                f"{destination} is a GIF, which holds only the {GIF_CODEC} codec: leave out --codec {codec}"
+            )
         quality_arguments(codec, options.crf, options.quality)
 
 
@@ -107,15 +112,22 @@ def quality_arguments(codec: str, crf: float | None, quality: float | None) -> l
 
 def fitting_pixel_format(pixel_format: str, width: int, height: int) -> str:
     """4:2:0 needs even sizes (4:2:2 an even width): keep the film's exact size and use full chroma instead."""
-    odd = (width % 2 or height % 2) if "420" in pixel_format or pixel_format.startswith("nv") else (
-        width % 2 if "422" in pixel_format else False
+    odd = (
+        (width % 2 or height % 2)
+        if "420" in pixel_format or pixel_format.startswith("nv")
+        else (width % 2 if "422" in pixel_format else False)
     )
     if not odd:
         return pixel_format
-    fitted = pixel_format.replace("420", "444").replace("422", "444") if not pixel_format.startswith("nv") else "yuv444p"
+    fitted = (
+        pixel_format.replace("420", "444").replace("422", "444") if not pixel_format.startswith("nv") else "yuv444p"
+    )
     log.warning(
         "warning: %dx%d has an odd side, which %s cannot store: writing %s to keep the size (less widely playable)",
-        width, height, pixel_format, fitted,
+        width,
+        height,
+        pixel_format,
+        fitted,
     )
     return fitted
 
@@ -126,7 +138,11 @@ def span_arguments(start: float, duration: float | None) -> list[str]:
 
 
 def decoder_arguments(
-    info: VideoInfo, start: float, duration: float | None, still_every: float | None = None, frames: int | None = None,
+    info: VideoInfo,
+    start: float,
+    duration: float | None,
+    still_every: float | None = None,
+    frames: int | None = None,
     shift: float = 0.0,
 ) -> list[str]:
     """Raw BGR frames at the probed constant rate (a variable-rate film gets frames repeated or dropped to keep time),
@@ -136,7 +152,12 @@ def decoder_arguments(
     arguments = ["-nostdin", *span_arguments(start, duration), "-i", str(info.path), "-map", VIDEO_STREAM]
     if still_every:
         every = f"{still_every:.6f}"
-        arguments += ["-vf", f"select='isnan(prev_t)+gt(floor(t/{every}),floor(prev_t/{every}))'", "-fps_mode", "passthrough"]
+        arguments += [
+            "-vf",
+            f"select='isnan(prev_t)+gt(floor(t/{every}),floor(prev_t/{every}))'",
+            "-fps_mode",
+            "passthrough",
+        ]
     else:
         if shift:
             arguments += ["-vf", f"setpts=PTS+{shift:.9f}/TB"]
@@ -147,20 +168,39 @@ def decoder_arguments(
 
 
 def encoder_arguments(
-    info: VideoInfo, temporary: Path, options: VideoOptions, audio: AudioPlan, start: float, duration: float | None,
+    info: VideoInfo,
+    temporary: Path,
+    options: VideoOptions,
+    audio: AudioPlan,
+    start: float,
+    duration: float | None,
     loop: int = 0,
 ) -> list[str]:
     """Colour frames from the pipe, the original's sound and metadata (cut to the same span) from the file. A GIF
     gets its palettes and `loop` (0 for ever, -1 played once, N repeated N times), as its input had them."""
     codec = choose_codec(options, temporary)
     arguments = [
-        "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{info.width}x{info.height}", "-framerate", str(info.rate),
-        *FRAME_COLOUR_TAGS, "-i", "pipe:0", *source_arguments(info, audio, start, duration), "-c:v", codec,
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-video_size",
+        f"{info.width}x{info.height}",
+        "-framerate",
+        str(info.rate),
+        *FRAME_COLOUR_TAGS,
+        "-i",
+        "pipe:0",
+        *source_arguments(info, audio, start, duration),
+        "-c:v",
+        codec,
     ]
     if codec == GIF_CODEC:
         return arguments + ["-vf", GIF_PALETTES, "-loop", str(loop)] + container_arguments(temporary)
     arguments += [
-        "-pix_fmt", fitting_pixel_format(options.pixel_format, info.width, info.height), *COLOUR_TAGS,
+        "-pix_fmt",
+        fitting_pixel_format(options.pixel_format, info.width, info.height),
+        *COLOUR_TAGS,
         *quality_arguments(codec, options.crf, options.quality),
     ]
     if info.sample_aspect is not None:
@@ -182,13 +222,21 @@ def container_arguments(temporary: Path) -> list[str]:
     return arguments + ["-y", str(temporary)]
 
 
-def join_arguments(info: VideoInfo, segment_list: Path, temporary: Path, audio: AudioPlan, start: float,
-                   duration: float | None) -> list[str]:
+def join_arguments(
+    info: VideoInfo, segment_list: Path, temporary: Path, audio: AudioPlan, start: float, duration: float | None
+) -> list[str]:
     """Encoded pieces of one film joined as they are (ffmpeg's concat demuxer, no re-encoding), with the sound and
     metadata taken once from the original, exactly as a one-machine run's encoder takes them."""
     return [
-        "-nostdin", "-f", "concat", "-safe", "0", "-i", str(segment_list), *source_arguments(info, audio, start, duration),
-        "-c:v", "copy", *container_arguments(temporary),
+        "-nostdin",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(segment_list),
+        *source_arguments(info, audio, start, duration),
+        "-c:v",
+        "copy",
+        *container_arguments(temporary),
     ]
-
-

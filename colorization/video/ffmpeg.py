@@ -3,6 +3,7 @@
 Each ffmpeg runs in its own process (group), so decoding and encoding overlap with inference, and Ctrl-C reaches
 Python alone instead of letting an encoder finish a file that would look complete.
 """
+
 from __future__ import annotations
 
 import re
@@ -181,10 +182,24 @@ def probe(path: Path) -> VideoInfo:
     if not path.exists():
         raise VideoError(f"{shown}: no such file")
     if not path.is_file():
-        raise VideoError(f"{shown} is not a regular file (a folder, pipe or device): a film is read more than once, save it to a file first")
+        raise VideoError(
+            f"{shown} is not a regular file (a folder, pipe or device): a film is read more than once, save it to a file first"
+        )
     command = [
-        ffmpeg_executable(), "-hide_banner", "-nostdin", "-i", str(path),
-        "-map", VIDEO_STREAM, "-frames:v", "1", "-f", "yuv4mpegpipe", "-pix_fmt", "gray", "pipe:1",
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-map",
+        VIDEO_STREAM,
+        "-frames:v",
+        "1",
+        "-f",
+        "yuv4mpegpipe",
+        "-pix_fmt",
+        "gray",
+        "pipe:1",
     ]
     completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
     log_text = completed.stderr.decode("utf-8", "replace")
@@ -201,8 +216,23 @@ def keyframe_times(path: Path) -> list[Fraction]:
     times it (the times an input -ss seeks to): ffmpeg decodes only the keyframes (-skip_frame nokey), which is
     quick, and showinfo names their exact timestamps."""
     command = [
-        ffmpeg_executable(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-skip_frame", "nokey",
-        "-i", str(path), "-map", VIDEO_STREAM, "-vf", "showinfo", "-f", "null", "-",
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "info",
+        "-skip_frame",
+        "nokey",
+        "-i",
+        str(path),
+        "-map",
+        VIDEO_STREAM,
+        "-vf",
+        "showinfo",
+        "-f",
+        "null",
+        "-",
     ]
     completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True)
     log_text = completed.stderr.decode("utf-8", "replace")

@@ -1,5 +1,6 @@
 """Frames in and out of ffmpeg: a reader over the decoder's pipe and a writer into the encoder's, kept apart from
 inference so that the colorization loop never sees a process."""
+
 from __future__ import annotations
 
 import subprocess
@@ -23,14 +24,23 @@ class WriteFailed(VideoError):
 class VideoReader:
     """Raw BGR frames of one film (or of its stills) from an ffmpeg decoder; stopped on leaving the `with`."""
 
-    def __init__(self, info: VideoInfo, start: float, duration: float | None, still_every: float | None = None,
-                 frames: int | None = None, shift: float = 0.0):
+    def __init__(
+        self,
+        info: VideoInfo,
+        start: float,
+        duration: float | None,
+        still_every: float | None = None,
+        frames: int | None = None,
+        shift: float = 0.0,
+    ):
         self.info = info
         self.shape = (info.height, info.width, 3)
         self.partial_frame = False
-        self.process = FfmpegProcess(decoder_arguments(info, start, duration, still_every, frames, shift), stdout=subprocess.PIPE)
+        self.process = FfmpegProcess(
+            decoder_arguments(info, start, duration, still_every, frames, shift), stdout=subprocess.PIPE
+        )
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exception) -> None:
@@ -41,9 +51,11 @@ class VideoReader:
         while True:
             frame = np.empty(self.shape, np.uint8)
             try:
-                filled = read_into(self.process.stdout, memoryview(frame).cast("B"))
+                filled = read_into(self.process.stdout, frame.data.cast("B"))
             except OSError as error:
-                raise VideoError(f"{display_path(self.info.path)}: reading frames from ffmpeg failed ({error})") from None
+                raise VideoError(
+                    f"{display_path(self.info.path)}: reading frames from ffmpeg failed ({error})"
+                ) from None
             if filled < frame.nbytes:
                 self.partial_frame = filled > 0
                 return
@@ -96,14 +108,22 @@ class VideoWriter:
     """Colour frames into an ffmpeg encoder that also takes the original's sound and metadata; killed (nothing
     finished-looking left) on leaving the `with` unless `finish` succeeded first."""
 
-    def __init__(self, info: VideoInfo, temporary: Path, destination: Path, options: VideoOptions, audio: AudioPlan,
-                 start: float, duration: float | None):
+    def __init__(
+        self,
+        info: VideoInfo,
+        temporary: Path,
+        destination: Path,
+        options: VideoOptions,
+        audio: AudioPlan,
+        start: float,
+        duration: float | None,
+    ):
         self.destination = destination
         self.written = 0
         arguments = encoder_arguments(info, temporary, options, audio, start, duration, loop=gif_loop(info.path))
         self.process = FfmpegProcess(arguments, stdin=subprocess.PIPE)
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exception) -> None:
@@ -132,7 +152,19 @@ def can_copy_audio(source: Path, suffix: str) -> bool:
     """Try it on a tenth of a second: ffmpeg knows which sound codecs each container takes better than a table."""
     with tempfile.TemporaryDirectory(prefix="colorize-audio-") as folder:
         trial = FfmpegProcess(
-            ["-nostdin", "-i", str(source), "-map", "0:a", "-c", "copy", "-t", "0.1", "-y", str(Path(folder) / f"trial{suffix}")]
+            [
+                "-nostdin",
+                "-i",
+                str(source),
+                "-map",
+                "0:a",
+                "-c",
+                "copy",
+                "-t",
+                "0.1",
+                "-y",
+                str(Path(folder) / f"trial{suffix}"),
+            ]
         )
         return trial.wait() == 0
 

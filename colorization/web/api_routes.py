@@ -1,4 +1,5 @@
 """The REST API's own endpoints, as one APIRouter: one picture colorized in one call, and the server's health."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,7 +10,18 @@ from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
-from .photos import FORMAT, FORMATS, HINTS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Renderer, RenderSettings, parse_hints
+from .photos import (
+    FORMAT,
+    FORMATS,
+    HINTS,
+    QUALITY,
+    SATURATION,
+    TEMPERATURE,
+    UPSAMPLE,
+    Renderer,
+    RenderSettings,
+    parse_hints,
+)
 from .service import WebService
 from .uploads import PICTURE_BODY
 
@@ -22,11 +34,20 @@ class ApiRoutes:
 
     def router(self) -> APIRouter:
         router = APIRouter()
-        router.add_api_route("/api/health", self.health, methods=["GET"],
-                             summary="Whether the model is loaded, what runs it, and how busy the server is")
-        router.add_api_route("/api/colorize", self.colorize, methods=["POST"], openapi_extra=PICTURE_BODY,
-                             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
-                             summary="Colorize one picture: the image bytes in, the colorized image bytes out")
+        router.add_api_route(
+            "/api/health",
+            self.health,
+            methods=["GET"],
+            summary="Whether the model is loaded, what runs it, and how busy the server is",
+        )
+        router.add_api_route(
+            "/api/colorize",
+            self.colorize,
+            methods=["POST"],
+            openapi_extra=PICTURE_BODY,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+            summary="Colorize one picture: the image bytes in, the colorized image bytes out",
+        )
         return router
 
     async def health(self):
@@ -44,16 +65,25 @@ class ApiRoutes:
             "cache_bytes": service.cache.nbytes,
             "max_upload_bytes": service.settings.max_upload_bytes,
             "max_pixels": service.settings.max_pixels,
-            "defaults": None if renderer is None else {
+            "defaults": None
+            if renderer is None
+            else {
                 "temperature": round(renderer.default_temperature, 4),
                 "saturation": renderer.default_saturation,
                 "upsample": renderer.default_upsample,
             },
         }
 
-    async def colorize(self, request: Request, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                       upsample: Optional[str] = UPSAMPLE, format: Optional[str] = FORMAT, quality: Optional[str] = QUALITY,
-                       hints: Optional[str] = HINTS):
+    async def colorize(
+        self,
+        request: Request,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        format: Optional[str] = FORMAT,
+        quality: Optional[str] = QUALITY,
+        hints: Optional[str] = HINTS,
+    ):
         """Answers the image bytes, with their content type; the settings are those of `colorize.py`, the hints
         those of its --hints file (a query parameter, or a form field beside `file`)."""
         work = self.service.need_model()
@@ -65,10 +95,14 @@ class ApiRoutes:
                 if hints not in (None, ""):
                     raise WebError(400, "hints came both as a query parameter and as a form field: send them once")
                 render_settings = replace(render_settings, hints=parse_hints(fields["hints"]))
-            encoded = await self.service.heavy.run(self.colorized, work, data, sent_name, render_settings, format_name, level)
+            encoded = await self.service.heavy.run(
+                self.colorized, work, data, sent_name, render_settings, format_name, level
+            )
         return Response(encoded, media_type=FORMATS[format_name][1])
 
-    def colorized(self, work: Renderer, data: bytes, name: str, render_settings: RenderSettings, format_name: str, level: int) -> bytes:
+    def colorized(
+        self, work: Renderer, data: bytes, name: str, render_settings: RenderSettings, format_name: str, level: int
+    ) -> bytes:
         """The upload colorized at its full size and encoded (run on a worker thread); hints outside it are refused
         before the network runs."""
         prepared = self.service.prepare(work, data, name)

@@ -6,6 +6,7 @@ it around a service the caller keeps (to watch its queue, say). The routes live 
 api_routes, photo_routes, film_routes), auth.py decides who may use them and errors.py how a failure is answered:
 this module only puts them together.
 """
+
 from __future__ import annotations
 
 from fastapi import FastAPI

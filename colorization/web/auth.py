@@ -1,6 +1,7 @@
 """Who may use the server, as one middleware in front of every route: the Host check (a loopback server answers only
 to loopback names, against DNS rebinding), the token rule (a bearer header, the page's cookie, or `?token=` once in
 the address the server printed), and the security headers on every answer."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -75,12 +76,15 @@ class AccessGuard:
         if self.matches(request.query_params.get("token", "")):
             return self.entered(request)
         return error_response(
-            401, "this server needs its token: open the address it printed (with ?token=...) or send 'Authorization: Bearer TOKEN'",
+            401,
+            "this server needs its token: open the address it printed (with ?token=...) or send 'Authorization: Bearer TOKEN'",
             {"WWW-Authenticate": "Bearer"},
         )
 
     def matches(self, offered: str) -> bool:
-        return self.token is not None and bool(offered) and secrets.compare_digest(offered.encode(), self.token.encode())
+        return (
+            self.token is not None and bool(offered) and secrets.compare_digest(offered.encode(), self.token.encode())
+        )
 
     def entered(self, request: Request) -> Response | None:
         """The token came in the address: a page is redirected to itself without it, the token kept in a cookie

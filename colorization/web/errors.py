@@ -1,5 +1,6 @@
 """How the server says no: WebError (an HTTP status and one line for the client), and the handlers that answer every
 failure in one JSON shape, `{"error": "..."}`, so that no stack trace ever reaches a client."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,9 @@ async def colorization_error(request: Request, error: ColorizationError) -> JSON
 
 
 async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    message = {404: "no such page or endpoint", 405: "method not allowed here"}.get(error.status_code, str(error.detail))
+    message = {404: "no such page or endpoint", 405: "method not allowed here"}.get(
+        error.status_code, str(error.detail)
+    )
     return error_response(error.status_code, message)
 
 

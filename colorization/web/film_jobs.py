@@ -4,10 +4,12 @@
 What an upload is, is decided here by probing it with ffmpeg, never by its name: 415 for what is not a film, 422
 for a film that does not decode.
 """
+
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 import time
 from collections import deque
@@ -18,10 +20,12 @@ import platformdirs
 
 from ..atomic import write_bytes_atomically
 from ..errors import VideoError
+from ..model import annealed_mean
+from ..paths import display_path
 from ..status import WordEnum
 from ..video.ffmpeg import VideoInfo, probe
 from .errors import WebError
-from .photos import RenderSettings
+from .photos import Renderer, RenderSettings
 from .uploads import MEGABYTE
 
 FILM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -31,9 +35,18 @@ RECORD_NAME = "job.json"
 RUNTIME_FIELDS = ("folder", "cancel", "progress", "deleted")
 
 CONTAINERS = (
-    (4, b"ftyp", "MP4/MOV"), (4, b"moov", "MOV"), (4, b"mdat", "MOV"), (4, b"wide", "MOV"), (4, b"free", "MOV"),
-    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"), (8, b"AVI ", "AVI"), (0, b"\x00\x00\x01\xba", "MPEG"),
-    (0, b"\x00\x00\x01\xb3", "MPEG"), (0, b"OggS", "Ogg"), (0, b"FLV", "FLV"), (0, b"GIF8", "GIF"),
+    (4, b"ftyp", "MP4/MOV"),
+    (4, b"moov", "MOV"),
+    (4, b"mdat", "MOV"),
+    (4, b"wide", "MOV"),
+    (4, b"free", "MOV"),
+    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (8, b"AVI ", "AVI"),
+    (0, b"\x00\x00\x01\xba", "MPEG"),
+    (0, b"\x00\x00\x01\xb3", "MPEG"),
+    (0, b"OggS", "Ogg"),
+    (0, b"FLV", "FLV"),
+    (0, b"GIF8", "GIF"),
     (0, bytes.fromhex("3026b2758e66cf11"), "WMV/ASF"),
 )
 """Where a film container says what it is: a file that starts so but does not probe is a damaged film (422), not
@@ -76,7 +89,11 @@ class FilmSettings:
 
     @property
     def folder(self) -> Path:
-        return Path(self.work_dir) if self.work_dir else Path(platformdirs.user_cache_dir("colorization", appauthor=False)) / "web-films"
+        return (
+            Path(self.work_dir)
+            if self.work_dir
+            else Path(platformdirs.user_cache_dir("colorization", appauthor=False)) / "web-films"
+        )
 
 
 def container_of(head: bytes) -> str | None:
@@ -103,13 +120,21 @@ def film_info(path: Path, label: str, max_seconds: float) -> VideoInfo:
         if "no video stream" in reason:
             raise WebError(415, f"{label} has no video stream (a sound file?): send a film") from None
         if container is None:
-            raise WebError(415, f"{label} is not a film this server reads ({ffmpeg_says}): send an MP4, MOV, MKV, AVI, "
-                                "WebM or MPEG film") from None
-        raise WebError(422, f"{label} starts as a film ({container}) but does not decode: it is truncated or damaged "
-                            f"({ffmpeg_says})") from None
+            raise WebError(
+                415,
+                f"{label} is not a film this server reads ({ffmpeg_says}): send an MP4, MOV, MKV, AVI, "
+                "WebM or MPEG film",
+            ) from None
+        raise WebError(
+            422,
+            f"{label} starts as a film ({container}) but does not decode: it is truncated or damaged ({ffmpeg_says})",
+        ) from None
     if info.duration is not None and info.duration > max_seconds:
-        raise WebError(413, f"{label} lasts {info.duration / 60:.0f} min: this server takes films up to "
-                            f"{max_seconds / 60:g} min (--max-film-minutes)")
+        raise WebError(
+            413,
+            f"{label} lasts {info.duration / 60:.0f} min: this server takes films up to "
+            f"{max_seconds / 60:g} min (--max-film-minutes)",
+        )
     return info
 
 
@@ -140,7 +165,11 @@ class FrameProgress:
     def fps(self) -> float | None:
         marks = list(self.marks)
         (first_time, first_done), (last_time, last_done) = marks[0], marks[-1]
-        return (last_done - first_done) / (last_time - first_time) if last_done > first_done and last_time > first_time else None
+        return (
+            (last_done - first_done) / (last_time - first_time)
+            if last_done > first_done and last_time > first_time
+            else None
+        )
 
     @property
     def seconds_left(self) -> float | None:
@@ -206,7 +235,7 @@ class FilmJob:
         write_bytes_atomically(self.folder / RECORD_NAME, json.dumps(self.record(), indent=1).encode())
 
     @classmethod
-    def load(cls, folder: Path) -> "FilmJob":
+    def load(cls, folder: Path) -> FilmJob:
         """The job a job.json describes; ValueError when it is not one this server wrote."""
         try:
             data = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
@@ -217,3 +246,39 @@ class FilmJob:
             raise ValueError(f"{folder / RECORD_NAME} is not a film job of this server")
         job.state = FilmState(job.state)
         return job
+
+
+class JobColorizer:
+    """The server's Colorizer as colorize_video sees it, with one job's settings. The loaded net has the server's
+    temperature built in; another is decoded from the net's scores, as the page's photos are (Renderer)."""
+
+    def __init__(self, renderer: Renderer, settings: RenderSettings):
+        self.colorizer = renderer.colorizer
+        scale = renderer.scale(settings)
+        self.scale = None if scale == self.colorizer.scale else scale
+        self.colour = renderer.colour(settings)
+
+    def prepare(self, image):
+        return self.colorizer.prepare(image)
+
+    def predict_ab(self, batch: list) -> list:
+        if self.scale is None:
+            return self.colorizer.predict_ab(batch)
+        return [
+            annealed_mean(scores, self.colorizer.points, self.scale) for scores in self.colorizer.predict_scores(batch)
+        ]
+
+    def compose(self, prepared, ab):
+        return self.colorizer.compose(prepared, ab, self.colour)
+
+
+def remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def public_message(text: str, job: FilmJob) -> str:
+    """A message with the server's paths replaced by what the client knows: its film's name."""
+    for path, label in ((job.source, job.name), (job.output, f"{job.name} colorized"), (job.folder, "the work folder")):
+        for shown in sorted({str(path), display_path(path)}, key=len, reverse=True):
+            text = text.replace(shown, label)
+    return text

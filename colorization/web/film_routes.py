@@ -1,11 +1,11 @@
 """The film endpoints of the page and the REST API, as one APIRouter: upload (streamed to disk and probed), stills with
 live settings, start, progress, cancel, download. The app's guard (host, token, security headers) covers them."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from fractions import Fraction
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..video.io import VideoReader
 from . import photos as photo_store
 from .errors import WebError
 from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, FilmState, container_of, film_info
+from .film_status import job_status
 from .film_uploads import declared_length, receive_film
 from .films import STOP_SECONDS, FilmStore
 from .photos import Photo, Renderer, RenderSettings, display_name, parse_number, preview_of
@@ -35,23 +36,24 @@ TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower
 SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB (default 1)")
 UPSAMPLE = Query(None, description="guided (colour follows edges, the default) or bilinear")
 AT = Query(None, description="seconds from the start of the film (default 0, its first frame)")
-START = Query(None, description="true (default): queue the film at once; false: upload and probe only, start it later "
-                                "with POST /api/films/{id}/start")
+START = Query(
+    None,
+    description="true (default): queue the film at once; false: upload and probe only, start it later "
+    "with POST /api/films/{id}/start",
+)
 FILM_BODY = {
     "requestBody": {
         "description": "the film, as a multipart field `file` (other fields: temperature, saturation, upsample, name) "
-                       "or as the raw body",
+        "or as the raw body",
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}}}
-
-
-def rounded(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def parse_start(value: str | None) -> bool:
@@ -90,24 +92,6 @@ def make_still(job: FilmJob, at: float, work: Renderer, measure: bool = False) -
     return Photo(still_key(job, at), job.name, b"", width, height, scores, preview_of(prepared, STILL_SIDE)), seconds
 
 
-def status(store: FilmStore, job: FilmJob) -> dict:
-    """What GET /api/films/{id} answers."""
-    with store.condition:
-        progress = job.progress if job.state == FilmState.RUNNING else None
-        fps = progress.fps if progress is not None else (job.frames_done / job.run_seconds if job.run_seconds else None)
-        return {
-            "id": job.job_id, "name": job.name, "state": job.state,
-            "frames_done": progress.done if progress is not None else job.frames_done, "frames_total": job.frames_total,
-            "fps": rounded(fps, 2), "eta_seconds": rounded(store.seconds_until_done(job), 1),
-            "queue_position": store.position(job), "error": job.error, "problems": job.problems,
-            "duration": job.duration, "width": job.width, "height": job.height,
-            "frame_rate": round(float(Fraction(job.frame_rate)), 3) if job.frame_rate else None,
-            "frame_rate_exact": job.frame_rate, "sound": job.sound, "estimate_seconds": rounded(job.estimate_seconds, 1),
-            "stills": job.stills, "settings": job.settings, "status_url": f"/api/films/{job.job_id}",
-            "download_url": f"/api/films/{job.job_id}/download" if job.state == FilmState.DONE else None, "created": job.created,
-        }
-
-
 class FilmRoutes:
     """The endpoints over the service's FilmStore; the stills share its photo cache and previews gate."""
 
@@ -119,23 +103,72 @@ class FilmRoutes:
     def router(self) -> APIRouter:
         router = APIRouter()
         add = router.add_api_route
-        add("/api/films", self.list_films, methods=["GET"], summary="The server's films, newest first, and its film limits")
-        add("/api/films", self.add_film, methods=["POST"], status_code=202, openapi_extra=FILM_BODY,
-            summary="Add a film: streamed to disk, probed, and (unless start=false) queued with these settings")
-        add("/api/films/{film_id}/start", self.start_film, methods=["POST"], status_code=202,
-            summary="Queue an uploaded film with these settings")
-        add("/api/films/{film_id}", self.film_status, methods=["GET"], summary="A film's state, progress, time left and facts")
-        add("/api/films/{film_id}/preview", self.film_preview, methods=["GET"], responses=JPEG,
-            summary="A colorized still of the film at `at` seconds with these settings (the net runs once per still)")
-        add("/api/films/{film_id}/grey", self.film_grey, methods=["GET"], responses=JPEG,
-            summary="The film's frame at `at` seconds in grey (its L), for the card before the colour")
-        add("/api/films/{film_id}/original", self.film_original, methods=["GET"],
-            summary="The film as uploaded, for a player beside the colour one")
-        add("/api/films/{film_id}/download", self.film_download, methods=["GET"], responses={200: {"content": {"video/mp4": {}}}},
-            summary="The colorized film (MP4, with its sound); 409 until it is done")
-        add("/api/films/{film_id}/cancel", self.cancel_film, methods=["POST"],
-            summary="Stop a queued or running film: its partial output is removed, the upload kept")
-        add("/api/films/{film_id}", self.delete_film, methods=["DELETE"], summary="Cancel a film if it runs, then delete it and its files")
+        add(
+            "/api/films",
+            self.list_films,
+            methods=["GET"],
+            summary="The server's films, newest first, and its film limits",
+        )
+        add(
+            "/api/films",
+            self.add_film,
+            methods=["POST"],
+            status_code=202,
+            openapi_extra=FILM_BODY,
+            summary="Add a film: streamed to disk, probed, and (unless start=false) queued with these settings",
+        )
+        add(
+            "/api/films/{film_id}/start",
+            self.start_film,
+            methods=["POST"],
+            status_code=202,
+            summary="Queue an uploaded film with these settings",
+        )
+        add(
+            "/api/films/{film_id}",
+            self.film_status,
+            methods=["GET"],
+            summary="A film's state, progress, time left and facts",
+        )
+        add(
+            "/api/films/{film_id}/preview",
+            self.film_preview,
+            methods=["GET"],
+            responses=JPEG,
+            summary="A colorized still of the film at `at` seconds with these settings (the net runs once per still)",
+        )
+        add(
+            "/api/films/{film_id}/grey",
+            self.film_grey,
+            methods=["GET"],
+            responses=JPEG,
+            summary="The film's frame at `at` seconds in grey (its L), for the card before the colour",
+        )
+        add(
+            "/api/films/{film_id}/original",
+            self.film_original,
+            methods=["GET"],
+            summary="The film as uploaded, for a player beside the colour one",
+        )
+        add(
+            "/api/films/{film_id}/download",
+            self.film_download,
+            methods=["GET"],
+            responses={200: {"content": {"video/mp4": {}}}},
+            summary="The colorized film (MP4, with its sound); 409 until it is done",
+        )
+        add(
+            "/api/films/{film_id}/cancel",
+            self.cancel_film,
+            methods=["POST"],
+            summary="Stop a queued or running film: its partial output is removed, the upload kept",
+        )
+        add(
+            "/api/films/{film_id}",
+            self.delete_film,
+            methods=["DELETE"],
+            summary="Cancel a film if it runs, then delete it and its files",
+        )
         return router
 
     # --- helpers ----------------------------------------------------------------------------------------------------
@@ -160,8 +193,13 @@ class FilmRoutes:
         try:
             self.store.check_space(declared_length(request, self.limits.max_bytes) or self.limits.max_bytes)
             with atomic_output(folder / SOURCE_NAME) as temporary:
-                sent_name, fields = await receive_film(request, temporary, self.limits.max_bytes, self.settings.body_idle_seconds,
-                                                       self.settings.min_upload_rate)
+                sent_name, fields = await receive_film(
+                    request,
+                    temporary,
+                    self.limits.max_bytes,
+                    self.settings.body_idle_seconds,
+                    self.settings.min_upload_rate,
+                )
             label = name or fields.get("name") or sent_name
             job = FilmJob(folder.name, display_name(label) if label.strip() else "film", folder)
             await run_in_threadpool(self.inspect, job, work)
@@ -173,15 +211,22 @@ class FilmRoutes:
     async def until_stopped(self, job: FilmJob) -> None:
         """Wait (a frame, usually) for the worker to let a cancelled film go, and a deleted one's folder to vanish."""
         deadline = time.monotonic() + STOP_SECONDS
-        while time.monotonic() < deadline and not (self.store.stopped(job) and not (job.deleted and job.folder.exists())):
+        while time.monotonic() < deadline and not (
+            self.store.stopped(job) and not (job.deleted and job.folder.exists())
+        ):
             await asyncio.sleep(0.05)
 
-    async def render_still(self, job: FilmJob, at: str | None, draw: Callable[[Renderer, Photo], np.ndarray]) -> Response:
+    async def render_still(
+        self, job: FilmJob, at: str | None, draw: Callable[[Renderer, Photo], np.ndarray]
+    ) -> Response:
         work = self.need_model()
         seconds = 0.0 if at in (None, "") else parse_number("at", at, 0.0, job.duration or 1e9)
         async with self.previews.slot():
             encoded = await self.previews.run(
-                lambda: photo_store.encode(draw(work, self.still(job, seconds)), "jpeg", photo_store.PREVIEW_JPEG_QUALITY))
+                lambda: photo_store.encode(
+                    draw(work, self.still(job, seconds)), "jpeg", photo_store.PREVIEW_JPEG_QUALITY
+                )
+            )
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     # --- endpoints ----------------------------------------------------------------------------------------------------
@@ -189,13 +234,24 @@ class FilmRoutes:
     async def list_films(self):
         films = self.limits
         return {
-            "films": [status(self.store, job) for job in self.store.listed()],
-            "limits": {"max_bytes": films.max_bytes, "max_minutes": films.max_seconds / 60, "queue": films.queue_size,
-                       "keep_hours": films.keep_seconds / 3600},
+            "films": [job_status(self.store, job) for job in self.store.listed()],
+            "limits": {
+                "max_bytes": films.max_bytes,
+                "max_minutes": films.max_seconds / 60,
+                "queue": films.queue_size,
+                "keep_hours": films.keep_seconds / 3600,
+            },
         }
 
-    async def add_film(self, request: Request, start: Optional[str] = START, temperature: Optional[str] = TEMPERATURE,
-                       saturation: Optional[str] = SATURATION, upsample: Optional[str] = UPSAMPLE, name: Optional[str] = None):
+    async def add_film(
+        self,
+        request: Request,
+        start: Optional[str] = START,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        name: Optional[str] = None,
+    ):
         """Answers 202 with the film's status (`id`, `status_url`, ..., as GET /api/films/{id}) once it is queued, 201
         with start=false. 413 too large, 415 not a film, 422 a film that does not decode, 503 + Retry-After when
         the queue is full, 507 when the disk is short."""
@@ -215,27 +271,40 @@ class FilmRoutes:
             self.store.add(job)
             if starting:
                 self.store.start(job, chosen, reserved=True)
-        return JSONResponse(status(self.store, job), status_code=202 if starting else 201)
+        return JSONResponse(job_status(self.store, job), status_code=202 if starting else 201)
 
-    async def start_film(self, film_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                         upsample: Optional[str] = UPSAMPLE):
+    async def start_film(
+        self,
+        film_id: str,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+    ):
         """Also starts again a film that failed or was cancelled; 409 when it is queued, running or done."""
         self.need_model()
         chosen = RenderSettings.parse(temperature, saturation, upsample)
         job = self.store.get(film_id)
         await run_in_threadpool(self.store.start, job, chosen)
-        return JSONResponse(status(self.store, job), status_code=202)
+        return JSONResponse(job_status(self.store, job), status_code=202)
 
     async def film_status(self, film_id: str):
         """`state`: ready (uploaded, not started), queued, running, done, failed or cancelled; `frames_done`,
         `frames_total`, `fps`, `eta_seconds`, `queue_position` (0 running, 1 next), `error`, `problems` (e.g. frames
         that did not decode), `estimate_seconds` (measured on the film's first still), and the film's facts."""
-        return status(self.store, self.store.get(film_id))
+        return job_status(self.store, self.store.get(film_id))
 
-    async def film_preview(self, film_id: str, at: Optional[str] = AT, temperature: Optional[str] = TEMPERATURE,
-                           saturation: Optional[str] = SATURATION, upsample: Optional[str] = UPSAMPLE):
+    async def film_preview(
+        self,
+        film_id: str,
+        at: Optional[str] = AT,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+    ):
         chosen = RenderSettings.parse(temperature, saturation, upsample)
-        return await self.render_still(self.store.get(film_id), at, lambda work, photo: work.render(photo.preview, photo.scores, chosen))
+        return await self.render_still(
+            self.store.get(film_id), at, lambda work, photo: work.render(photo.preview, photo.scores, chosen)
+        )
 
     async def film_grey(self, film_id: str, at: Optional[str] = AT):
         return await self.render_still(self.store.get(film_id), at, lambda work, photo: work.grey(photo.preview))
@@ -256,7 +325,7 @@ class FilmRoutes:
         job = self.store.get(film_id)
         if await run_in_threadpool(self.store.cancel, job):
             await self.until_stopped(job)
-        return status(self.store, job)
+        return job_status(self.store, job)
 
     async def delete_film(self, film_id: str):
         job = self.store.get(film_id)
@@ -264,4 +333,3 @@ class FilmRoutes:
         if await run_in_threadpool(self.store.delete, job):
             await self.until_stopped(job)
         return {"id": job.job_id, "deleted": True, "state": FilmState.CANCELLED if was in ACTIVE else was}
-

@@ -1,6 +1,7 @@
 """A film upload streamed to disk as it arrives: a multipart field `file` (its small form fields kept beside it) or the
 raw body, never held in memory, cut with 413 as soon as it passes the size limit, with 408 when it stalls, and with
 507 when the disk fills under it."""
+
 from __future__ import annotations
 
 import errno
@@ -34,12 +35,18 @@ class FormToDisk:
         self.disposition = b""
         self.part: str | None = None
         self.value = bytearray()
-        self.parser = MultipartParser(boundary, {
-            "on_part_begin": self.part_begin, "on_part_data": self.part_data, "on_part_end": self.part_end,
-            "on_header_field": lambda data, start, end: self.header_name.extend(data[start:end]),
-            "on_header_value": lambda data, start, end: self.header_value.extend(data[start:end]),
-            "on_header_end": self.header_end, "on_headers_finished": self.headers_finished,
-        })
+        self.parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self.part_begin,
+                "on_part_data": self.part_data,
+                "on_part_end": self.part_end,
+                "on_header_field": lambda data, start, end: self.header_name.extend(data[start:end]),
+                "on_header_value": lambda data, start, end: self.header_value.extend(data[start:end]),
+                "on_header_end": self.header_end,
+                "on_headers_finished": self.headers_finished,
+            },
+        )
 
     def part_begin(self) -> None:
         self.disposition, self.part = b"", None
@@ -98,12 +105,16 @@ async def write_out(target: BinaryIO, data: bytearray) -> None:
         await run_in_threadpool(target.write, bytes(data))
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            raise WebError(507, "the server's disk filled up during the upload: delete finished films or try later") from None
+            raise WebError(
+                507, "the server's disk filled up during the upload: delete finished films or try later"
+            ) from None
         raise
     data.clear()
 
 
-async def receive_film(request: Request, target_path: Path, limit: int, idle_seconds: float, min_rate: float) -> tuple[str, dict]:
+async def receive_film(
+    request: Request, target_path: Path, limit: int, idle_seconds: float, min_rate: float
+) -> tuple[str, dict]:
     """Write the request's film to `target_path`, within the size limit and the stalled-upload rule of uploads.py;
     (the client's name for it, the form's other fields)."""
     form = form_parser(request.headers.get("content-type", ""))
@@ -120,7 +131,9 @@ async def receive_film(request: Request, target_path: Path, limit: int, idle_sec
                 except WebError:
                     raise
                 except Exception:
-                    raise WebError(400, "the multipart form could not be read: send the film in a field named 'file'") from None
+                    raise WebError(
+                        400, "the multipart form could not be read: send the film in a field named 'file'"
+                    ) from None
             if written + len(pending) > limit or received > limit + FORM_OVERHEAD:
                 raise too_large(limit)
             if len(pending) >= FLUSH_BYTES:

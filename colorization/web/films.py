@@ -6,6 +6,7 @@ and started again says the film failed (a film that brought the server down must
 restarted on its own); the upload is still there, and starting it again is one click. A clean exit removes the
 server's films; finished ones are removed after --keep-films-hours anyway.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,11 +20,21 @@ from pathlib import Path
 
 from ..atomic import abandoned_temporaries, remove_abandoned_temporaries, writer_gone
 from ..errors import Cancelled, ColorizationError
-from ..model import annealed_mean
-from ..paths import display_path
 from ..video import VideoOptions, colorize_video
 from .errors import WebError
-from .film_jobs import ACTIVE, FILM_ID, RECORD_NAME, STARTABLE, FilmJob, FilmSettings, FilmState, FrameProgress
+from .film_jobs import (
+    ACTIVE,
+    FILM_ID,
+    RECORD_NAME,
+    STARTABLE,
+    FilmJob,
+    FilmSettings,
+    FilmState,
+    FrameProgress,
+    JobColorizer,
+    public_message,
+    remove_folder,
+)
 from .photos import Renderer, RenderSettings
 
 log = logging.getLogger(__name__)
@@ -32,40 +43,6 @@ SWEEP_SECONDS = 60.0
 STOP_SECONDS = 30.0
 DISK_RESERVE = 64 * (1 << 20)
 """Free space kept beyond what a film needs, so that a full disk never takes the server's other files down with it."""
-
-
-class JobColorizer:
-    """The server's Colorizer as colorize_video sees it, with one job's settings. The loaded net has the server's
-    temperature built in; another is decoded from the net's scores, as the page's photos are (Renderer)."""
-
-    def __init__(self, renderer: Renderer, settings: RenderSettings):
-        self.colorizer = renderer.colorizer
-        scale = renderer.scale(settings)
-        self.scale = None if scale == self.colorizer.scale else scale
-        self.colour = renderer.colour(settings)
-
-    def prepare(self, image):
-        return self.colorizer.prepare(image)
-
-    def predict_ab(self, batch: list) -> list:
-        if self.scale is None:
-            return self.colorizer.predict_ab(batch)
-        return [annealed_mean(scores, self.colorizer.points, self.scale) for scores in self.colorizer.predict_scores(batch)]
-
-    def compose(self, prepared, ab):
-        return self.colorizer.compose(prepared, ab, self.colour)
-
-
-def remove_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def public_message(text: str, job: FilmJob) -> str:
-    """A message with the server's paths replaced by what the client knows: its film's name."""
-    for path, label in ((job.source, job.name), (job.output, f"{job.name} colorized"), (job.folder, "the work folder")):
-        for shown in sorted({str(path), display_path(path)}, key=len, reverse=True):
-            text = text.replace(shown, label)
-    return text
 
 
 class FilmStore:
@@ -114,7 +91,9 @@ class FilmStore:
             what = "being colorized" if job.state == FilmState.RUNNING else "waiting"
             job.set_state(FilmState.FAILED, f"the server stopped while this film was {what}: colorize it again")
         elif job.state == FilmState.DONE and not job.output.is_file():
-            job.set_state(FilmState.FAILED, "the colorized film is missing from the server's work folder: colorize it again")
+            job.set_state(
+                FilmState.FAILED, "the colorized film is missing from the server's work folder: colorize it again"
+            )
         job.owner = os.getpid()
         job.save()
         self.jobs[job.job_id] = job
@@ -154,8 +133,11 @@ class FilmStore:
         free = shutil.disk_usage(self.folder).free
         needed = 2 * incoming + DISK_RESERVE
         if free < needed:
-            raise WebError(507, f"the server's disk is short of space for this film ({free / (1 << 20):.0f} MB free, "
-                                f"{needed / (1 << 20):.0f} MB needed): delete finished films or try a smaller one")
+            raise WebError(
+                507,
+                f"the server's disk is short of space for this film ({free / (1 << 20):.0f} MB free, "
+                f"{needed / (1 << 20):.0f} MB needed): delete finished films or try a smaller one",
+            )
 
     def add(self, job: FilmJob) -> None:
         job.owner = os.getpid()
@@ -181,8 +163,11 @@ class FilmStore:
     def busy_error(self) -> WebError:
         left = self.running.progress.seconds_left if self.running and self.running.progress else None
         wait = max(self.retry_after, min(300, round(left or 0)))
-        return WebError(503, f"the film queue is full ({len(self.waiting)} waiting): try again in {wait} s",
-                        {"Retry-After": str(wait)})
+        return WebError(
+            503,
+            f"the film queue is full ({len(self.waiting)} waiting): try again in {wait} s",
+            {"Retry-After": str(wait)},
+        )
 
     @contextlib.contextmanager
     def reservation(self):
@@ -200,7 +185,9 @@ class FilmStore:
     def start(self, job: FilmJob, settings: RenderSettings, reserved: bool = False) -> None:
         """Queue a film with these settings; one that failed or was cancelled may be started again."""
         if job.state not in STARTABLE:
-            raise WebError(409, f"this film is {job.state}: only a film that is ready, failed or cancelled can be started")
+            raise WebError(
+                409, f"this film is {job.state}: only a film that is ready, failed or cancelled can be started"
+            )
         if not job.source.is_file():
             raise WebError(410, "this film's upload is gone from the server: upload it again")
         with self.condition:
@@ -304,8 +291,15 @@ class FilmStore:
         try:
             if self.renderer is None:
                 raise ColorizationError("the model is not loaded")
-            result = colorize_video(JobColorizer(self.renderer, job.render_settings()), job.source, job.output, options,
-                                    quiet=True, progress=job.progress, cancel=job.cancel)
+            result = colorize_video(
+                JobColorizer(self.renderer, job.render_settings()),
+                job.source,
+                job.output,
+                options,
+                quiet=True,
+                progress=job.progress,
+                cancel=job.cancel,
+            )
         except Cancelled:
             job.set_state(FilmState.CANCELLED, "cancelled: its partial output was removed")
         except ColorizationError as error:
@@ -336,5 +330,7 @@ class FilmStore:
             for job in expired:
                 del self.jobs[job.job_id]
         for job in expired:
-            log.info("web: film %s (%s) removed after %g hours", job.job_id, job.name, self.settings.keep_seconds / 3600)
+            log.info(
+                "web: film %s (%s) removed after %g hours", job.job_id, job.name, self.settings.keep_seconds / 3600
+            )
             remove_folder(job.folder)

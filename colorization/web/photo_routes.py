@@ -1,5 +1,6 @@
 """The page's photo endpoints, as one APIRouter: add a photo (the network runs once and its scores are kept), then
 previews at screen size with any settings, its grey version, full-size downloads, and several at once as a ZIP."""
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,19 @@ from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
-from .photos import FORMAT, FORMATS, HINTS, QUALITY, SATURATION, TEMPERATURE, UPSAMPLE, Photo, Renderer, RenderSettings, display_name
+from .photos import (
+    FORMAT,
+    FORMATS,
+    HINTS,
+    QUALITY,
+    SATURATION,
+    TEMPERATURE,
+    UPSAMPLE,
+    Photo,
+    Renderer,
+    RenderSettings,
+    display_name,
+)
 from .service import WebService
 from .uploads import MEGABYTE, PICTURE_BODY
 
@@ -23,7 +36,9 @@ log = logging.getLogger(__name__)
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}}}
 ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}}}}
 PICTURES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
-ZIP_REQUEST = 'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ..., "hints": [...]}]}'
+ZIP_REQUEST = (
+    'send JSON {"photos": [{"id": "...", "temperature": ..., "saturation": ..., "upsample": ..., "hints": [...]}]}'
+)
 
 
 class PhotoRoutes:
@@ -37,15 +52,41 @@ class PhotoRoutes:
     def router(self) -> APIRouter:
         router = APIRouter()
         add = router.add_api_route
-        add("/api/photos", self.add_photo, methods=["POST"], openapi_extra=PICTURE_BODY,
-            summary="Add a photo for the page: runs the network once and keeps its scores")
-        add("/api/photos/{photo_id}/preview", self.preview, methods=["GET"], responses=JPEG,
-            summary="The photo colorized at screen size with these settings (no network run)")
-        add("/api/photos/{photo_id}/grey", self.grey, methods=["GET"], responses=JPEG, summary="The photo's grey version at screen size")
-        add("/api/photos/{photo_id}/download", self.download, methods=["GET"], responses=PICTURES,
-            summary="The photo colorized at its full size with these settings")
-        add("/api/zip", self.download_zip, methods=["POST"], responses=ZIP,
-            summary="Several photos colorized at full size, each with its own settings, as one ZIP")
+        add(
+            "/api/photos",
+            self.add_photo,
+            methods=["POST"],
+            openapi_extra=PICTURE_BODY,
+            summary="Add a photo for the page: runs the network once and keeps its scores",
+        )
+        add(
+            "/api/photos/{photo_id}/preview",
+            self.preview,
+            methods=["GET"],
+            responses=JPEG,
+            summary="The photo colorized at screen size with these settings (no network run)",
+        )
+        add(
+            "/api/photos/{photo_id}/grey",
+            self.grey,
+            methods=["GET"],
+            responses=JPEG,
+            summary="The photo's grey version at screen size",
+        )
+        add(
+            "/api/photos/{photo_id}/download",
+            self.download,
+            methods=["GET"],
+            responses=PICTURES,
+            summary="The photo colorized at its full size with these settings",
+        )
+        add(
+            "/api/zip",
+            self.download_zip,
+            methods=["POST"],
+            responses=ZIP,
+            summary="Several photos colorized at full size, each with its own settings, as one ZIP",
+        )
         return router
 
     # --- helpers ----------------------------------------------------------------------------------------------------
@@ -56,12 +97,23 @@ class PhotoRoutes:
         prepared = self.service.prepare(work, data, name)
         scores = work.scores(prepared)
         height, width = prepared.lightness.shape
-        photo = Photo(self.cache.new_id(), display_name(name), data, width, height, scores,
-                      photo_store.preview_of(prepared, self.service.settings.preview_side))
-        log.info("web: %s (%dx%d) colorized in %.0f ms", photo.name, width, height, (time.perf_counter() - start) * 1000)
+        photo = Photo(
+            self.cache.new_id(),
+            display_name(name),
+            data,
+            width,
+            height,
+            scores,
+            photo_store.preview_of(prepared, self.service.settings.preview_side),
+        )
+        log.info(
+            "web: %s (%dx%d) colorized in %.0f ms", photo.name, width, height, (time.perf_counter() - start) * 1000
+        )
         return photo
 
-    def full_render(self, work: Renderer, photo: Photo, render_settings: RenderSettings, format_name: str, level: int) -> bytes:
+    def full_render(
+        self, work: Renderer, photo: Photo, render_settings: RenderSettings, format_name: str, level: int
+    ) -> bytes:
         """The photo decoded again at its full size and coloured from its kept scores (run on a worker thread)."""
         prepared = self.service.prepare(work, photo.data, photo.name)
         return photo_store.encode(work.render(prepared, photo.scores, render_settings), format_name, level)
@@ -76,14 +128,18 @@ class PhotoRoutes:
                     number += 1
                     name = f"{photo.name}_colorized_{number}"
                 used.add(name)
-                archive.writestr(name + FORMATS[format_name][0], self.full_render(work, photo, render_settings, format_name, level))
+                archive.writestr(
+                    name + FORMATS[format_name][0], self.full_render(work, photo, render_settings, format_name, level)
+                )
         return buffer.getvalue()
 
     def zip_job(self, item: dict, number: int) -> tuple[Photo, RenderSettings]:
         """One photo of a ZIP request with its settings, checked before any work starts (a bad one names its place)."""
         photo = self.cache.get(str(item.get("id", "")))
         try:
-            render_settings = RenderSettings.parse(item.get("temperature"), item.get("saturation"), item.get("upsample"), item.get("hints"))
+            render_settings = RenderSettings.parse(
+                item.get("temperature"), item.get("saturation"), item.get("upsample"), item.get("hints")
+            )
             render_settings.check_fits(photo.width, photo.height)
         except WebError as error:
             raise WebError(error.status, f"photo {number}: {error.message}") from None
@@ -112,11 +168,23 @@ class PhotoRoutes:
             photo = await heavy.run(self.new_photo, work, data, name or sent_name)
         self.cache.add(photo)
         preview_height, preview_width = photo.preview.lightness.shape
-        return {"id": photo.photo_id, "name": photo.name, "width": photo.width, "height": photo.height,
-                "preview_width": preview_width, "preview_height": preview_height}
+        return {
+            "id": photo.photo_id,
+            "name": photo.name,
+            "width": photo.width,
+            "height": photo.height,
+            "preview_width": preview_width,
+            "preview_height": preview_height,
+        }
 
-    async def preview(self, photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                      upsample: Optional[str] = UPSAMPLE, hints: Optional[str] = HINTS):
+    async def preview(
+        self,
+        photo_id: str,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        hints: Optional[str] = HINTS,
+    ):
         work = self.service.need_model()
         render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
         photo = self.cache.get(photo_id)
@@ -125,24 +193,38 @@ class PhotoRoutes:
         def job() -> tuple[bytes, float]:
             start = time.perf_counter()
             image = work.render(photo.preview, photo.scores, render_settings, (photo.width, photo.height))
-            return photo_store.encode(image, "jpeg", photo_store.PREVIEW_JPEG_QUALITY), (time.perf_counter() - start) * 1000
+            return photo_store.encode(image, "jpeg", photo_store.PREVIEW_JPEG_QUALITY), (
+                time.perf_counter() - start
+            ) * 1000
 
         async with self.service.previews.slot():
             encoded, milliseconds = await self.service.previews.run(job)
-        return Response(encoded, media_type="image/jpeg",
-                        headers={"Server-Timing": f"render;dur={milliseconds:.1f}", "Cache-Control": "private, max-age=3600"})
+        return Response(
+            encoded,
+            media_type="image/jpeg",
+            headers={"Server-Timing": f"render;dur={milliseconds:.1f}", "Cache-Control": "private, max-age=3600"},
+        )
 
     async def grey(self, photo_id: str):
         work = self.service.need_model()
         photo = self.cache.get(photo_id)
         previews = self.service.previews
         async with previews.slot():
-            encoded = await previews.run(lambda: photo_store.encode(work.grey(photo.preview), "jpeg", photo_store.PREVIEW_JPEG_QUALITY))
+            encoded = await previews.run(
+                lambda: photo_store.encode(work.grey(photo.preview), "jpeg", photo_store.PREVIEW_JPEG_QUALITY)
+            )
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    async def download(self, photo_id: str, temperature: Optional[str] = TEMPERATURE, saturation: Optional[str] = SATURATION,
-                       upsample: Optional[str] = UPSAMPLE, format: Optional[str] = FORMAT, quality: Optional[str] = QUALITY,
-                       hints: Optional[str] = HINTS):
+    async def download(
+        self,
+        photo_id: str,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        format: Optional[str] = FORMAT,
+        quality: Optional[str] = QUALITY,
+        hints: Optional[str] = HINTS,
+    ):
         work = self.service.need_model()
         render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
         format_name, level = photo_store.parse_format(format, quality)
@@ -151,8 +233,11 @@ class PhotoRoutes:
         async with self.service.heavy.slot():
             encoded = await self.service.heavy.run(self.full_render, work, photo, render_settings, format_name, level)
         extension, media_type = FORMATS[format_name]
-        return Response(encoded, media_type=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{photo.name}_colorized{extension}"'})
+        return Response(
+            encoded,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{photo.name}_colorized{extension}"'},
+        )
 
     async def download_zip(self, request: Request):
         """Body: `{"format": "jpeg", "quality": 95, "photos": [{"id": "...", "temperature": 0.38, "saturation": 1,
@@ -163,5 +248,8 @@ class PhotoRoutes:
         jobs = [self.zip_job(item, number) for number, item in enumerate(body["photos"], 1)]
         async with self.service.heavy.slot():
             encoded = await self.service.heavy.run(self.zip_of, work, jobs, format_name, level)
-        return Response(encoded, media_type="application/zip",
-                        headers={"Content-Disposition": 'attachment; filename="colorized_photos.zip"'})
+        return Response(
+            encoded,
+            media_type="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="colorized_photos.zip"'},
+        )

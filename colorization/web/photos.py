@@ -4,6 +4,7 @@ A photo is kept as its uploaded bytes (the smallest faithful form, decoded again
 network's 313-bin scores (resolution independent: a new vividness is a new annealed mean of them) and a
 screen-sized lightness for previews. Everything lives in memory, in an LRU cache bounded in bytes.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,13 +34,18 @@ DEFAULT_JPEG_QUALITY = 95
 PREVIEW_JPEG_QUALITY = 88
 PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-TEMPERATURE = Query(None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)")
+TEMPERATURE = Query(
+    None, description="annealed-mean temperature, 0.01-10: lower is more vivid (default: the release's 0.38)"
+)
 SATURATION = Query(None, description="chroma factor, 0-4, kept inside sRGB: 0 is grey, 1 as predicted (default 1)")
 UPSAMPLE = Query(None, description="guided (colour follows the photo's edges, the default) or bilinear")
 FORMAT = Query(None, description="jpeg (default) or png")
 QUALITY = Query(None, description="JPEG quality, 1-100 (default 95)")
-HINTS = Query(None, description=f'colour hints as JSON, the hints files\' list: [{{"x": 120, "y": 340, "colour": "#b22222"}}] '
-              f'(pixels of the upright photo, or fractions 0-1 written with a decimal point; optional "radius"), at most {MAX_HINTS}')
+HINTS = Query(
+    None,
+    description=f'colour hints as JSON, the hints files\' list: [{{"x": 120, "y": 340, "colour": "#b22222"}}] '
+    f'(pixels of the upright photo, or fractions 0-1 written with a decimal point; optional "radius"), at most {MAX_HINTS}',
+)
 """The query parameters of the photo endpoints, as /docs describes them: checked by RenderSettings.parse and
 parse_format below, so that a bad value is a 400 naming its range, not FastAPI's own error."""
 
@@ -55,10 +61,14 @@ class RenderSettings:
     hints: tuple[Hint, ...] = ()
 
     @classmethod
-    def parse(cls, temperature=None, saturation=None, upsample=None, hints=None) -> "RenderSettings":
+    def parse(cls, temperature=None, saturation=None, upsample=None, hints=None) -> RenderSettings:
         """Query-string values checked into settings; a bad one is a 400 that names the allowed range."""
-        parsed_temperature = None if temperature in (None, "") else parse_number("temperature", temperature, *TEMPERATURE_RANGE)
-        parsed_saturation = None if saturation in (None, "") else parse_number("saturation", saturation, *SATURATION_RANGE)
+        parsed_temperature = (
+            None if temperature in (None, "") else parse_number("temperature", temperature, *TEMPERATURE_RANGE)
+        )
+        parsed_saturation = (
+            None if saturation in (None, "") else parse_number("saturation", saturation, *SATURATION_RANGE)
+        )
         method = None if upsample in (None, "") else str(upsample)
         if method is not None and method not in UPSAMPLE_METHODS:
             raise WebError(400, f"upsample must be one of {', '.join(UPSAMPLE_METHODS)}, got {method[:20]!r}")
@@ -111,6 +121,7 @@ def parse_format(format_name=None, quality=None) -> tuple[str, int]:
 
 
 # --- photos, their scores, and rendering ------------------------------------------------------------------------
+
 
 @dataclass
 class Photo:
@@ -178,8 +189,13 @@ class Renderer:
         method = settings.upsample or self.default_upsample
         return ColourSettings(self.upsampling(method), saturation, self.colorizer.conversion)
 
-    def render(self, prepared: PreparedImage, scores: np.ndarray, settings: RenderSettings,
-               picture_size: tuple[int, int] | None = None) -> np.ndarray:
+    def render(
+        self,
+        prepared: PreparedImage,
+        scores: np.ndarray,
+        settings: RenderSettings,
+        picture_size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
         """The colour picture of `prepared` (the photo at full size, or its preview: then `picture_size` is the
         photo's own width and height, which the hints' pixels refer to)."""
         ab = annealed_mean(scores, self.points, self.scale(settings))

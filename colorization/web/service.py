@@ -5,6 +5,7 @@ Heavy work (decoding, the network, full-size colour) runs one job at a time on a
 queue; slider re-renders are screen-sized and run beside it. A request that finds the queue full is answered 503
 with Retry-After before its body is read, so memory stays bounded whatever the number of clients.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -79,7 +80,8 @@ class WorkGate:
         """Held for the whole request, taken before its body is read."""
         if self.pending >= self.capacity:
             raise WebError(
-                503, f"the server is busy ({self.waiting} {self.what} waiting): try again in {self.retry_after} s",
+                503,
+                f"the server is busy ({self.waiting} {self.what} waiting): try again in {self.retry_after} s",
                 {"Retry-After": str(self.retry_after)},
             )
         self.pending += 1

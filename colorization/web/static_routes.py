@@ -1,5 +1,6 @@
 """The page itself, as one APIRouter: index.html and its scripts, style and icon (read once, served from memory), and
 /docs, the OpenAPI description as one plain page (Swagger UI would load its scripts from a CDN)."""
+
 from __future__ import annotations
 
 import html
@@ -78,7 +79,8 @@ def api_docs_page(schema: dict) -> str:
         f"<title>{html.escape(schema['info']['title'])} - API</title><link rel='stylesheet' href='/static/style.css'></head>"
         f"<body class='docs'><h1>{html.escape(schema['info']['title'])}: REST API</h1>"
         f"<p>{code_spans(schema['info'].get('description', ''))} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"
-        + "".join(rows) + "</body></html>"
+        + "".join(rows)
+        + "</body></html>"
     )
 
 

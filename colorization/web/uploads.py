@@ -1,6 +1,7 @@
 """What a client sends: the request body read within its limits (size, and time: an upload that stalls or trickles
 is cut), the picture taken out of it (a multipart field `file` or the raw body) with the client's name for it, and
 the picture decoded by the one reader the commands use."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,10 +62,18 @@ PICTURE_BODY = {
     "requestBody": {
         "description": "the picture, as a multipart field `file` or as the raw body; a form may carry `hints` too",
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": {
-                "file": {"type": "string", "format": "binary"},
-                "hints": {"type": "string", "description": "colour hints as JSON, as the query parameter takes them"},
-            }}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "hints": {
+                            "type": "string",
+                            "description": "colour hints as JSON, as the query parameter takes them",
+                        },
+                    },
+                }
+            },
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
@@ -78,11 +87,15 @@ def multipart_boundary(content_type: str, what: str) -> bytes | None:
     try:
         kind, options = parse_options_header(content_type or "")
     except ValueError:  # characters a header cannot hold
-        raise WebError(400, f"the Content-Type header cannot be read: send multipart/form-data or the {what}'s own bytes") from None
+        raise WebError(
+            400, f"the Content-Type header cannot be read: send multipart/form-data or the {what}'s own bytes"
+        ) from None
     if kind != b"multipart/form-data":
         return None
     if not options.get(b"boundary"):
-        raise WebError(400, f"the multipart form has no boundary in its Content-Type: send the {what} in a field named 'file'")
+        raise WebError(
+            400, f"the multipart form has no boundary in its Content-Type: send the {what} in a field named 'file'"
+        )
     return options[b"boundary"]
 
 
@@ -120,7 +133,10 @@ def file_field(body: bytes, boundary: bytes, limit: int) -> tuple[bytes, str, di
 
     try:
         parser = FormParser(
-            "multipart/form-data", on_field, on_file, boundary=boundary,
+            "multipart/form-data",
+            on_field,
+            on_file,
+            boundary=boundary,
             config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 64 * 1024},
         )
         parser.write(body)

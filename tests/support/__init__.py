@@ -1,4 +1,5 @@
 """Helpers the tests share: generated model files, fixtures' locations, small checks used in several test files."""
+
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]

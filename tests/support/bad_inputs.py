@@ -5,6 +5,7 @@ each command must answer lives in tests/test_bad_inputs.py; the families here ar
 headers, special files, sizes at and past every limit, damaged metadata, non-finite numbers, wrong-typed arrays,
 paths that climb out of their folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,7 @@ GOOD_SIZE = (30, 40)
 
 def bomb_png(width: int, height: int) -> bytes:
     """A valid PNG header of any size: the pixel limit must refuse it from the header, before decoding a row."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
@@ -44,7 +46,12 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
 def png_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height over one row of data: a decompression bomb's header."""
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1))) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + header
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * (width + 1)))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
@@ -58,11 +65,23 @@ def bmp_claiming(width: int, height: int) -> bytes:
 
 
 def gif_claiming(width: int, height: int) -> bytes:
-    return b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0) + b",\0\0\0\0" + struct.pack("<HH", width, height) + b"\0\x02\x02D\x01\0;"
+    return (
+        b"GIF89a"
+        + struct.pack("<HHBBB", width, height, 0, 0, 0)
+        + b",\0\0\0\0"
+        + struct.pack("<HH", width, height)
+        + b"\0\x02\x02D\x01\0;"
+    )
 
 
 def webp_claiming(width: int, height: int) -> bytes:
-    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\0\0\0\0" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    vp8x = (
+        b"VP8X"
+        + struct.pack("<I", 10)
+        + b"\0\0\0\0"
+        + (width - 1).to_bytes(3, "little")
+        + (height - 1).to_bytes(3, "little")
+    )
     return b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x
 
 
@@ -74,8 +93,17 @@ def encoded(extension: str, image: np.ndarray | None = None) -> bytes:
 def jpeg_with_broken_exif() -> bytes:
     """A JPEG whose EXIF block points outside itself (a date, the Exif directory, the next directory): Pillow warns
     twice about it, and a copy of it breaks other programs."""
-    entries = [(0x0112, 3, 1, 1), (0x0132, 2, 20, 0x7FFF0000), (0x8769, 4, 1, 0x00FFFFFF), (0x010F, 2, 4, int.from_bytes(b"Cam\0", "little"))]
-    directory = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries) + struct.pack("<I", 0x0EEEEEEE)
+    entries = [
+        (0x0112, 3, 1, 1),
+        (0x0132, 2, 20, 0x7FFF0000),
+        (0x8769, 4, 1, 0x00FFFFFF),
+        (0x010F, 2, 4, int.from_bytes(b"Cam\0", "little")),
+    ]
+    directory = (
+        struct.pack("<H", len(entries))
+        + b"".join(struct.pack("<HHII", *entry) for entry in entries)
+        + struct.pack("<I", 0x0EEEEEEE)
+    )
     app1 = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + directory
     jpeg = encoded(".jpg")
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
@@ -86,8 +114,14 @@ def animation(extension: str) -> bytes:
 
     frames = [Image.fromarray(np.full(GOOD_SIZE, value, np.uint8)).convert("RGB") for value in (40, 140, 240)]
     buffer = io.BytesIO()
-    frames[0].save(buffer, format={".gif": "GIF", ".png": "PNG", ".webp": "WEBP"}[extension], save_all=True,
-                   append_images=frames[1:], duration=[100, 200, 300], loop=0)
+    frames[0].save(
+        buffer,
+        format={".gif": "GIF", ".png": "PNG", ".webp": "WEBP"}[extension],
+        save_all=True,
+        append_images=frames[1:],
+        duration=[100, 200, 300],
+        loop=0,
+    )
     return buffer.getvalue()
 
 
@@ -136,9 +170,20 @@ def sparse_tiff(path: Path) -> Path:
 def tiff_tag_claiming(path: Path, size: int = 600 << 20) -> Path:
     """A 10x10 TIFF whose description tag claims 600 MB, in a sparse file that holds them: reading the header must not
     read the tag."""
-    entries = [(256, 3, 1, 10), (257, 3, 1, 10), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (273, 4, 1, 512),
-               (278, 3, 1, 10), (279, 4, 1, 100), (270, 2, size, 1024)]
-    directory = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries) + b"\0" * 4
+    entries = [
+        (256, 3, 1, 10),
+        (257, 3, 1, 10),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 512),
+        (278, 3, 1, 10),
+        (279, 4, 1, 100),
+        (270, 2, size, 1024),
+    ]
+    directory = (
+        struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *entry) for entry in entries) + b"\0" * 4
+    )
     path.write_bytes(b"II*\x00" + struct.pack("<I", 8) + directory)
     os.truncate(path, size + 2048)
     return path
@@ -213,7 +258,10 @@ POINTS = {
     # name: the array written with np.save (allow_pickle for the object one), and what the message must say
     "points_strings": (lambda points: points.astype(str), "values"),
     "points_nan": (lambda points: np.where(np.arange(points.size).reshape(points.shape) == 7, np.nan, points), "NaN"),
-    "points_inf": (lambda points: np.where(np.arange(points.size).reshape(points.shape) == 7, np.inf, points), "NaN or infinite"),
+    "points_inf": (
+        lambda points: np.where(np.arange(points.size).reshape(points.shape) == 7, np.inf, points),
+        "NaN or infinite",
+    ),
     "points_complex": (lambda points: points.astype(complex), "complex"),
     "points_bool": (lambda points: points.astype(bool), "bool"),
     "points_object": (lambda points: points.astype(object), "object"),

@@ -1,5 +1,6 @@
 """Folder trees of small pictures and ways to run the batch command on them, for the tests of colorization.batch
 and of its Ray middle."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ from tests.support.checks import mean_chroma
 def scan(height=48, width=64, seed=0) -> np.ndarray:
     """A small grey picture with a gradient, an edge and grain."""
     rng = np.random.default_rng(seed)
-    gradient = np.linspace(30, 220, width, dtype=np.float32)[None, :] + np.linspace(-20, 20, height, dtype=np.float32)[:, None]
+    gradient = (
+        np.linspace(30, 220, width, dtype=np.float32)[None, :] + np.linspace(-20, 20, height, dtype=np.float32)[:, None]
+    )
     gradient[height // 3 : height // 2, width // 4 : width // 2] = 90
     return np.clip(gradient + rng.normal(0, 5, (height, width)), 0, 255).astype(np.uint8)
 
@@ -52,7 +55,9 @@ def make_tree(root: Path) -> Path:
 
 def run_batch(*arguments) -> subprocess.CompletedProcess:
     """batch_colorize.py in its own process, as users run it."""
-    return subprocess.run([sys.executable, str(REPO / "batch_colorize.py"), *map(str, arguments)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(REPO / "batch_colorize.py"), *map(str, arguments)], capture_output=True, text=True
+    )
 
 
 def run_in_process(*arguments) -> int:

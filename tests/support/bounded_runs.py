@@ -1,5 +1,6 @@
 """Commands run as a user runs them, in a child process held to a time and memory bound: what the bad-input corpus
 measures every case with."""
+
 from __future__ import annotations
 
 import os
@@ -55,13 +56,19 @@ class Bounded:
     started: float = 0.0
     outputs: list = field(default_factory=list)
 
-    def start(self) -> "Bounded":
+    def start(self) -> Bounded:
         env = {**os.environ, "PYTHONPATH": str(REPO), "COLORIZE_NO_DOWNLOAD": "1"}
-        self.outputs = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]
+        self.outputs = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]  # noqa: SIM115 (open while the process runs)
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=env, stdin=self.stdin, stdout=self.outputs[0], stderr=self.outputs[1],
-            preexec_fn=limit_memory, start_new_session=True,
+            self.argv,
+            cwd=self.cwd,
+            env=env,
+            stdin=self.stdin,
+            stdout=self.outputs[0],
+            stderr=self.outputs[1],
+            preexec_fn=limit_memory,
+            start_new_session=True,
         )
         return self
 
@@ -85,7 +92,9 @@ class Bounded:
             output.seek(0)
             texts.append(output.read().decode("utf-8", "replace"))
             output.close()
-        return Finished(self.argv, self.process.returncode, texts[0], texts[1], seconds, usage.ru_maxrss * 1024, seconds >= bound)
+        return Finished(
+            self.argv, self.process.returncode, texts[0], texts[1], seconds, usage.ru_maxrss * 1024, seconds >= bound
+        )
 
 
 def command(name: str, *arguments) -> list[str]:

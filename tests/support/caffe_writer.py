@@ -1,6 +1,7 @@
 """Writing real .caffemodel files (binary Caffe NetParameter) with weights of our own, shaped like trained ones: the
 released weights cannot be committed or downloaded everywhere, and every reader and converter must see what the
 release file would show them (BatchNorm running sums with their moving-average factor, Scale layers with bias)."""
+
 from __future__ import annotations
 
 from pathlib import Path

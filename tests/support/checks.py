@@ -1,4 +1,5 @@
 """Checks several test files make of a picture."""
+
 import cv2
 import numpy as np
 

@@ -1,5 +1,6 @@
 """The bad-input corpus's world: the folders, files and model every run of tests/test_bad_inputs.py reads, the
 command line of each run, and the web server's requests."""
+
 from __future__ import annotations
 
 import os
@@ -14,30 +15,68 @@ from tests.support import bad_inputs as bad
 from tests.support.bounded_runs import Finished, command, run_bounded
 from tests.support.tiny_model import model_arguments, write_tiny_model
 
-
 OPTION_VALUES = {
     "photo": (
-        ("--temperature", "inf"), ("--temperature", "nan"), ("--temperature", "0"), ("--temperature", "10.5"),
-        ("--saturation", "nan"), ("--saturation", "4.5"), ("--saturation", "-0.1"), ("--size", "80000"), ("--size", "2240"),
-        ("--size", "904"), ("--size", "24"), ("--size", "36"), ("--size", "1e3"), ("--max-pixels", "inf"),
-        ("--max-pixels", "-1"), ("--max-pixels", "1e400"), ("--guided-spatial-sigma", "0"),
-        ("--guided-spatial-sigma", "1e-30"), ("--guided-range-sigma", "inf"), ("--hint", "nan,nan,red"),
-        ("--hint", "1e400,1,red"), ("--hint", "0.5,0.5,#12345g"), ("--hint", ",,"), ("--hint", "0.5,0.5,red,4"),
+        ("--temperature", "inf"),
+        ("--temperature", "nan"),
+        ("--temperature", "0"),
+        ("--temperature", "10.5"),
+        ("--saturation", "nan"),
+        ("--saturation", "4.5"),
+        ("--saturation", "-0.1"),
+        ("--size", "80000"),
+        ("--size", "2240"),
+        ("--size", "904"),
+        ("--size", "24"),
+        ("--size", "36"),
+        ("--size", "1e3"),
+        ("--max-pixels", "inf"),
+        ("--max-pixels", "-1"),
+        ("--max-pixels", "1e400"),
+        ("--guided-spatial-sigma", "0"),
+        ("--guided-spatial-sigma", "1e-30"),
+        ("--guided-range-sigma", "inf"),
+        ("--hint", "nan,nan,red"),
+        ("--hint", "1e400,1,red"),
+        ("--hint", "0.5,0.5,#12345g"),
+        ("--hint", ",,"),
+        ("--hint", "0.5,0.5,red,4"),
     ),
     "batch": (
-        ("--workers", "100000"), ("--workers", "0"), ("--batch-size", "1e9"), ("--shard", "3/2"), ("--shard", "0/1"),
-        ("--shard", "a/b"), ("--output-ext", "gif"), ("--ext", "exe"), ("--gpus-per-worker", "inf"),
+        ("--workers", "100000"),
+        ("--workers", "0"),
+        ("--batch-size", "1e9"),
+        ("--shard", "3/2"),
+        ("--shard", "0/1"),
+        ("--shard", "a/b"),
+        ("--output-ext", "gif"),
+        ("--ext", "exe"),
+        ("--gpus-per-worker", "inf"),
     ),
     "video": (
-        ("--start", "inf"), ("--start", "9" * 400), ("--start", "1:75"), ("--end", "-1"), ("--smooth-strength", "nan"),
-        ("--crf", "nan"), ("--quality", "11"), ("--preview", "0"),
+        ("--start", "inf"),
+        ("--start", "9" * 400),
+        ("--start", "1:75"),
+        ("--end", "-1"),
+        ("--smooth-strength", "nan"),
+        ("--crf", "nan"),
+        ("--quality", "11"),
+        ("--preview", "0"),
     ),
     "fetch": (("--timeout", "nan"), ("--timeout", "inf"), ("--retries", "-1")),
-    "web": (("--max-upload-mb", "inf"), ("--max-megapixels", "nan"), ("--port", "70000"), ("--queue", "-1"), ("--preview-size", "1e9")),
+    "web": (
+        ("--max-upload-mb", "inf"),
+        ("--max-megapixels", "nan"),
+        ("--port", "70000"),
+        ("--queue", "-1"),
+        ("--preview-size", "1e9"),
+    ),
 }
 """Option values each command must refuse as a usage error (exit 2) before anything loads."""
 OPTION_CASES = {
-    f"{name}{option}={value[:12]}": (name, option, value) for name, values in OPTION_VALUES.items() for option, value in values
+    f"{name}{option}={value[:12]}": (name, option, value)
+    for name, values in OPTION_VALUES.items()
+    for option, value in values
 }
 
 
@@ -123,12 +162,48 @@ class Scene:
         runs = {
             "photo-pictures": lambda: command("photo", "-i", *self.picture_inputs(), "-o", "out/", *model),
             "batch-archive": lambda: command("batch", "archive", "colour", *model),
-            "photo-limits-high": lambda: command("photo", "-i", good, "-o", "limits_high.png", "--temperature", "10", "--saturation", "4",
-                                                 "--guided-spatial-sigma", "100", "--guided-range-sigma", "1000", "--size", "896", *model),
-            "photo-limits-low": lambda: command("photo", "-i", good, "-o", "limits_low.png", "--temperature", "0.01", "--saturation", "0",
-                                                "--guided-spatial-sigma", "0.01", "--guided-range-sigma", "0.01", "--size", "32", *model),
-            "photo-pixels-at-limit": lambda: command("photo", "-i", good, "-o", "pixels_at_limit.png", "--max-pixels", "1200", *model),
-            "photo-pixels-past-limit": lambda: command("photo", "-i", good, "-o", "pixels_past.png", "--max-pixels", "1199", *model),
+            "photo-limits-high": lambda: command(
+                "photo",
+                "-i",
+                good,
+                "-o",
+                "limits_high.png",
+                "--temperature",
+                "10",
+                "--saturation",
+                "4",
+                "--guided-spatial-sigma",
+                "100",
+                "--guided-range-sigma",
+                "1000",
+                "--size",
+                "896",
+                *model,
+            ),
+            "photo-limits-low": lambda: command(
+                "photo",
+                "-i",
+                good,
+                "-o",
+                "limits_low.png",
+                "--temperature",
+                "0.01",
+                "--saturation",
+                "0",
+                "--guided-spatial-sigma",
+                "0.01",
+                "--guided-range-sigma",
+                "0.01",
+                "--size",
+                "32",
+                *model,
+            ),
+            "photo-pixels-at-limit": lambda: command(
+                "photo", "-i", good, "-o", "pixels_at_limit.png", "--max-pixels", "1200", *model
+            ),
+            "photo-pixels-past-limit": lambda: command(
+                "photo", "-i", good, "-o", "pixels_past.png", "--max-pixels", "1199", *model
+            ),
             "photo-output-without-extension": lambda: command("photo", "-i", good, "-o", "photo", *model),
             "photo-output-gif": lambda: command("photo", "-i", good, "-o", "x.gif", *model),
             "photo-suffix-climbing": lambda: command("photo", "-i", good, "--suffix", "/../../x", *model),
@@ -137,7 +212,9 @@ class Scene:
             "model-points-empty": lambda: self.with_model("points", "empty.npy"),
             "model-points-fifo": lambda: self.with_model("points", "fifo.npy"),
             "model-prototxt-misspelt": lambda: self.with_model("prototxt", "misspelt.prototxt"),
-            "model-prototxt-misspelt-caffe": lambda: self.with_model("prototxt", "misspelt.prototxt", "--engine", "caffe"),
+            "model-prototxt-misspelt-caffe": lambda: self.with_model(
+                "prototxt", "misspelt.prototxt", "--engine", "caffe"
+            ),
             "model-prototxt-fifo": lambda: self.with_model("prototxt", "fifo.prototxt"),
             "model-prototxt-sparse": lambda: self.with_model("prototxt", "sparse.prototxt"),
             "model-caffemodel-zeros": lambda: self.with_model("caffemodel", "zeros.caffemodel"),
@@ -145,9 +222,15 @@ class Scene:
             "model-caffemodel-sparse": lambda: self.with_model("caffemodel", "sparse.caffemodel"),
             "hints-dev-zero": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "/dev/zero", *model),
             "hints-deep": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "bad-model/deep.json", *model),
-            "hints-sparse": lambda: command("photo", "-i", good, "-o", "h.png", "--hints", "bad-model/sparse.json", *model),
-            "batch-suffix-climbing": lambda: command("batch", "archive", "colour2", "--suffix", "/../../archive/good", "--overwrite", *model),
-            "batch-report-among-inputs": lambda: command("batch", "archive", "colour3", "--report", "archive/report.csv", *model),
+            "hints-sparse": lambda: command(
+                "photo", "-i", good, "-o", "h.png", "--hints", "bad-model/sparse.json", *model
+            ),
+            "batch-suffix-climbing": lambda: command(
+                "batch", "archive", "colour2", "--suffix", "/../../archive/good", "--overwrite", *model
+            ),
+            "batch-report-among-inputs": lambda: command(
+                "batch", "archive", "colour3", "--report", "archive/report.csv", *model
+            ),
             "batch-report-type": lambda: command("batch", "archive", "colour3", "--report", "report.txt", *model),
             "batch-output-through-a-link": lambda: command("batch", "linked", "linked-out", *model),
             "video-dev-zero": lambda: command("video", "-i", "/dev/zero", "-o", "zero.mp4", *model),
@@ -156,15 +239,21 @@ class Scene:
             "video-sparse": lambda: command("video", "-i", "films/sparse.mp4", "-o", "sparse_out.mp4", *model),
             "video-gif-to-gif": lambda: command("video", "-i", "films/anim.gif", "-o", "anim_out.gif", *model),
             "video-output-without-extension": lambda: command("video", "-i", "films/anim.gif", "-o", "film", *model),
-            "video-gif-with-another-codec": lambda: command("video", "-i", "films/anim.gif", "-o", "x.gif", "--codec", "libx264", *model),
+            "video-gif-with-another-codec": lambda: command(
+                "video", "-i", "films/anim.gif", "-o", "x.gif", "--codec", "libx264", *model
+            ),
             "video-suffix-climbing": lambda: command("video", "-i", "films/anim.gif", "--suffix", "/../x", *model),
             "fetch-from-dev-zero": lambda: command("fetch", "--dest", "fetched", "--from", "/dev/zero"),
             "fetch-from-fifo": lambda: command("fetch", "--dest", "fetched", "--from", "downloads/pipe.caffemodel"),
             "fetch-from-sparse": lambda: command("fetch", "--dest", "fetched", "--from", "downloads/sparse.caffemodel"),
-            "fetch-from-missing": lambda: command("fetch", "--dest", "fetched", "--from", "downloads/missing.caffemodel"),
+            "fetch-from-missing": lambda: command(
+                "fetch", "--dest", "fetched", "--from", "downloads/missing.caffemodel"
+            ),
             "fetch-dest-under-a-file": lambda: command("fetch", "--dest", "afile/sub", "--from", self.files["points"]),
             "fetch-check-a-file": lambda: command("fetch", "--check", "--dest", "afile"),
-            "fetch-mirror-device": lambda: command("fetch", "--dest", "fetched", "--mirror", "/dev/zero", "--mirrors-only"),
+            "fetch-mirror-device": lambda: command(
+                "fetch", "--dest", "fetched", "--mirror", "/dev/zero", "--mirrors-only"
+            ),
         }
         if run in runs:
             return runs[run]()
@@ -172,15 +261,20 @@ class Scene:
             return self.with_model("points", f"{run.removeprefix('model-')}.npy")
         name, option, value = OPTION_CASES[run]
         inputs = {
-            "photo": ["-i", good, "-o", "o.png", *model], "batch": ["archive", "colour4", *model],
-            "video": ["-i", "films/anim.gif", "-o", "v.mp4", *model], "fetch": ["--dest", "fetched"], "web": ["--no-browser"],
+            "photo": ["-i", good, "-o", "o.png", *model],
+            "batch": ["archive", "colour4", *model],
+            "video": ["-i", "films/anim.gif", "-o", "v.mp4", *model],
+            "fetch": ["--dest", "fetched"],
+            "web": ["--no-browser"],
         }[name]
         return command(name, *inputs, f"{option}={value}")
 
     def with_model(self, role: str, path: str, *extra: str) -> list[str]:
         """A photo run whose model has one file replaced by a bad one."""
         files = {**self.files, role: path if path.startswith("/") else self.root / "bad-model" / path}
-        return command("photo", "-i", self.root / "pictures" / "good.jpg", "-o", "m.png", *model_arguments(files), *extra)
+        return command(
+            "photo", "-i", self.root / "pictures" / "good.jpg", "-o", "m.png", *model_arguments(files), *extra
+        )
 
     def picture_inputs(self) -> list:
         folder = self.root / "pictures"
@@ -193,7 +287,8 @@ class Scene:
         if name == "photo-pictures":
             folder = self.root / "pictures"
             streams = {
-                "endless_png.png": bad.encoded(".png")[:33], "endless_tiff.tif": bad.encoded(".tif"),
+                "endless_png.png": bad.encoded(".png")[:33],
+                "endless_tiff.tif": bad.encoded(".tif"),
                 "stream_picture.png": None,
             }
             for file_name, head in streams.items():
@@ -209,7 +304,9 @@ class Scene:
 
     def warm_up(self) -> None:
         """One healthy run first: the model is compiled and its engines measured once, not by every run at once."""
-        finished = run_bounded(command("photo", "-i", self.root / "pictures" / "good.jpg", "-o", "warm.png", *self.model), self.root)
+        finished = run_bounded(
+            command("photo", "-i", self.root / "pictures" / "good.jpg", "-o", "warm.png", *self.model), self.root
+        )
         assert finished.code == 0, finished.stderr
 
     def close(self) -> None:

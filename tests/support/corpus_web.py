@@ -1,5 +1,6 @@
 """The bad-input corpus's web server: the web command run as users run it, with small limits, and the requests it
 must answer with a status and a one-line JSON error (tests/test_bad_inputs.py)."""
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,24 @@ class WebCase:
 
 
 WEB_PICTURE_STATUS = {
-    "empty": 422, "text": 415, "garbage_png": 422, "truncated_png": 422, "truncated_jpeg": 422, "png_bomb": 413,
-    "jpeg_claiming_60000": 413, "bmp_claiming": 413, "gif_claiming": 413, "webp_claiming": 422, "pnm_claiming": 413,
-    "float_tiff": 422, "multipage_tiff": 422, "animated_gif": 422, "animated_png": 422, "animated_webp": 422,
-    "broken_exif": 200, "avif": 200,
+    "empty": 422,
+    "text": 415,
+    "garbage_png": 422,
+    "truncated_png": 422,
+    "truncated_jpeg": 422,
+    "png_bomb": 413,
+    "jpeg_claiming_60000": 413,
+    "bmp_claiming": 413,
+    "gif_claiming": 413,
+    "webp_claiming": 422,
+    "pnm_claiming": 413,
+    "float_tiff": 422,
+    "multipage_tiff": 422,
+    "animated_gif": 422,
+    "animated_png": 422,
+    "animated_webp": 422,
+    "broken_exif": 200,
+    "avif": 200,
 }
 WEB_LIMIT_ARGUMENTS = ("--max-pixels", "1200", "--max-upload-mb", "1", "--max-film-mb", "1")
 """The corpus's server takes pictures up to 1200 pixels (the good one exactly) and uploads, films too, up to 1 MB."""
@@ -51,37 +66,100 @@ def hints_query(*hints: dict) -> str:
 
 OUTSIDE = {"x": 5000, "y": 1, "colour": "red"}
 WEB_CASES = [
-    *(WebCase(f"upload-{name}", status, f"{name}{extension}" if status != 200 else "", upload=f"{name}{extension}")
-      for name, status in WEB_PICTURE_STATUS.items()
-      for extension in [{**bad.PICTURE_BYTES, **bad.PICTURES_READ}[name][0]]),
+    *(
+        WebCase(f"upload-{name}", status, f"{name}{extension}" if status != 200 else "", upload=f"{name}{extension}")
+        for name, status in WEB_PICTURE_STATUS.items()
+        for extension in [{**bad.PICTURE_BYTES, **bad.PICTURES_READ}[name][0]]
+    ),
     WebCase("upload-at-the-pixel-limit", 200, "", upload="good.jpg"),
     WebCase("upload-past-the-pixel-limit", 413, "past_limit.png", upload="past_limit.png"),
     WebCase("upload-past-the-byte-limit", 413, "--max-upload-mb", body=b"\0" * ((1 << 20) + (64 << 10) + 1)),
-    WebCase("multipart-without-file", 400, "'file'", body=b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n",
-            content_type="multipart/form-data; boundary=b"),
+    WebCase(
+        "multipart-without-file",
+        400,
+        "'file'",
+        body=b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n',
+        content_type="multipart/form-data; boundary=b",
+    ),
     WebCase("multipart-without-boundary", 400, "multipart", body=b"--b\r\n\r\n", content_type="multipart/form-data"),
-    *(WebCase(f"query-{key}={value}", 400, key, path=f"/api/colorize?{key}={value}", upload="good.jpg") for key, value in (
-        ("temperature", "nan"), ("temperature", "inf"), ("temperature", "1e999"), ("temperature", "-1"), ("temperature", "abc"),
-        ("saturation", "nan"), ("saturation", "5"), ("upsample", "evil"), ("format", "gif"), ("quality", "1e999"),
-        ("quality", "0"), ("quality", "nan"),
-    )),
-    WebCase("hints-outside-the-picture", 400, "is outside the picture", path=f"/api/colorize?{hints_query(OUTSIDE)}", upload="good.jpg"),
-    WebCase("hints-#12345", 400, "'#12345' is not a colour", path=f"/api/colorize?{hints_query({'x': 1, 'y': 1, 'colour': '#12345'})}",
-            upload="good.jpg"),
-    WebCase("hints-notacolour-in-the-form", 400, "'notacolour' is not a colour", upload="good.jpg",
-            fields=(("hints", '[{"x": 1, "y": 1, "colour": "notacolour"}]'),)),
+    *(
+        WebCase(f"query-{key}={value}", 400, key, path=f"/api/colorize?{key}={value}", upload="good.jpg")
+        for key, value in (
+            ("temperature", "nan"),
+            ("temperature", "inf"),
+            ("temperature", "1e999"),
+            ("temperature", "-1"),
+            ("temperature", "abc"),
+            ("saturation", "nan"),
+            ("saturation", "5"),
+            ("upsample", "evil"),
+            ("format", "gif"),
+            ("quality", "1e999"),
+            ("quality", "0"),
+            ("quality", "nan"),
+        )
+    ),
+    WebCase(
+        "hints-outside-the-picture",
+        400,
+        "is outside the picture",
+        path=f"/api/colorize?{hints_query(OUTSIDE)}",
+        upload="good.jpg",
+    ),
+    WebCase(
+        "hints-#12345",
+        400,
+        "'#12345' is not a colour",
+        path=f"/api/colorize?{hints_query({'x': 1, 'y': 1, 'colour': '#12345'})}",
+        upload="good.jpg",
+    ),
+    WebCase(
+        "hints-notacolour-in-the-form",
+        400,
+        "'notacolour' is not a colour",
+        upload="good.jpg",
+        fields=(("hints", '[{"x": 1, "y": 1, "colour": "notacolour"}]'),),
+    ),
     WebCase("hints-malformed-json", 400, "hints is not valid JSON", upload="good.jpg", fields=(("hints", '[{"x": 1'),)),
-    WebCase("hints-too-many", 400, "10000 hints, more than the 1000 allowed", upload="good.jpg",
-            fields=(("hints", json.dumps([{"x": 1, "y": 1, "colour": "red"}] * 10_000)),)),
+    WebCase(
+        "hints-too-many",
+        400,
+        "10000 hints, more than the 1000 allowed",
+        upload="good.jpg",
+        fields=(("hints", json.dumps([{"x": 1, "y": 1, "colour": "red"}] * 10_000)),),
+    ),
     WebCase("hints-deeply-nested", 400, "nests too deep", upload="good.jpg", fields=(("hints", "[" * 100_000),)),
-    WebCase("preview-hints-outside", 400, "is outside the picture", "GET", f"/api/photos/{PHOTO}/preview?{hints_query(OUTSIDE)}"),
-    WebCase("download-hints-nan", 400, "x must be a number", "GET", f"/api/photos/{PHOTO}/download?{hints_query({'x': 'NaN', 'y': 1, 'colour': 'red'})}"),
-    WebCase("zip-hints-not-a-list", 400, "photo 1: hints must be a JSON list", path="/api/zip",
-            body=json.dumps({"photos": [{"id": PHOTO, "hints": {"x": 1}}]})),
+    WebCase(
+        "preview-hints-outside",
+        400,
+        "is outside the picture",
+        "GET",
+        f"/api/photos/{PHOTO}/preview?{hints_query(OUTSIDE)}",
+    ),
+    WebCase(
+        "download-hints-nan",
+        400,
+        "x must be a number",
+        "GET",
+        f"/api/photos/{PHOTO}/download?{hints_query({'x': 'NaN', 'y': 1, 'colour': 'red'})}",
+    ),
+    WebCase(
+        "zip-hints-not-a-list",
+        400,
+        "photo 1: hints must be a JSON list",
+        path="/api/zip",
+        body=json.dumps({"photos": [{"id": PHOTO, "hints": {"x": 1}}]}),
+    ),
     WebCase("zip-deeply-nested", 400, "JSON", path="/api/zip", body="[" * 100_000),
     WebCase("zip-not-a-list", 400, "JSON", path="/api/zip", body='{"photos": "x"}'),
     WebCase("zip-climbing-id", 404, "no such photo", path="/api/zip", body='{"photos": [{"id": "../../etc/passwd"}]}'),
-    WebCase("zip-infinite-temperature", 400, "temperature", path="/api/zip", body='{"photos": [{"id": "%s", "temperature": 1e999}]}' % PHOTO),
+    WebCase(
+        "zip-infinite-temperature",
+        400,
+        "temperature",
+        path="/api/zip",
+        body='{"photos": [{"id": "' + PHOTO + '", "temperature": 1e999}]}',
+    ),
     WebCase("zip-too-many", 400, "at most", path="/api/zip", body=json.dumps({"photos": [{"id": PHOTO}] * 101})),
     WebCase("preview-nan", 400, "temperature", "GET", f"/api/photos/{PHOTO}/preview?temperature=nan"),
     WebCase("preview-bad-id", 404, "no such", "GET", "/api/photos/..%2F..%2Fetc/preview"),
@@ -92,7 +170,9 @@ WEB_CASES = [
     WebCase("film-picture", 415, "a picture, not a film", path="/api/films", upload="good.jpg"),
     WebCase("film-empty", 422, "empty", path="/api/films", upload="empty.png"),
     WebCase("film-truncated-gif", 422, "does not decode", path="/api/films", upload="gif_claiming.gif"),
-    WebCase("film-past-the-byte-limit", 413, "--max-film-mb", path="/api/films", body=b"\0" * ((1 << 20) + (64 << 10) + 1)),
+    WebCase(
+        "film-past-the-byte-limit", 413, "--max-film-mb", path="/api/films", body=b"\0" * ((1 << 20) + (64 << 10) + 1)
+    ),
     WebCase("film-temperature-nan", 400, "temperature", path="/api/films?temperature=nan", upload="good.jpg"),
     WebCase("film-start-maybe", 400, "start", path="/api/films?start=maybe", upload="good.jpg"),
     WebCase("film-climbing-id", 404, "no such", "GET", "/api/films/..%2F..%2Fetc%2Fpasswd/download"),
@@ -137,7 +217,15 @@ def ask(address: str, case: WebCase, scene: Scene, photo: str) -> tuple[int, lis
         folder = scene.root / ("web" if case.upload == "past_limit.png" else "pictures")
         files = {"file": (case.upload, (folder / case.upload).read_bytes())}
     started = time.monotonic()
-    answer = httpx.request(case.method, address + path, content=body, files=files, data=dict(case.fields) or None, headers=headers, timeout=60)
+    answer = httpx.request(
+        case.method,
+        address + path,
+        content=body,
+        files=files,
+        data=dict(case.fields) or None,
+        headers=headers,
+        timeout=60,
+    )
     seconds = time.monotonic() - started
     if case.path == "/api/health":
         return answer.status_code, [answer.text], seconds
@@ -152,7 +240,11 @@ def serve_and_ask(scene: Scene) -> dict[str, Outcome]:
     bad.good_picture((scene.root / "web").mkdir() or scene.root / "web" / "good.png")
     Image.new("L", (30, 41), 90).save(scene.root / "web" / "past_limit.png")
     server, address = start_server(scene, *scene.model, *WEB_LIMIT_ARGUMENTS, "--work-dir", scene.root / "web-films")
-    added = httpx.post(f"{address}/api/photos", files={"file": ("good.jpg", (scene.root / "pictures" / "good.jpg").read_bytes())}, timeout=60)
+    added = httpx.post(
+        f"{address}/api/photos",
+        files={"file": ("good.jpg", (scene.root / "pictures" / "good.jpg").read_bytes())},
+        timeout=60,
+    )
     answers = {case.name: ask(address, case, scene, added.json()["id"]) for case in WEB_CASES}
     server.stop(2)  # SIGINT: the way a user stops it
     finished = server.wait()

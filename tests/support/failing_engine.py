@@ -1,4 +1,5 @@
 """Failure injection: the network raising on chosen inputs (out of GPU memory, an engine error) in a command run."""
+
 from __future__ import annotations
 
 from typing import Callable

@@ -3,6 +3,7 @@
 Each path serves fixture bytes with a chosen behaviour (errors, dropped connections, ignored Range, delays), and
 every response is recorded: which Range was asked for, which byte it started at and how many bytes were sent.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """What the package logs, as lines, whatever handlers and propagation a command run earlier in the session left."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """A miniature release net and helpers to run it through each engine and to read its compiled graph."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """One Ray head on this machine for the whole test session: `ray start --head` once, then every command run with
 `--ray ADDRESS` only connects to it, as on a real cluster, instead of paying for a new Ray instance per test."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,11 +36,23 @@ def start_head(temporary: Path) -> tuple[str, subprocess.Popen]:
     os.environ["RAY_AUTH_MODE"] = "disabled"
     environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen(
-        ray_command() + [
-            "start", "--head", "--block", f"--port={port}", f"--num-cpus={HEAD_CPUS}", "--num-gpus=0",
-            "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temporary}",
+        ray_command()
+        + [
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            f"--num-cpus={HEAD_CPUS}",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temporary}",
         ],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        start_new_session=True,
     )
     printed = []
     # Ray listens on the node's own address (the one its hint for joining nodes prints), not on 127.0.0.1.
@@ -74,8 +87,13 @@ def join_node(address: str, cpus: int = 2) -> subprocess.Popen:
     node down at once (kill_session), as a machine lost mid-run; returns once it has joined."""
     environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     node = subprocess.Popen(
-        ray_command() + ["start", f"--address={address}", "--block", f"--num-cpus={cpus}", "--num-gpus=0", "--disable-usage-stats"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True,
+        ray_command()
+        + ["start", f"--address={address}", "--block", f"--num-cpus={cpus}", "--num-gpus=0", "--disable-usage-stats"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        start_new_session=True,
     )
     printed = []
     for line in node.stdout:
@@ -84,4 +102,6 @@ def join_node(address: str, cpus: int = 2) -> subprocess.Popen:
             threading.Thread(target=node.stdout.read, daemon=True).start()  # keep the pipe drained
             return node
     node.wait()
-    raise RuntimeError(f"ray start --address={address} failed with exit code {node.returncode}: {''.join(printed[-5:])}")
+    raise RuntimeError(
+        f"ray start --address={address} failed with exit code {node.returncode}: {''.join(printed[-5:])}"
+    )

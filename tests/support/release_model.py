@@ -8,6 +8,7 @@ kind (10-unit bins of the sRGB gamut), so the full-architecture tests and benchm
 COLORIZE_REFERENCE_DIR set to a folder holding the authentic files, those are used instead; a test checks that the
 written prototxt is the authentic one, layer for layer.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,14 +62,18 @@ def relu(top: str) -> str:
 
 def release_prototxt_text() -> str:
     """colorization_deploy_v2.prototxt written from the facts above (same layers, names, shapes and parameters)."""
-    text = 'name: "LtoAB"\n\n' + layer("data_l", "Input", None, "data_l", "  input_param {\n    shape { dim: 1 dim: 1 dim: 224 dim: 224 }\n  }")
+    text = 'name: "LtoAB"\n\n' + layer(
+        "data_l", "Input", None, "data_l", "  input_param {\n    shape { dim: 1 dim: 1 dim: 224 dim: 224 }\n  }"
+    )
     bottom = "data_l"
     for block, channels, stride, dilation, count in CONVOLUTION_BLOCKS:
         for index in range(1, count + 1):
             top = f"conv{block}_{index}"
             name = "bw_conv1_1" if top == "conv1_1" else top
             strides = {"stride": stride} if index == count and stride != 1 else {}
-            text += convolution(name, bottom, top, num_output=channels, pad=dilation, kernel_size=3, **strides, dilation=dilation)
+            text += convolution(
+                name, bottom, top, num_output=channels, pad=dilation, kernel_size=3, **strides, dilation=dilation
+            )
             text += relu(top)
             bottom = top
         norm = f"{bottom}norm"
@@ -77,11 +82,16 @@ def release_prototxt_text() -> str:
         bottom = norm
     text += convolution("conv8_1", bottom, "conv8_1", "Deconvolution", **DECONVOLUTION) + relu("conv8_1")
     for top in ("conv8_2", "conv8_3"):
-        text += convolution(top, "conv8_1" if top == "conv8_2" else "conv8_2", top, num_output=256, pad=1, kernel_size=3)
+        text += convolution(
+            top, "conv8_1" if top == "conv8_2" else "conv8_2", top, num_output=256, pad=1, kernel_size=3
+        )
         text += relu(top)
     text += convolution("conv8_313", "conv8_3", "conv8_313", num_output=CLUSTER_COUNT, kernel_size=1)
     text += layer(
-        "conv8_313_rh", "Scale", "conv8_313", "conv8_313_rh",
+        "conv8_313_rh",
+        "Scale",
+        "conv8_313",
+        "conv8_313_rh",
         f"  scale_param {{\n    bias_term: false\n    filler {{ type: 'constant' value: {RELEASE_SCALE} }}\n  }}",
     )
     text += layer("class8_313_rh", "Softmax", "conv8_313_rh", "class8_313_rh")
@@ -101,7 +111,9 @@ def gamut_ab_bins(count: int = CLUSTER_COUNT) -> np.ndarray:
     footprint = cv2.morphologyEx(footprint, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     distance = cv2.distanceTransform(1 - footprint, cv2.DIST_L2, 5)
     grid = [(a, b) for a in range(-130, 131, AB_BIN) for b in range(-130, 131, AB_BIN)]
-    ranked = sorted(grid, key=lambda ab: (distance[ab[1] + FOOTPRINT_REACH, ab[0] + FOOTPRINT_REACH], abs(ab[0]) + abs(ab[1])))
+    ranked = sorted(
+        grid, key=lambda ab: (distance[ab[1] + FOOTPRINT_REACH, ab[0] + FOOTPRINT_REACH], abs(ab[0]) + abs(ab[1]))
+    )
     return np.array(sorted(ranked[:count]), np.int64)
 
 

@@ -6,6 +6,7 @@ Each bin's logit is `slope[k] * mean(L - 50 over a 4x4 patch) + bias[k]`, which 
 Before the head, a BatchNorm stored as a trained Caffe file stores it (running sums and a moving-average factor far
 from 1) and a Scale layer with bias undo each other exactly: a reader that mishandles either changes the colours.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,13 +37,21 @@ def write_tiny_model(directory: Path, bias: np.ndarray, points: np.ndarray, slop
     directory.mkdir(parents=True, exist_ok=True)
     slope = np.zeros(313, np.float32) if slope is None else slope
     weights = np.repeat((np.asarray(slope, np.float32) / 16.0)[:, None], 16, axis=1).reshape(313, 1, 4, 4)
-    files = {"prototxt": directory / "tiny.prototxt", "caffemodel": directory / "tiny.caffemodel", "points": directory / "points.npy"}
+    files = {
+        "prototxt": directory / "tiny.prototxt",
+        "caffemodel": directory / "tiny.caffemodel",
+        "points": directory / "points.npy",
+    }
     files["prototxt"].write_text(PROTOTXT)
     write_caffemodel(
         files["caffemodel"],
         [
             ("data_l_norm", "BatchNorm", batch_norm_sums(np.array([NORM_MEAN]), np.array([NORM_VARIANCE]))),
-            ("data_l_scale", "Scale", [np.sqrt([NORM_VARIANCE + BATCH_NORM_EPSILON]).astype(np.float32), np.array([NORM_MEAN], np.float32)]),
+            (
+                "data_l_scale",
+                "Scale",
+                [np.sqrt([NORM_VARIANCE + BATCH_NORM_EPSILON]).astype(np.float32), np.array([NORM_MEAN], np.float32)],
+            ),
             ("conv8_313", "Convolution", [weights, np.asarray(bias, np.float32)]),
             ("conv8_313_rh", "Scale", [np.ones(313, np.float32)]),
             ("class8_ab", "Convolution", [np.zeros((2, 313, 1, 1), np.float32)]),

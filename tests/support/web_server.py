@@ -1,5 +1,6 @@
 """The web app served by a real uvicorn on a free port of 127.0.0.1, in a thread: for the tests that need real
 sockets (a browser, clients that stall or leave)."""
+
 from __future__ import annotations
 
 import contextlib
