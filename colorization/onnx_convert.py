@@ -194,19 +194,7 @@ class Converter:
                     tensor.width,
                 )
             tensor = self.graph.to_ordinary(tensor)
-        inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
-        if bias is not None:
-            inputs.append(self.graph.constant(f"{name}_bias", bias))
-        output = self.graph.node(
-            "Conv",
-            inputs,
-            name,
-            kernel_shape=list(kernel),
-            pads=[pad[0], pad[1], pad[0], pad[1]],
-            strides=list(stride),
-            dilations=list(dilation),
-            group=group,
-        )
+        output = self.filter_node("Conv", name, tensor, weights, bias, (kernel, pad, stride, dilation, group))
         return Tensor(output, outputs, height, width, tensor.block, tensor.gutter)
 
     def annealed_mean(self, name: str, tensor: Tensor) -> Tensor:
@@ -244,17 +232,15 @@ class Converter:
             tensor, name=self.graph.node("Div", [tensor.name, total], f"{tensor.name}_normalised"), unnormalised=False
         )
 
-    def deconvolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
-        params = first(layer, "convolution_param", {})
-        outputs, group, kernel, pad, stride, dilation = geometry(params)
-        tensor = self.graph.to_ordinary(tensor)
-        blobs = self.blobs_of(name, 1)
-        weights = fitted(blobs[0], (tensor.channels, outputs // group, *kernel), name, "weights")
+    def filter_node(self, operator: str, name: str, tensor: Tensor, weights, bias, shape: tuple) -> str:
+        """A Conv or ConvTranspose node with its weights (and bias) as constants; `shape` is the layer's kernel,
+        padding, stride, dilation and group."""
+        kernel, pad, stride, dilation, group = shape
         inputs = [tensor.name, self.graph.constant(f"{name}_weights", weights)]
-        if first(params, "bias_term", True) and len(blobs) > 1:
-            inputs.append(self.graph.constant(f"{name}_bias", fitted(blobs[1], (outputs,), name, "bias")))
-        output = self.graph.node(
-            "ConvTranspose",
+        if bias is not None:
+            inputs.append(self.graph.constant(f"{name}_bias", bias))
+        return self.graph.node(
+            operator,
             inputs,
             name,
             kernel_shape=list(kernel),
@@ -263,6 +249,17 @@ class Converter:
             dilations=list(dilation),
             group=group,
         )
+
+    def deconvolution(self, name: str, layer: dict, tensor: Tensor) -> Tensor:
+        params = first(layer, "convolution_param", {})
+        outputs, group, kernel, pad, stride, dilation = geometry(params)
+        tensor = self.graph.to_ordinary(tensor)
+        blobs = self.blobs_of(name, 1)
+        weights = fitted(blobs[0], (tensor.channels, outputs // group, *kernel), name, "weights")
+        bias = (
+            fitted(blobs[1], (outputs,), name, "bias") if first(params, "bias_term", True) and len(blobs) > 1 else None
+        )
+        output = self.filter_node("ConvTranspose", name, tensor, weights, bias, (kernel, pad, stride, dilation, group))
         height = (tensor.height - 1) * stride[0] - 2 * pad[0] + dilation[0] * (kernel[0] - 1) + 1
         width = (tensor.width - 1) * stride[1] - 2 * pad[1] + dilation[1] * (kernel[1] - 1) + 1
         return Tensor(output, outputs, height, width)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -24,21 +25,12 @@ class WriteFailed(VideoError):
 class VideoReader:
     """Raw BGR frames of one film (or of its stills) from an ffmpeg decoder; stopped on leaving the `with`."""
 
-    def __init__(
-        self,
-        info: VideoInfo,
-        start: float,
-        duration: float | None,
-        still_every: float | None = None,
-        frames: int | None = None,
-        shift: float = 0.0,
-    ):
+    def __init__(self, info: VideoInfo, start: float, duration: float | None, **decoding: Any):
+        """`decoding` is what else decoder_arguments takes: still_every, frames, shift."""
         self.info = info
         self.shape = (info.height, info.width, 3)
         self.partial_frame = False
-        self.process = FfmpegProcess(
-            decoder_arguments(info, start, duration, still_every, frames, shift), stdout=subprocess.PIPE
-        )
+        self.process = FfmpegProcess(decoder_arguments(info, start, duration, **decoding), stdout=subprocess.PIPE)
 
     def __enter__(self) -> VideoReader:
         return self

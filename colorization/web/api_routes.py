@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
 from .photos import (
-    FORMAT,
     FORMATS,
-    HINTS,
-    QUALITY,
-    SATURATION,
-    TEMPERATURE,
-    UPSAMPLE,
     Renderer,
+    RenderQuery,
     RenderSettings,
     parse_hints,
 )
@@ -74,25 +68,15 @@ class ApiRoutes:
             },
         }
 
-    async def colorize(
-        self,
-        request: Request,
-        temperature: Optional[str] = TEMPERATURE,
-        saturation: Optional[str] = SATURATION,
-        upsample: Optional[str] = UPSAMPLE,
-        format: Optional[str] = FORMAT,
-        quality: Optional[str] = QUALITY,
-        hints: Optional[str] = HINTS,
-    ):
+    async def colorize(self, request: Request, query: RenderQuery = Depends()):
         """Answers the image bytes, with their content type; the settings are those of `colorize.py`, the hints
         those of its --hints file (a query parameter, or a form field beside `file`)."""
         work = self.service.need_model()
-        render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
-        format_name, level = photo_store.parse_format(format, quality)
+        render_settings, format_name, level = query.parsed()
         async with self.service.heavy.slot():
             data, sent_name, fields = await self.service.read_picture(request)
             if "hints" in fields:
-                if hints not in (None, ""):
+                if query.hints not in (None, ""):
                     raise WebError(400, "hints came both as a query parameter and as a form field: send them once")
                 render_settings = replace(render_settings, hints=parse_hints(fields["hints"]))
             encoded = await self.service.heavy.run(

@@ -10,21 +10,20 @@ import time
 import zipfile
 from typing import Any, Optional
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from . import photos as photo_store
 from .errors import WebError
 from .photos import (
-    FORMAT,
     FORMATS,
     HINTS,
-    QUALITY,
     SATURATION,
     TEMPERATURE,
     UPSAMPLE,
     Photo,
     Renderer,
+    RenderQuery,
     RenderSettings,
     display_name,
 )
@@ -215,19 +214,9 @@ class PhotoRoutes:
             )
         return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    async def download(
-        self,
-        photo_id: str,
-        temperature: Optional[str] = TEMPERATURE,
-        saturation: Optional[str] = SATURATION,
-        upsample: Optional[str] = UPSAMPLE,
-        format: Optional[str] = FORMAT,
-        quality: Optional[str] = QUALITY,
-        hints: Optional[str] = HINTS,
-    ):
+    async def download(self, photo_id: str, query: RenderQuery = Depends()):
         work = self.service.need_model()
-        render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
-        format_name, level = photo_store.parse_format(format, quality)
+        render_settings, format_name, level = query.parsed()
         photo = self.cache.get(photo_id)
         render_settings.check_fits(photo.width, photo.height)
         async with self.service.heavy.slot():

@@ -12,6 +12,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -118,6 +119,28 @@ def parse_format(format_name=None, quality=None) -> tuple[str, int]:
     if not 1 <= level <= 100:
         raise WebError(400, f"quality must be a whole number from 1 to 100, got {level}")
     return name, level
+
+
+class RenderQuery:
+    """The query parameters of a full-size render (POST /api/colorize, a photo's download), as FastAPI hands them
+    to an endpoint that takes `query: RenderQuery = Depends()`; `parsed` checks them when the endpoint asks."""
+
+    def __init__(
+        self,
+        temperature: Optional[str] = TEMPERATURE,
+        saturation: Optional[str] = SATURATION,
+        upsample: Optional[str] = UPSAMPLE,
+        format: Optional[str] = FORMAT,
+        quality: Optional[str] = QUALITY,
+        hints: Optional[str] = HINTS,
+    ):
+        self.temperature, self.saturation, self.upsample = temperature, saturation, upsample
+        self.format, self.quality, self.hints = format, quality, hints
+
+    def parsed(self) -> tuple[RenderSettings, str, int]:
+        """The render settings, the format's name and its quality level (400 for a bad one)."""
+        render_settings = RenderSettings.parse(self.temperature, self.saturation, self.upsample, self.hints)
+        return (render_settings, *parse_format(self.format, self.quality))
 
 
 # --- photos, their scores, and rendering ------------------------------------------------------------------------
