@@ -54,8 +54,8 @@ def writer_gone(pid: int) -> bool:
     return False
 
 
-def abandoned_temporaries(folder: Path) -> list[tuple[Path, Path]]:
-    """(temporary, the output it was to become) for each temporary in `folder` whose writer was killed mid-write."""
+def temporaries(folder: Path) -> list[tuple[Path, Path, int]]:
+    """(temporary, the output it was to become, its writer's process id) for each temporary in `folder`."""
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
@@ -63,17 +63,27 @@ def abandoned_temporaries(folder: Path) -> list[tuple[Path, Path]]:
     found = []
     for name in names:
         match = PARTIAL_NAME.fullmatch(name)
-        if match and writer_gone(int(match["pid"])):
-            found.append((Path(folder) / name, Path(folder) / f"{match['stem']}{match['suffix'] or ''}"))
+        if match:
+            meant_for = Path(folder) / f"{match['stem']}{match['suffix'] or ''}"
+            found.append((Path(folder) / name, meant_for, int(match["pid"])))
     return found
 
 
-def remove_abandoned_temporaries(folder: Path, outputs) -> list[Path]:
-    """Delete the temporaries a killed run left in `folder` for any of `outputs`; the paths removed."""
+def abandoned_temporaries(folder: Path) -> list[tuple[Path, Path]]:
+    """(temporary, the output it was to become) for each temporary in `folder` whose writer was killed mid-write."""
+    return [(temporary, meant_for) for temporary, meant_for, pid in temporaries(folder) if writer_gone(pid)]
+
+
+def remove_abandoned_temporaries(folder: Path, outputs, writers_ended: bool = False) -> list[Path]:
+    """Delete the temporaries a killed run left in `folder` for any of `outputs`; the paths removed.
+
+    `writers_ended`: the caller knows that every writer of these outputs has ended (a cluster run once all its
+    writing tasks are settled), so each temporary for them goes, whatever process id it names: on a cluster that
+    id is another machine's, and says nothing about the processes here."""
     wanted = {Path(output) for output in outputs}
     removed = []
-    for temporary, meant_for in abandoned_temporaries(folder):
-        if meant_for in wanted:
+    for temporary, meant_for, pid in temporaries(folder):
+        if meant_for in wanted and (writers_ended or writer_gone(pid)):
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
             removed.append(temporary)

@@ -9,11 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import pytest
 
-from colorization.atomic import PARTIAL_MARKER
+from colorization.atomic import PARTIAL_MARKER, temporary_path
+from colorization.batch.planning import Job
+from colorization.batch.stages import Recorder
+from colorization.cluster import batch as cluster_batch
+from colorization.status import Status
 from tests.support import REPO
 from tests.support.batch_folders import files_under, put_picture, run_in_process
 from tests.support.ray_cluster import join_node, kill_session, stop_head
@@ -209,6 +214,59 @@ def session_of(pid: int) -> int | None:
         return os.getsid(pid)
     except ProcessLookupError:  # ended since it was listed
         return None
+
+
+def dying_mid_write_once(name: str):
+    """A writing task that, the first time it writes `name`, leaves half a temporary and dies with its process, as
+    on a node lost mid-write; written again, it writes as usual."""
+    write = cluster_batch.write_task
+
+    def write_task(item, batch_ab, index, work):
+        destination = item.job.destination
+        if destination.name == name and not list(destination.parent.glob(f".{destination.stem}{PARTIAL_MARKER}*")):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            temporary_path(destination).write_bytes(b"half a picture")
+            os._exit(1)
+        return write(item, batch_ab, index, work)
+
+    return write_task
+
+
+@pytest.mark.parametrize("retries", [cluster_batch.TASK_RETRIES, 0], ids=["rerun-by-ray", "read-again-by-the-driver"])
+def test_a_writer_lost_mid_write_is_redone_and_its_temporary_removed(
+    tmp_path, dominant_model, ray_address, monkeypatch, retries
+):
+    root, output = tmp_path / "scans", tmp_path / "colour"
+    pictures = make_tree(root, 4)
+    monkeypatch.setattr(cluster_batch, "write_task", dying_mid_write_once("frame03.jpg"))
+    monkeypatch.setattr(cluster_batch, "TASK_RETRIES", retries)
+    report = tmp_path / "report.json"
+    assert (
+        run_in_process(root, output, "-q", "--report", report, "--ray", ray_address, *model_arguments(dominant_model))
+        == 0
+    )
+    assert_every_picture_done(root, output, pictures, report)
+
+
+def test_a_batch_whose_inputs_were_lost_is_read_again_and_never_counted_done(tmp_path):
+    """The network's inputs lost with their node (Ray could not make them again): the pictures go back to be read,
+    and one lost too often fails; none is counted done."""
+    import ray
+
+    class InputsLost:
+        def result(self, reference):
+            raise ray.exceptions.ObjectLostError("ab" * 14, None, "")
+
+    flight = cluster_batch.Flight(SimpleNamespace(ray=ray, pool=InputsLost()), Recorder(), [])
+    jobs = [Job(tmp_path / f"{name}.png", tmp_path / "out" / f"{name}.png") for name in "abc"]
+    batch = [cluster_batch.Picture(job, 1.0, attempts=1) for job in jobs]
+    batch[-1].attempts = cluster_batch.PICTURE_ATTEMPTS
+    flight.predicting["batch"] = batch
+    flight.predicted("batch")
+    assert [(picture.job, picture.attempts) for picture in flight.waiting] == [(jobs[0], 2), (jobs[1], 2)]
+    assert [(record.source, record.status) for record in flight.recorder.records] == [(jobs[2].source, Status.FAILED)]
+    assert "lost 3 times on the cluster" in flight.recorder.records[0].reason
+    assert not (flight.ready or flight.writing or flight.predicting)
 
 
 def test_the_driver_killed_then_the_same_command_finishes_the_rest(tmp_path, release_architecture, ray_address):

@@ -5,18 +5,22 @@ Reading and preparing, and composing and writing, are CPU tasks; the network run
 workers (cluster/pool.py), each loading it once. The driver keeps a bounded window of pictures in flight, hands each
 batch to whichever worker is free (so faster machines do more), and moves one progress bar. A lost worker's batch
 goes to the next free one while the pool replaces the lost one; tasks lost with a worker process or a node are rerun
-by Ray. Outputs are written atomically, so a write repeated after a loss is harmless, and a killed driver's run is
-finished by running the same command again (the plan skips what exists).
+by Ray, or read again by the driver once Ray gives up; a picture is done only when its writing task says so.
+Outputs are written atomically, so a write repeated after a loss is harmless; the temporary a writing task lost
+mid-write leaves behind is removed once the run's writing has settled. A killed driver's run is finished by running
+the same command again (the plan skips what exists and removes the temporaries of killed runs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
+from ..atomic import remove_abandoned_temporaries
 from ..batch.planning import Job
 from ..batch.report import BatchRecord, BatchSummary
 from ..batch.run import run_folder
@@ -29,6 +33,8 @@ from ..settings import ColorizerSettings
 from ..status import Status
 from .pool import ACTOR_CPUS, WorkerLost, WorkerPool, first_line
 from .runtime import connected, plan_workers, ship_model
+
+log = logging.getLogger(__name__)
 
 TASK_CPUS = 0.5
 """What each reading or writing task reserves: a fraction, so that they run beside the model actors on every node."""
@@ -131,6 +137,9 @@ class RayRun:
         except KeyboardInterrupt:
             flight.stop()
             raise
+        finally:
+            if not flight.writing:
+                remove_lost_writers_temporaries(jobs)
 
 
 class Flight:
@@ -202,6 +211,10 @@ class Flight:
             for picture in batch:
                 self.recorder.add(failed_record(picture.job, picture.started, error.cause or error))
             return
+        except self.ray.exceptions.RayError as error:  # its inputs lost with their node: read them again
+            for picture in reversed(batch):
+                self.retry(picture, first_line(error), self.waiting)
+            return
         for position, picture in enumerate(batch):
             self.writing[self.run.write.remote(picture.item, reference, position, self.run.work)] = picture
 
@@ -240,9 +253,19 @@ class Flight:
             return
         done, _ = self.ray.wait(list(self.writing), num_returns=len(self.writing), timeout=DRAIN_SECONDS)
         for reference in done:
-            picture = self.writing[reference]
+            picture = self.writing.pop(reference)
             with contextlib.suppress(self.ray.exceptions.RayError):
                 self.recorder.add(replace(self.ray.get(reference), seconds=time.perf_counter() - picture.started))
+
+
+def remove_lost_writers_temporaries(jobs: list[Job]) -> None:
+    """With no writing task of the run left in flight, a temporary beside one of its outputs was being written by
+    a task lost with its process or node (its picture was written again, or failed): remove it now, not at the next
+    run, whatever process id it names (another machine's)."""
+    destinations = {job.destination for job in jobs}
+    for folder in {destination.parent for destination in destinations}:
+        for temporary in remove_abandoned_temporaries(folder, destinations, writers_ended=True):
+            log.info("removed %s, left by a writing task lost mid-write", display_path(temporary))
 
 
 def colorize_folder_on_ray(
