@@ -11,7 +11,7 @@ import pytest
 from colorization import ColorizerSettings
 from colorization.commands import arguments
 from colorization.errors import UsageError
-from colorization.upsampling import Upsampling
+from tests.test_settings import CHOSEN
 
 EVERY_SETTING = [
     "--model-dir",
@@ -59,23 +59,8 @@ def model_parser() -> argparse.ArgumentParser:
 
 def test_every_setting_comes_from_its_option():
     settings = arguments.colorizer_settings(model_parser().parse_args(EVERY_SETTING))
-    assert settings == ColorizerSettings(
-        model_dir="/models",
-        prototxt="net.prototxt",
-        caffemodel="net.caffemodel",
-        points="points.npy",
-        download=False,
-        verify=True,
-        quiet=True,
-        engine="caffe",
-        backend="cpu",
-        precision="fp32",
-        temperature=0.5,
-        size=160,
-        upsample=Upsampling("bilinear", 0.7, 4.0),
-        saturation=1.3,
-        conversion="fast",
-    )
+    files = dict(model_dir="/models", prototxt="net.prototxt", caffemodel="net.caffemodel", points="points.npy")
+    assert settings == ColorizerSettings(**{**CHOSEN, **files})
     defaults = ColorizerSettings()
     changed = {
         field.name

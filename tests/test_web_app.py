@@ -110,28 +110,12 @@ def test_each_option_gives_what_a_fresh_colorization_gives(client, lightness_mod
 
 def test_cached_scores_re_render_like_a_colorize_py_run(client, lightness_model, photo, tmp_path):
     """Slider moves on the page, then the download: the very pixels `colorize.py` writes with those settings."""
-    from colorization.commands import colorize
-    from tests.support.tiny_model import model_arguments
+    from tests.support.tiny_model import colorize_with_caffe
 
     source, written = tmp_path / "grandpa.png", tmp_path / "colour.png"
     cv2.imwrite(str(source), photo)
     options = ["--temperature", "0.3", "--saturation", "1.4", "--upsample", "bilinear"]
-    assert (
-        colorize.main(
-            [
-                "-i",
-                str(source),
-                "-o",
-                str(written),
-                "--engine",
-                "caffe",
-                "-q",
-                *options,
-                *model_arguments(lightness_model),
-            ]
-        )
-        == 0
-    )
+    assert colorize_with_caffe(source, written, lightness_model, *options) == 0
     photo_id = client.post("/api/photos", content=source.read_bytes()).json()["id"]
     for temperature in ("0.9", "0.15", "0.5"):
         assert client.get(f"/api/photos/{photo_id}/preview?temperature={temperature}").status_code == 200

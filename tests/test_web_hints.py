@@ -41,29 +41,13 @@ def client(lightness_model):
 def test_page_cli_api_and_python_give_the_same_pixels(client, lightness_model, two_tone, tmp_path):
     """The page's full-size download, colorize.py --hints, POST /api/colorize (query parameter, form field, file
     part) and Colorizer.colorize: one picture for the same hints and settings."""
-    from colorization.commands import colorize
-    from tests.support.tiny_model import model_arguments
+    from tests.support.tiny_model import colorize_with_caffe
 
     source, written, hints_file = tmp_path / "two_tone.png", tmp_path / "colour.png", tmp_path / "hints.json"
     cv2.imwrite(str(source), two_tone)
     hints_file.write_text(json.dumps(HINTS))
     options = ["--temperature", "0.5", "--saturation", "1.5", "--hints", str(hints_file)]
-    assert (
-        colorize.main(
-            [
-                "-i",
-                str(source),
-                "-o",
-                str(written),
-                "--engine",
-                "caffe",
-                "-q",
-                *options,
-                *model_arguments(lightness_model),
-            ]
-        )
-        == 0
-    )
+    assert colorize_with_caffe(source, written, lightness_model, *options) == 0
     expected = Colorizer.load(engine="caffe", temperature=0.5, saturation=1.5, **lightness_model).colorize(
         two_tone, AS_HINTS
     )

@@ -72,3 +72,12 @@ def symmetric_points() -> np.ndarray:
     rng = np.random.default_rng(7)
     half = rng.integers(-100, 100, size=(156, 2))
     return np.concatenate([[[0, 0]], half, -half]).astype(np.int64)
+
+
+def colorize_with_caffe(source, written, model: dict, *options: str) -> int:
+    """`colorize.py -i SOURCE -o WRITTEN --engine caffe -q OPTIONS` with `model`'s files: the exit code."""
+    from colorization.commands import colorize
+
+    return colorize.main(
+        ["-i", str(source), "-o", str(written), "--engine", "caffe", "-q", *options, *model_arguments(model)]
+    )
