@@ -17,7 +17,6 @@ from ..atomic import atomic_output
 from ..errors import VideoError
 from ..video.ffmpeg import probe
 from ..video.io import VideoReader
-from . import photos as photo_store
 from .errors import WebError
 from .film_jobs import ACTIVE, SOURCE_NAME, FilmJob, FilmState, container_of, film_info
 from .film_status import job_status
@@ -96,7 +95,7 @@ class FilmRoutes:
     """The endpoints over the service's FilmStore; the stills share its photo cache and previews gate."""
 
     def __init__(self, service: WebService):
-        self.need_model, self.cache, self.previews = service.need_model, service.cache, service.previews
+        self.service, self.need_model, self.cache = service, service.need_model, service.cache
         self.settings, self.limits = service.settings, service.settings.films
         self.store: FilmStore = service.films
 
@@ -221,13 +220,7 @@ class FilmRoutes:
     ) -> Response:
         work = self.need_model()
         seconds = 0.0 if at in (None, "") else parse_number("at", at, 0.0, job.duration or 1e9)
-        async with self.previews.slot():
-            encoded = await self.previews.run(
-                lambda: photo_store.encode(
-                    draw(work, self.still(job, seconds)), "jpeg", photo_store.PREVIEW_JPEG_QUALITY
-                )
-            )
-        return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+        return await self.service.preview_jpeg(lambda: draw(work, self.still(job, seconds)))
 
     # --- endpoints ----------------------------------------------------------------------------------------------------
 

@@ -188,31 +188,14 @@ class PhotoRoutes:
         render_settings = RenderSettings.parse(temperature, saturation, upsample, hints)
         photo = self.cache.get(photo_id)
         render_settings.check_fits(photo.width, photo.height)
-
-        def job() -> tuple[bytes, float]:
-            start = time.perf_counter()
-            image = work.render(photo.preview, photo.scores, render_settings, (photo.width, photo.height))
-            return photo_store.encode(image, "jpeg", photo_store.PREVIEW_JPEG_QUALITY), (
-                time.perf_counter() - start
-            ) * 1000
-
-        async with self.service.previews.slot():
-            encoded, milliseconds = await self.service.previews.run(job)
-        return Response(
-            encoded,
-            media_type="image/jpeg",
-            headers={"Server-Timing": f"render;dur={milliseconds:.1f}", "Cache-Control": "private, max-age=3600"},
+        return await self.service.preview_jpeg(
+            lambda: work.render(photo.preview, photo.scores, render_settings, (photo.width, photo.height))
         )
 
     async def grey(self, photo_id: str):
         work = self.service.need_model()
         photo = self.cache.get(photo_id)
-        previews = self.service.previews
-        async with previews.slot():
-            encoded = await previews.run(
-                lambda: photo_store.encode(work.grey(photo.preview), "jpeg", photo_store.PREVIEW_JPEG_QUALITY)
-            )
-        return Response(encoded, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+        return await self.service.preview_jpeg(lambda: work.grey(photo.preview))
 
     async def download(self, photo_id: str, query: RenderQuery = Depends()):
         work = self.service.need_model()

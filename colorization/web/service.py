@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+import numpy as np
 from fastapi import Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import ColorizationError
@@ -26,7 +29,7 @@ from .auth import LOOPBACK_NAMES
 from .errors import WebError
 from .film_jobs import FilmSettings
 from .films import FilmStore
-from .photos import PhotoCache, Renderer
+from .photos import PREVIEW_JPEG_QUALITY, PhotoCache, Renderer, encode
 from .uploads import MEGABYTE, decode_upload, picture_from_body, read_body
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,20 @@ class WebService:
             yield
         finally:
             await run_in_threadpool(self.films.close)
+
+    async def preview_jpeg(self, draw: Callable[[], np.ndarray]) -> Response:
+        """A screen-size picture drawn and encoded behind the previews gate, as the page's JPEG (cached by the
+        browser; Server-Timing says how long the drawing and encoding took)."""
+
+        def job() -> tuple[bytes, float]:
+            started = time.perf_counter()
+            encoded = encode(draw(), "jpeg", PREVIEW_JPEG_QUALITY)
+            return encoded, (time.perf_counter() - started) * 1000
+
+        async with self.previews.slot():
+            encoded, milliseconds = await self.previews.run(job)
+        headers = {"Server-Timing": f"render;dur={milliseconds:.1f}", "Cache-Control": "private, max-age=3600"}
+        return Response(encoded, media_type="image/jpeg", headers=headers)
 
     def need_model(self) -> Renderer:
         if self.renderer is None:
