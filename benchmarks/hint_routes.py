@@ -14,6 +14,13 @@ picture, so every route is scored through the same upsampling and composition:
   change to the net's ab is the lightness-affinity-weighted mean of its 8 neighbours' (affinities made symmetric,
   so that conjugate gradients solve it: the dependencies hold no sparse solver), the hints are soft constraints
   and a weak pull to no change makes it fade elsewhere; the change is averaged onto the net's grid.
+- `appearance`: the chosen spreading plus edit propagation in appearance space (after An & Pellacini's AppProp): a
+  hint also colours every pixel that looks like its own (smoothed L, local texture) wherever it lies, joined with
+  the spreading as independent evidence. It comes nearest to +3 dB on astronaut by colouring regions no hint is
+  in, where the issue asks for colour that stays in the hint's region and fades elsewhere.
+- `segments`: the chosen spreading plus graph-based segments (Felzenszwalb & Huttenlocher, OpenCV contrib) of the
+  smoothed L at three scales: a hint fills each segment it lies in (photos' segments run across regions).
+- `true_regions` is no route but a bound: each hint fills its region as the photo's true colour draws it.
 """
 
 from __future__ import annotations
@@ -39,6 +46,13 @@ SMOOTHER_LAMBDA, SMOOTHER_SIGMA = 750.0, 8.0
 LEVIN_PRIOR, LEVIN_HINT_WEIGHT, LEVIN_ITERATIONS = 1e-4, 100.0, 2000
 """The pull to the net's colour (relative to a pixel's affinities; its reach is about 1/sqrt of it in pixels), the
 hints' weight, and the most conjugate-gradient iterations."""
+APPEARANCE_SIGMAS = (5.0, 5.0)
+"""Lightness (L units) and local texture (standard deviation of L over 3x3, L units) at which the appearance
+affinity falls to exp(-1/2): the best oracle settings that pass the two-region edge check (benchmarks/hints.py)."""
+SEGMENT_SCALES = (200.0, 400.0, 800.0)
+"""The segmentation's k (larger, larger segments) at the working size; the best oracle settings found."""
+BOUND_TOLERANCE = 15.0
+"""How near (ab units) a pixel's true colour must be to a hint's for `true_regions` to count it in the hint's region."""
 NEIGHBOURS = [(down, right) for down in (-1, 0, 1) for right in (-1, 0, 1) if (down, right) != (0, 0)]
 
 
@@ -164,10 +178,93 @@ def levin(scores, points, scale, lightness, hints, picture_size):
     return ab + cv2.resize(change, (ab.shape[1], ab.shape[0]), interpolation=cv2.INTER_AREA)
 
 
+def joined(confidences, colours) -> tuple[np.ndarray, np.ndarray]:
+    """Independent evidence joined: confidence 1 - prod(1 - c), colour the confidence-weighted mean."""
+    total = np.maximum(sum(confidences), np.float32(SMALLEST_WEIGHT))
+    colour = sum(confidence[:, :, None] * part for confidence, part in zip(confidences, colours)) / total[:, :, None]
+    return (1 - np.prod([1 - confidence for confidence in confidences], axis=0)).astype(np.float32), colour
+
+
+def hint_pixels(hints, picture_size, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns (at `shape`) and ab of the hints."""
+    positions, colours, _ = placed(hints, picture_size)
+    height, width = shape
+    columns = np.clip((positions[:, 0] * width).astype(int), 0, width - 1)
+    return np.clip((positions[:, 1] * height).astype(int), 0, height - 1), columns, colours
+
+
+def appearance(scores, points, scale, lightness, hints, picture_size):
+    ab = annealed_mean(scores, points, scale)
+    if not hints:
+        return ab
+    guide = working_lightness(lightness)
+    plain = plain_lightness(lightness)
+    texture = np.sqrt(np.maximum(cv2.blur(plain**2, (3, 3)) - cv2.blur(plain, (3, 3)) ** 2, 0))
+    features = np.dstack([guide / APPEARANCE_SIGMAS[0], texture / APPEARANCE_SIGMAS[1]]).reshape(-1, 2)
+    rows, columns, colours = hint_pixels(hints, picture_size, guide.shape)
+    at_hints = features[rows * guide.shape[1] + columns]
+    distances = ((features[:, None, :] - at_hints[None, :, :]) ** 2).sum(axis=2)
+    affinity = np.exp(-0.5 * distances).astype(np.float32)
+    alike = (1 - np.prod(1 - np.minimum(affinity, 1 - 1e-6), axis=1)).reshape(guide.shape)
+    alike_colour = (affinity @ colours) / np.maximum(affinity.sum(axis=1, keepdims=True), SMALLEST_WEIGHT)
+    spread = hint_maps(hints, guide, picture_size)
+    return blend(ab, *joined([spread[0], alike], [spread[1], alike_colour.reshape(*guide.shape, 2)]))
+
+
+def segments(scores, points, scale, lightness, hints, picture_size):
+    ab = annealed_mean(scores, points, scale)
+    if not hints:
+        return ab
+    guide = working_lightness(lightness)
+    grey = cv2.cvtColor(np.clip(guide * 2.55 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    rows, columns, colours = hint_pixels(hints, picture_size, guide.shape)
+    confidences, spread_colours = [], []
+    for k in SEGMENT_SCALES:
+        labels = cv2.ximgproc.segmentation.createGraphSegmentation(0.5, k, 20).processImage(grey)
+        sums = np.zeros((labels.max() + 1, 3), np.float32)
+        np.add.at(sums, labels[rows, columns], np.column_stack([colours, np.ones(len(colours))]))
+        confidences.append((sums[:, 2] > 0)[labels].astype(np.float32) / len(SEGMENT_SCALES))
+        spread_colours.append((sums[:, :2] / np.maximum(sums[:, 2:], 1))[labels])
+    segment_confidence = sum(confidences)
+    segment_colour = (
+        sum(c[:, :, None] * part for c, part in zip(confidences, spread_colours))
+        / np.maximum(segment_confidence, SMALLEST_WEIGHT)[:, :, None]
+    )
+    spread = hint_maps(hints, guide, picture_size)
+    return blend(ab, *joined([spread[0], segment_confidence], [spread[1], segment_colour]))
+
+
+def true_regions(true_ab: np.ndarray):
+    """Not a route a user can have: the photo's true colour (ab at its full size) shows each hint's region, the
+    connected pixels whose true ab is within BOUND_TOLERANCE of the hint's. Each hint fills its region, the net's
+    colour stays elsewhere: what ideal region finding would give (benchmarks/hints.py --bound)."""
+
+    def route(scores, points, scale, lightness, hints, picture_size):
+        ab = annealed_mean(scores, points, scale)
+        if not hints:
+            return ab
+        height, width = plain_lightness(lightness).shape
+        truth = cv2.resize(true_ab, (width, height), interpolation=cv2.INTER_AREA)
+        rows, columns, colours = hint_pixels(hints, picture_size, (height, width))
+        count = np.zeros((height, width), np.float32)
+        total = np.zeros((height, width, 2), np.float32)
+        for row, column, colour in zip(rows, columns, colours):
+            near = (np.linalg.norm(truth - colour, axis=2) < BOUND_TOLERANCE).astype(np.uint8)
+            labels = cv2.connectedComponents(near, connectivity=8)[1]
+            region = (labels == labels[row, column]) & (near > 0)
+            count += region
+            total += region[:, :, None] * colour
+        return blend(ab, np.minimum(count, 1), total / np.maximum(count, 1)[:, :, None])
+
+    return route
+
+
 ROUTES = {
     "chosen: smoothed L, domain transform, ab blend": chosen,
     "(a) 313-bin reweighting, same spreading": bins,
     "(b) Levin et al. optimisation (CG, 128 px)": levin,
     "(c) fast global smoother spreading": fast_global_smoother,
     "domain transform without texture smoothing": no_texture_smoothing,
+    "(d) + appearance propagation (AppProp-like)": appearance,
+    "(e) + graph segments at three scales": segments,
 }

@@ -33,9 +33,9 @@ TEXTURE_SMOOTHING = 100.0
 """The smoother's strength (its lambda) at the working size: texture a few pixels across is smoothed away."""
 TEXTURE_CONTRAST = 10.0
 """Lightness steps (0-255 grey levels) below about this are texture to the smoother; larger ones are edges it keeps."""
-EDGE_SIGMA = 6.0
+EDGE_SIGMA = 4.0
 """How strongly a lightness step (L units, 0-100) stops a hint: a step of a few times this stops it."""
-REGION_REACH = 1.0
+REGION_REACH = 1.5
 """The spatial reach of the confidence, in working sides: a hint fills its whole region, however far it extends."""
 COLOUR_REACH = 0.15
 """The spatial reach that decides which hint's colour a pixel takes, in working sides."""

@@ -55,6 +55,21 @@ def test_a_weaker_edge_still_stops_it(dominant_model):
     assert np.linalg.norm(hinted[:, cut:] - automatic[:, cut:], axis=2).mean() < 2
 
 
+def test_a_region_of_the_same_lightness_elsewhere_keeps_its_colour(dominant_model):
+    """Bands L 40 | 55 | 40: a hint in the left band leaves the middle band and the right band (the hint's own
+    lightness, but another region) as they were: colour follows regions, not lightness."""
+    colorizer = Colorizer.load(**dominant_model, download=False)
+    lightness = np.full((240, 320), 40.0, np.float32)
+    lightness[:, 96:224] = 55.0
+    lab = cv2.merge([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+    picture = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * 255 + 0.5, 0, 255).astype(np.uint8)
+    automatic = ab_of(colorizer.colorize(picture))
+    hinted = ab_of(colorizer.colorize(picture, [Hint(0.15, 0.5, TARGET, fraction=True)]))
+    assert (np.linalg.norm(hinted[:, :96] - target_ab(), axis=2) < 10).mean() >= 0.9
+    for band in (slice(96, 224), slice(224, None)):
+        assert np.linalg.norm(hinted[:, band] - automatic[:, band], axis=2).mean() < 2
+
+
 def grid(value=(20.0, 30.0), cells=56) -> np.ndarray:
     return np.tile(np.array(value, np.float32), (cells, cells, 1))
 
