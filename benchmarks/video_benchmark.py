@@ -35,8 +35,9 @@ from colorization.engines.base import bf16_features, processor_name
 from tests.support.release_model import release_architecture
 
 
-def make_clip(path: Path, seconds: float) -> Path:
-    """A grey (black-and-white film) test pattern with a moving part, and a sine tone, H.264 + AAC in MP4."""
+def make_clip(path: Path, seconds: float, size: str = "640x360", rate: int = 30) -> Path:
+    """A grey (black-and-white film) test pattern with a moving part, and a sine tone, H.264 + AAC in MP4, made by
+    the ffmpeg imageio-ffmpeg ships (kept where `path` already holds it)."""
     import imageio_ffmpeg
 
     if not path.is_file():
@@ -50,7 +51,7 @@ def make_clip(path: Path, seconds: float) -> Path:
                 "-f",
                 "lavfi",
                 "-i",
-                f"testsrc2=size=640x360:rate=30:duration={seconds}",
+                f"testsrc2=size={size}:rate={rate}:duration={seconds}",
                 "-f",
                 "lavfi",
                 "-i",

@@ -30,6 +30,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 
 from benchmarks.batch_benchmark import synthetic_scan
+from benchmarks.video_benchmark import make_clip
 from tests.support.release_model import release_architecture
 
 HOST = "127.0.0.1"
@@ -174,37 +175,6 @@ def slider(base: str, photo: bytes, moves: int) -> dict:
     }
 
 
-def film_clip(path: Path, seconds: float) -> Path:
-    """A grey 640x480 test film at 25 fps with a sound track, made by the ffmpeg imageio-ffmpeg ships."""
-    import imageio_ffmpeg
-
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size=640x480:rate=25:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=duration={seconds}",
-            "-vf",
-            "format=gray,format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-c:a",
-            "aac",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
-
-
 def photo_latencies(base: str, photo: bytes, count: int, film_id: str | None = None) -> list[float]:
     """Seconds for each of `count` photos sent one after another; with `film_id`, only those answered while it ran."""
     seconds = []
@@ -300,7 +270,7 @@ def main(argv=None) -> int:
                 base,
                 jpeg(width, height, 3),
                 args.film_photos,
-                film_clip(Path(temporary) / "reel.mp4", args.film_seconds),
+                make_clip(Path(temporary) / "reel.mp4", args.film_seconds, size="640x480", rate=25),
             )
             peak = peak_rss_mb(server.pid)
         finally:
