@@ -32,6 +32,7 @@ from colorization.hint_spreading import (
     SMALLEST_WEIGHT,
     WORKING_SIDE,
     hint_maps,
+    joined,
     on_cells,
     placed,
     splat,
@@ -176,13 +177,6 @@ def levin(scores, points, scale, lightness, hints, picture_size):
     hint_ab = seeds[:, :, :2] / np.maximum(seeds[:, :, 2:], SMALLEST_WEIGHT)
     change = levin_solve(guide.astype(np.float64) / 100.0, weight, hint_ab - prior).astype(np.float32)
     return ab + cv2.resize(change, (ab.shape[1], ab.shape[0]), interpolation=cv2.INTER_AREA)
-
-
-def joined(confidences, colours) -> tuple[np.ndarray, np.ndarray]:
-    """Independent evidence joined: confidence 1 - prod(1 - c), colour the confidence-weighted mean."""
-    total = np.maximum(sum(confidences), np.float32(SMALLEST_WEIGHT))
-    colour = sum(confidence[:, :, None] * part for confidence, part in zip(confidences, colours)) / total[:, :, None]
-    return (1 - np.prod([1 - confidence for confidence in confidences], axis=0)).astype(np.float32), colour
 
 
 def hint_pixels(hints, picture_size, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -126,19 +126,23 @@ def hint_maps(hints: list[Hint], guide: np.ndarray, picture_size: tuple[int, int
     with one as another, limited by their windows; the two are joined as independent evidence."""
     points, ab, radii = placed(hints, picture_size)
     limited = radii > 0
-    confidence = np.zeros(guide.shape, np.float32)
-    total = np.zeros(guide.shape, np.float32)
-    weighted = np.zeros(guide.shape + (2,), np.float32)
+    confidences, colours = [], []
     for members in (~limited, limited):
         if not members.any():
             continue
         group_confidence, colour = spread_group(guide, points[members], ab[members])
         if members is limited:
             group_confidence *= radius_window(points[members], radii[members], guide.shape)
-        weighted += group_confidence[:, :, None] * colour
-        total += group_confidence
-        confidence = 1 - (1 - confidence) * (1 - group_confidence)
-    return confidence, weighted / np.maximum(total, np.float32(SMALLEST_WEIGHT))[:, :, None]
+        confidences.append(group_confidence)
+        colours.append(colour)
+    return joined(confidences, colours)
+
+
+def joined(confidences: list[np.ndarray], colours: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Maps of independent evidence as one: confidence 1 - prod(1 - c), colour their confidence-weighted mean."""
+    total = np.maximum(sum(confidences), np.float32(SMALLEST_WEIGHT))
+    colour = sum(confidence[:, :, None] * part for confidence, part in zip(confidences, colours)) / total[:, :, None]
+    return (1 - np.prod([1 - confidence for confidence in confidences], axis=0)).astype(np.float32), colour
 
 
 def on_cells(confidence: np.ndarray, colour: np.ndarray, cells: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
