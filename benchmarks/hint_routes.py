@@ -219,13 +219,9 @@ def segments(scores, points, scale, lightness, hints, picture_size):
         np.add.at(sums, labels[rows, columns], np.column_stack([colours, np.ones(len(colours))]))
         confidences.append((sums[:, 2] > 0)[labels].astype(np.float32) / len(SEGMENT_SCALES))
         spread_colours.append((sums[:, :2] / np.maximum(sums[:, 2:], 1))[labels])
-    segment_confidence = sum(confidences)
-    segment_colour = (
-        sum(c[:, :, None] * part for c, part in zip(confidences, spread_colours))
-        / np.maximum(segment_confidence, SMALLEST_WEIGHT)[:, :, None]
-    )
+    segment_colour = joined(confidences, spread_colours)[1]
     spread = hint_maps(hints, guide, picture_size)
-    return blend(ab, *joined([spread[0], segment_confidence], [spread[1], segment_colour]))
+    return blend(ab, *joined([spread[0], sum(confidences)], [spread[1], segment_colour]))
 
 
 def true_regions(true_ab: np.ndarray):

@@ -11,7 +11,7 @@ be downloaded here; any weights have the same cost).
   delta E 10 of the hint's colour (at the region's lightness) and how far the other region's ab moved on average.
 - Time per re-render (decode from the kept scores with hints, then compose), as the web page does it: at a 1024-pixel
   preview and at full size (12 MP), with 0, 5, 50 and 1000 hints; best of --repeat, wall-clock and CPU time.
-- With --points patches, the oracle's points are drawn as the authors' own evaluation code draws them: the mean
+- With --points patches, the oracle's points (in every table) are drawn as the authors' own evaluation code draws them: the mean
   colour of small patches, placed around the centre more often than near the borders.
 - With --routes, the same oracle, edge and time figures for the other routes (benchmarks/hint_routes.py).
 - With --bound, what ten hints would add if each filled its true-colour region: an upper bound for any way of
@@ -38,6 +38,7 @@ from colorization.hints import Hint
 from colorization.image_io import READ_EXTENSIONS, read_image
 from colorization.pipeline import Colorizer
 from colorization.preparation import PreparedImage, split_alpha, to_unit_float
+from tests.support.checks import grey_picture
 
 IMAGES_ENV = "COLORIZE_TEST_IMAGES"
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "images"
@@ -182,8 +183,7 @@ def banded(levels, cuts, width=640, height=480) -> np.ndarray:
     lightness = np.full((height, width), levels[-1], np.float32)
     for level, cut in reversed(list(zip(levels, cuts))):
         lightness[:, : int(width * cut)] = level
-    lab = cv2.merge([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
-    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return grey_picture(lightness)
 
 
 def hinted(renderer: Renderer, picture: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +309,7 @@ def worst_edges(edges) -> list[str]:
     return cells
 
 
-def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int) -> None:
+def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int, draw_hints=oracle_hints) -> None:
     print(
         f"\nroutes compared (oracle gain over the automatic result, mean of {draws} draws; time: 1024-px preview, 5 hints):"
     )
@@ -319,7 +319,7 @@ def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int) -> Non
     )
     for name, route in ROUTES.items():
         renderer = Renderer(colorizer, route)
-        table = oracle(renderer, photos, draws, (0, 10, 50))
+        table = oracle(renderer, photos, draws, (0, 10, 50), draw_hints)
         gains = {count: [row[count][0] - row[0][0] for row in table.values()] for count in (10, 50)}
         worst = min(row[10][2] - row[0][0] for row in table.values())
         milliseconds = render_times(renderer, photos, repeat, (5,))
@@ -340,20 +340,18 @@ def compare_routes(colorizer: Colorizer, photos, draws: int, repeat: int) -> Non
     )
 
 
-def region_bound(colorizer: Colorizer, photos, draws: int) -> None:
+def region_bound(colorizer: Colorizer, photos, draws: int, chosen_table: dict, draw_hints=oracle_hints) -> None:
     """What perfect regions would give: each hint fills the connected pixels whose TRUE colour is near its own (which
-    no picture's lightness shows), the net's colour elsewhere, beside the chosen route."""
+    no picture's lightness shows), the net's colour elsewhere, beside the chosen route's gain from `chosen_table`."""
     print(
         f"\nten oracle hints filling their true-colour regions (connected, within {BOUND_TOLERANCE:g} ab of the hint; "
         f"mean of {draws} draws):"
     )
     for name, colour, lab in photos:
-        gains = [
-            (lambda row: row[10][0] - row[0][0])(
-                oracle(Renderer(colorizer, route), [(name, colour, lab)], draws, (0, 10))[name]
-            )
-            for route in (chosen, true_regions(lab[:, :, 1:]))
-        ]
+        bound = oracle(
+            Renderer(colorizer, true_regions(lab[:, :, 1:])), [(name, colour, lab)], draws, (0, 10), draw_hints
+        )
+        gains = [row[10][0] - row[0][0] for row in (chosen_table[name], bound[name])]
         print(f"  {name:<20} chosen route {gains[0]:+5.2f} dB   true-colour regions {gains[1]:+5.2f} dB", flush=True)
 
 
@@ -394,9 +392,9 @@ def main(argv=None) -> int:
         print_edges(edge_respect(renderer))
         print_times(render_times(renderer, photos, args.repeat))
         if args.routes:
-            compare_routes(colorizer, photos, args.draws, args.repeat)
+            compare_routes(colorizer, photos, args.draws, args.repeat, POINT_DRAWS[args.points])
         if args.bound:
-            region_bound(colorizer, photos, args.draws)
+            region_bound(colorizer, photos, args.draws, table, POINT_DRAWS[args.points])
     return 0
 
 

@@ -9,6 +9,7 @@ from colorization import Colorizer
 from colorization.hint_spreading import apply_hints, working_lightness
 from colorization.hints import Hint
 from colorization.preparation import prepare
+from tests.support.checks import grey_picture
 
 TARGET = "#2e8b57"
 """Sea green: far from the tiny model's warm DOMINANT_AB, and inside sRGB at the dark region's lightness."""
@@ -18,8 +19,7 @@ def two_regions(width=320, height=240, left=35.0, right=65.0, split=0.47) -> np.
     """Two flat regions of different lightness split by a sharp vertical edge (off the colour cells' grid)."""
     lightness = np.full((height, width), right, np.float32)
     lightness[:, : int(width * split)] = left
-    lab = cv2.merge([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
-    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return grey_picture(lightness)
 
 
 def ab_of(picture: np.ndarray) -> np.ndarray:
@@ -61,8 +61,7 @@ def test_a_region_of_the_same_lightness_elsewhere_keeps_its_colour(dominant_mode
     colorizer = Colorizer.load(**dominant_model, download=False)
     lightness = np.full((240, 320), 40.0, np.float32)
     lightness[:, 96:224] = 55.0
-    lab = cv2.merge([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
-    picture = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * 255 + 0.5, 0, 255).astype(np.uint8)
+    picture = grey_picture(lightness)
     automatic = ab_of(colorizer.colorize(picture))
     hinted = ab_of(colorizer.colorize(picture, [Hint(0.15, 0.5, TARGET, fraction=True)]))
     assert (np.linalg.norm(hinted[:, :96] - target_ab(), axis=2) < 10).mean() >= 0.9

@@ -1,4 +1,4 @@
-"""Checks several test files make of a picture."""
+"""Checks several test files (and benchmarks) make of a picture, and the grey pictures they make."""
 
 import cv2
 import numpy as np
@@ -21,3 +21,9 @@ def grey_variants(photo: np.ndarray) -> dict:
         "equal BGR": bgr,
         "equal BGRA": np.dstack([bgr, alpha]),
     }
+
+
+def grey_picture(lightness: np.ndarray) -> np.ndarray:
+    """8-bit BGR of a grey picture with this L (CIE Lab, 0-100)."""
+    lab = cv2.merge([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * 255 + 0.5, 0, 255).astype(np.uint8)
